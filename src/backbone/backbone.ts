@@ -1,0 +1,60 @@
+import type { Clock } from "../core/clock.js";
+import type { RuntimeResult } from "../core/errors.js";
+import type { JsonValue } from "../core/json.js";
+import type { MessageDTO } from "../messages/model.js";
+import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
+
+/**
+ * What the Backbone pushes to a connected runtime: changes another identity (or the Backbone itself) caused.
+ * A runtime never receives its own actions here; it applies them from the call's result.
+ */
+export interface BackboneInbox {
+  relationshipChanged(relationship: RelationshipDTO): Promise<void>;
+  messageReceived(message: MessageDTO): Promise<void>;
+}
+
+export interface NewRelationshipTemplate {
+  content?: JsonValue;
+  expiresAt?: string;
+  maxNumberOfAllocations?: number;
+}
+
+/** The relationship actions that leave the actor a relationship to look at. */
+export type RelationshipStatusChange = "accept" | "reject" | "revoke" | "terminate";
+
+/**
+ * The port to the Backbone: the shared service that knows identities, templates and relationships, relays
+ * messages and owns identity deletion. `LocalBackbone` implements it in-process; a remote client could too.
+ * Every method acts for one identity, named first: an identity can only ever act for itself.
+ */
+export interface Backbone {
+  readonly clock: Clock;
+  createIdentity(): Promise<string>;
+  /** Lets the Backbone push to the runtime of `address`. Returns the disconnect function. */
+  connect(address: string, inbox: BackboneInbox): () => void;
+
+  createRelationshipTemplate(
+    owner: string,
+    template: NewRelationshipTemplate,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>>;
+  getRelationshipTemplate(reader: string, templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>>;
+  /** Whether `requestor` could create a relationship from the template now; fails with the reason if not. */
+  canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>>;
+  createRelationship(
+    requestor: string,
+    templateId: string,
+    creationContent?: JsonValue,
+  ): Promise<RuntimeResult<RelationshipDTO>>;
+  changeRelationship(
+    actor: string,
+    relationshipId: string,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>>;
+  /** Removes the relationship for `actor`; the peer's side becomes DeletionProposed. */
+  decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>>;
+
+  /** Delivers the message to every recipient's runtime before resolving. */
+  sendMessage(sender: string, recipients: readonly string[], content: JsonValue): Promise<RuntimeResult<MessageDTO>>;
+
+  close(): Promise<void>;
+}

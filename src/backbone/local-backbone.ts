@@ -1,0 +1,279 @@
+import { createAddress, isHost } from "../core/address.js";
+import { SystemClock } from "../core/clock.js";
+import type { Clock } from "../core/clock.js";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
+import { generateId } from "../core/ids.js";
+import type { JsonValue } from "../core/json.js";
+import { RecordCollection } from "../core/record-collection.js";
+import type { StorageAdapter } from "../core/storage.js";
+import type { MessageDTO } from "../messages/model.js";
+import {
+  EXISTING_RELATIONSHIP_STATUSES,
+  isVisibleTo,
+  otherParty,
+  projectRelationship,
+  transition,
+} from "../relationships/model.js";
+import type { BackboneRelationship, RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
+import { lokiStorage } from "../storage/loki-storage.js";
+import type { Backbone, BackboneInbox, NewRelationshipTemplate, RelationshipStatusChange } from "./backbone.js";
+
+export interface LocalBackboneOptions {
+  /** Where the Backbone keeps its state; default: in memory. */
+  storage?: StorageAdapter;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Length of the grace period of an approved IdentityDeletionProcess; default 14. */
+  gracePeriodInDays?: number;
+  /** How long an IdentityDeletionProcess started by the Admin UI waits for approval; default 7. */
+  approvalPeriodInDays?: number;
+  /** The host in the addresses this Backbone hands out; default "localhost". */
+  host?: string;
+  /** Told about failures of a runtime while it received a push; default: `console.error`. */
+  onDeliveryError?: (error: unknown, address: string) => void;
+}
+
+interface IdentityRecord {
+  /** The identity's address. */
+  id: string;
+  createdAt: string;
+}
+
+interface TemplateRecord extends RelationshipTemplateDTO {
+  /** How many relationships have been created from the template. */
+  allocations: number;
+}
+
+/**
+ * The embedded Backbone: identities, relationship templates, relationships and message relay, in-process.
+ * Runtimes on the same LocalBackbone reach each other; whatever one does reaches the others before its call
+ * resolves. Mutations run one at a time, so check-then-write rules (one relationship per pair) hold.
+ */
+export class LocalBackbone implements Backbone {
+  readonly clock: Clock;
+  readonly host: string;
+  readonly gracePeriodInDays: number;
+  readonly approvalPeriodInDays: number;
+
+  private readonly storage: StorageAdapter;
+  private readonly ownsStorage: boolean;
+  private readonly identities: RecordCollection<IdentityRecord>;
+  private readonly templates: RecordCollection<TemplateRecord>;
+  private readonly relationships: RecordCollection<BackboneRelationship>;
+  private readonly inboxes = new Map<string, BackboneInbox>();
+  private readonly onDeliveryError: (error: unknown, address: string) => void;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LocalBackboneOptions = {}) {
+    this.host = options.host ?? "localhost";
+    if (!isHost(this.host)) throw new RangeError(`host must be "localhost" or a DNS name, not ${JSON.stringify(this.host)}`);
+    this.gracePeriodInDays = nonNegative("gracePeriodInDays", options.gracePeriodInDays ?? 14);
+    this.approvalPeriodInDays = nonNegative("approvalPeriodInDays", options.approvalPeriodInDays ?? 7);
+    this.clock = options.clock ?? new SystemClock();
+    this.ownsStorage = options.storage === undefined;
+    this.storage = options.storage ?? lokiStorage();
+    this.onDeliveryError =
+      options.onDeliveryError ??
+      ((error, address) => console.error(`identity-runtime: delivery to ${address} failed`, error));
+    this.identities = new RecordCollection(this.storage, "backbone/identities");
+    this.templates = new RecordCollection(this.storage, "backbone/relationshipTemplates", (template) => ({
+      peers: [template.createdBy],
+    }));
+    this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => ({
+      peers: [relationship.from, relationship.to],
+    }));
+  }
+
+  async createIdentity(): Promise<string> {
+    const address = createAddress(this.host);
+    await this.identities.save({ id: address, createdAt: this.clock.now().toISOString() });
+    return address;
+  }
+
+  connect(address: string, inbox: BackboneInbox): () => void {
+    this.inboxes.set(address, inbox);
+    return () => {
+      if (this.inboxes.get(address) === inbox) this.inboxes.delete(address);
+    };
+  }
+
+  createRelationshipTemplate(
+    owner: string,
+    template: NewRelationshipTemplate,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    return this.exclusively(async () => {
+      const record: TemplateRecord = {
+        id: generateId("RLT"),
+        createdBy: owner,
+        createdAt: this.clock.now().toISOString(),
+        ...template,
+        allocations: 0,
+      };
+      await this.templates.save(record);
+      return succeed(toTemplateDTO(record));
+    });
+  }
+
+  async getRelationshipTemplate(_reader: string, templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const template = await this.templates.get(templateId);
+    if (template === undefined) return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    return succeed(toTemplateDTO(template));
+  }
+
+  canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
+    return this.exclusively(async () => {
+      const checked = await this.checkRelationshipCreation(requestor, templateId);
+      return checked.ok ? succeed(undefined) : checked;
+    });
+  }
+
+  createRelationship(
+    requestor: string,
+    templateId: string,
+    creationContent?: JsonValue,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.exclusively(async () => {
+      const checked = await this.checkRelationshipCreation(requestor, templateId);
+      if (checked.err) return checked;
+      const template = checked.val;
+      const now = this.clock.now().toISOString();
+      const relationship: BackboneRelationship = {
+        id: generateId("REL"),
+        templateId,
+        from: requestor,
+        to: template.createdBy,
+        status: "Pending",
+        auditLog: [{ createdAt: now, createdBy: requestor, reason: "Creation", newStatus: "Pending" }],
+        decomposedBy: [],
+      };
+      if (creationContent !== undefined) relationship.creationContent = creationContent;
+      await this.storage.commit([
+        this.relationships.put(relationship),
+        this.templates.put({ ...template, allocations: template.allocations + 1 }),
+      ]);
+      await this.pushRelationship(relationship, requestor);
+      return succeed(projectRelationship(relationship, requestor));
+    });
+  }
+
+  changeRelationship(
+    actor: string,
+    relationshipId: string,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.exclusively(async () => {
+      const changed = await this.transitionRelationship(actor, relationshipId, change);
+      return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
+    });
+  }
+
+  decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
+    return this.exclusively(async () => {
+      const changed = await this.transitionRelationship(actor, relationshipId, "decompose");
+      return changed.ok ? succeed(undefined) : changed;
+    });
+  }
+
+  sendMessage(sender: string, recipients: readonly string[], content: JsonValue): Promise<RuntimeResult<MessageDTO>> {
+    return this.exclusively(async () => {
+      const message: MessageDTO = {
+        id: generateId("MSG"),
+        createdBy: sender,
+        recipients: [...recipients],
+        content,
+        createdAt: this.clock.now().toISOString(),
+      };
+      for (const recipient of recipients) {
+        await this.deliver(recipient, (inbox) => inbox.messageReceived(structuredClone(message)));
+      }
+      return succeed(message);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.inboxes.clear();
+    if (this.ownsStorage) await this.storage.close();
+  }
+
+  /** The template, if `requestor` may create a relationship from it now (behaviour §7 order). */
+  private async checkRelationshipCreation(
+    requestor: string,
+    templateId: string,
+  ): Promise<RuntimeResult<TemplateRecord>> {
+    const template = await this.templates.get(templateId);
+    if (template === undefined) return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    if (template.createdBy === requestor) {
+      return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
+    }
+    const existing = (await this.relationships.listByPeer(requestor)).find(
+      (relationship) =>
+        otherParty(relationship, requestor) === template.createdBy &&
+        EXISTING_RELATIONSHIP_STATUSES.includes(relationship.status),
+    );
+    if (existing !== undefined) {
+      return fail("error.transport.relationships.relationshipCurrentlyExists", template.createdBy, existing.status);
+    }
+    if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.clock.now().getTime()) {
+      return fail("error.transport.relationships.relationshipTemplateExpired", templateId);
+    }
+    if (template.maxNumberOfAllocations !== undefined && template.allocations >= template.maxNumberOfAllocations) {
+      return fail("error.transport.relationships.relationshipTemplateAllocationsExhausted", templateId);
+    }
+    return succeed(template);
+  }
+
+  private async transitionRelationship(
+    actor: string,
+    relationshipId: string,
+    action: RelationshipStatusChange | "decompose",
+  ): Promise<RuntimeResult<BackboneRelationship>> {
+    const relationship = await this.relationships.get(relationshipId);
+    if (relationship === undefined || !isVisibleTo(relationship, actor)) {
+      return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+    }
+    const changed = transition(relationship, actor, action, this.clock.now());
+    if (changed.err) return changed;
+    const next = changed.val;
+    const goneForBoth = next.decomposedBy.length === 2;
+    await this.storage.commit([goneForBoth ? this.relationships.delete(next.id) : this.relationships.put(next)]);
+    if (!goneForBoth) await this.pushRelationship(next, actor);
+    return changed;
+  }
+
+  /** Tells every side but the actor (who applies the call's result itself) how the relationship looks now. */
+  private async pushRelationship(relationship: BackboneRelationship, actor: string): Promise<void> {
+    for (const side of [relationship.from, relationship.to]) {
+      if (side === actor || !isVisibleTo(relationship, side)) continue;
+      await this.deliver(side, (inbox) => inbox.relationshipChanged(projectRelationship(relationship, side)));
+    }
+  }
+
+  private async deliver(address: string, push: (inbox: BackboneInbox) => Promise<void>): Promise<void> {
+    const inbox = this.inboxes.get(address);
+    if (inbox === undefined) return;
+    try {
+      await push(inbox);
+    } catch (error) {
+      this.onDeliveryError(error, address);
+    }
+  }
+
+  /** Runs mutations one after another, so a check and the write it guards cannot interleave with another. */
+  private exclusively<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function toTemplateDTO(record: TemplateRecord): RelationshipTemplateDTO {
+  const { allocations: _allocations, ...template } = record;
+  return template;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0`);
+  return value;
+}

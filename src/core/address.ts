@@ -1,0 +1,19 @@
+import { randomBytes } from "node:crypto";
+
+// Anchored: the whole string must be an address (the original runtime only searched for a substring).
+const HOST = String.raw`(?:localhost|(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[a-z]{2,})`;
+export const ADDRESS_PATTERN = new RegExp(`^did:e:${HOST}:dids:[0-9a-f]{22}$`);
+const HOST_PATTERN = new RegExp(`^${HOST}$`);
+
+export function isAddress(value: unknown): value is string {
+  return typeof value === "string" && ADDRESS_PATTERN.test(value);
+}
+
+export function isHost(value: unknown): value is string {
+  return typeof value === "string" && HOST_PATTERN.test(value);
+}
+
+/** A fresh address on the given Backbone host: `did:e:<host>:dids:<22 hex>`. */
+export function createAddress(host: string): string {
+  return `did:e:${host}:dids:${randomBytes(11).toString("hex")}`;
+}

@@ -1,0 +1,147 @@
+import { Err, Ok } from "ts-results";
+import type { Result } from "ts-results";
+
+const quote = (value: unknown): string => JSON.stringify(value);
+const slotText = (reference: string, key: string | undefined): string =>
+  key === undefined ? `reference ${quote(reference)} without a key` : `reference ${quote(reference)} and key ${quote(key)}`;
+const list = (addresses: readonly string[]): string => addresses.map(quote).join(", ");
+
+/**
+ * Every error this library returns: code → message factory. The one table of codes; the README lists it too.
+ * Messages name the offending property, address or id.
+ */
+const catalogue = {
+  "error.runtime.validation.invalidPropertyValue": (detail: string) => detail,
+  "error.runtime.recordNotFound": (type: string, id: string) => `${type} ${quote(id)} was not found.`,
+  "error.runtime.unknown": (detail: string) => `An unexpected error occurred: ${detail}`,
+  "error.runtime.runtimeClosed": () => "The runtime has been closed.",
+  "error.runtime.storage": (detail: string) => `The storage failed: ${detail}`,
+  "error.runtime.identityDeleted": (address: string) =>
+    `The identity ${quote(address)} has been deleted; only reads and erasing its local data are possible.`,
+
+  "error.runtime.identityMetadata.notFound": (reference: string, key: string | undefined) =>
+    `There is no IdentityMetadata for ${slotText(reference, key)}.`,
+  "error.runtime.identityMetadata.unfamiliarReferencedIdentity": (reference: string) =>
+    `The reference ${quote(reference)} is neither the own address nor the peer of a relationship.`,
+
+  "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists": (address: string) =>
+    `The identity ${quote(address)} already has an active IdentityDeletionProcess.`,
+  "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess": (address: string) =>
+    `The identity ${quote(address)} has no active IdentityDeletionProcess.`,
+  "error.runtime.identityDeletionProcess.noWaitingForApprovalIdentityDeletionProcess": (address: string) =>
+    `The identity ${quote(address)} has no IdentityDeletionProcess waiting for approval within its approval period.`,
+  "error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess": (address: string) =>
+    `The identity ${quote(address)} has no approved IdentityDeletionProcess within its grace period.`,
+
+  "error.transport.relationships.wrongRelationshipStatus": (id: string, status: string, allowed: readonly string[]) =>
+    `The relationship ${quote(id)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
+  "error.transport.relationships.relationshipCurrentlyExists": (peer: string, status: string) =>
+    `A relationship to ${quote(peer)} in status ${status} exists already.`,
+  "error.transport.relationships.relationshipTemplateExpired": (templateId: string) =>
+    `The relationship template ${quote(templateId)} has expired.`,
+  "error.transport.relationships.relationshipTemplateAllocationsExhausted": (templateId: string) =>
+    `The relationship template ${quote(templateId)} has reached its maxNumberOfAllocations.`,
+  "error.transport.relationships.cannotCreateRelationshipWithYourself": (templateId: string) =>
+    `The relationship template ${quote(templateId)} is your own; a relationship needs a peer.`,
+  "error.transport.relationships.activeIdentityDeletionProcessOfOwnerOfRelationshipTemplate": (owner: string) =>
+    `The creator ${quote(owner)} of the relationship template is in deletion.`,
+  "error.transport.relationships.deletedOwnerOfRelationshipTemplate": (owner: string) =>
+    `The creator ${quote(owner)} of the relationship template has been deleted.`,
+  "error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself": (id: string) =>
+    `The relationship ${quote(id)} was created by you; only the template's creator can accept or reject it.`,
+  "error.runtime.relationships.cannotRevokeRelationshipCreatedByOthers": (id: string) =>
+    `The relationship ${quote(id)} was created by the peer; only its creator can revoke it.`,
+
+  "error.transport.messages.peerIsDeleted": (addresses: readonly string[]) =>
+    `These recipients have been deleted: ${list(addresses)}.`,
+  "error.runtime.messages.peerIsInDeletion": (addresses: readonly string[]) =>
+    `These recipients are in deletion and only receive Notifications: ${list(addresses)}.`,
+  "error.runtime.messages.hasNoActiveRelationship": (addresses: readonly string[]) =>
+    `There is no active relationship to these recipients: ${list(addresses)}.`,
+  "error.transport.messages.hasNeitherActiveNorTerminatedRelationship": (addresses: readonly string[]) =>
+    `There is neither an active nor a terminated relationship to these recipients: ${list(addresses)}.`,
+
+  "error.consumption.requests.peerIsDeleted": (peer: string) => `The peer ${quote(peer)} has been deleted.`,
+  "error.consumption.requests.peerIsInDeletion": (peer: string) => `The peer ${quote(peer)} is in deletion.`,
+  "error.consumption.requests.missingRelationship": (peer: string) => `There is no relationship to ${quote(peer)}.`,
+  "error.consumption.requests.wrongRelationshipStatus": (peer: string, status: string, allowed: readonly string[]) =>
+    `The relationship to ${quote(peer)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
+  "error.consumption.requests.wrongRequestStatus": (id: string, status: string, allowed: readonly string[]) =>
+    `The request ${quote(id)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
+} as const;
+
+type Catalogue = typeof catalogue;
+
+/** Every error code the library can return. */
+export type ErrorCode = keyof Catalogue;
+
+/** Every error code, for switch statements and comparisons without string literals. */
+export const ErrorCodes: readonly ErrorCode[] = Object.freeze(Object.keys(catalogue) as ErrorCode[]);
+
+/** The error side of every Result. Deliberately not an `Error`: building one must stay cheap on hot paths. */
+export class RuntimeError {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    /** The unexpected exception behind an `error.runtime.unknown` or `error.runtime.storage`, if any. */
+    readonly cause?: unknown,
+  ) {}
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+
+  toString(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+export type RuntimeResult<T> = Result<T, RuntimeError>;
+
+/** The outcome of a `can…` check: why an action would fail, without acting. */
+export interface CheckResult {
+  isSuccess: boolean;
+  code?: ErrorCode;
+  message?: string;
+}
+
+export function runtimeError<C extends ErrorCode>(code: C, ...args: Parameters<Catalogue[C]>): RuntimeError {
+  const format = catalogue[code] as (...params: Parameters<Catalogue[C]>) => string;
+  return new RuntimeError(code, format(...args));
+}
+
+/**
+ * An `Err` without the stack trace ts-results captures on construction: errors such as notFound are ordinary
+ * answers on hot paths, and their stack would only say "inside the library".
+ */
+export function errResult(error: RuntimeError): Err<RuntimeError> {
+  const previousLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Err(error);
+  } finally {
+    Error.stackTraceLimit = previousLimit;
+  }
+}
+
+export function fail<C extends ErrorCode>(code: C, ...args: Parameters<Catalogue[C]>): Err<RuntimeError> {
+  return errResult(runtimeError(code, ...args));
+}
+
+export function succeed<T>(value: T): Ok<T> {
+  return new Ok(value);
+}
+
+export function checkPassed(): CheckResult {
+  return { isSuccess: true };
+}
+
+export function checkOf(result: RuntimeResult<unknown>): CheckResult {
+  return result.ok ? checkPassed() : { isSuccess: false, code: result.val.code, message: result.val.message };
+}
+
+/** The one conversion point for exceptions that escape domain code: they become `error.runtime.unknown`. */
+export function unexpected(cause: unknown): Err<RuntimeError> {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return errResult(new RuntimeError("error.runtime.unknown", catalogue["error.runtime.unknown"](detail), cause));
+}

@@ -1,0 +1,58 @@
+/** A JSON value, as IdentityMetadata, message and template content store it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Why `value` is not JSON that round-trips exactly, or undefined when it is. Rejects undefined, functions,
+ * symbols, BigInt, NaN and ±Infinity, cycles, sparse arrays and non-plain objects (Date, Map, class instances).
+ */
+export function whyNotJson(value: unknown, path: string, seen: Set<object> = new Set()): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `${path} must be a finite number, not ${String(value)}`;
+    case "object": {
+      if (value === null) return undefined;
+      if (seen.has(value)) return `${path} must not contain a cycle`;
+      seen.add(value);
+      const problem = Array.isArray(value) ? whyNotJsonArray(value, path, seen) : whyNotJsonObject(value, path, seen);
+      seen.delete(value);
+      return problem;
+    }
+    case "undefined":
+    case "function":
+    case "symbol":
+    case "bigint":
+      return `${path} must be JSON, not ${typeof value}`;
+  }
+}
+
+function whyNotJsonArray(array: unknown[], path: string, seen: Set<object>): string | undefined {
+  for (let index = 0; index < array.length; index++) {
+    if (!(index in array)) return `${path}[${index}] must not be a hole in the array`;
+    const problem = whyNotJson(array[index], `${path}[${index}]`, seen);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function whyNotJsonObject(object: object, path: string, seen: Set<object>): string | undefined {
+  const prototype: unknown = Object.getPrototypeOf(object);
+  if (prototype !== Object.prototype && prototype !== null) {
+    return `${path} must be a plain JSON object, not ${object.constructor?.name ?? "an exotic object"}`;
+  }
+  if (Object.getOwnPropertySymbols(object).length > 0) return `${path} must not have symbol keys`;
+  for (const [key, child] of Object.entries(object)) {
+    const problem = whyNotJson(child, `${path}.${key}`, seen);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}

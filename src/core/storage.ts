@@ -1,0 +1,64 @@
+/**
+ * The storage port: what the runtime and the LocalBackbone need from a database, in a handful of verbs.
+ *
+ * Adapters only do I/O. The core owns ids, serialization and validation: a record's `data` is JSON text the
+ * core wrote, so an adapter stores and returns it as it is, and callers' objects can never alias stored ones.
+ * Collections are named by the core (e.g. `did:e:…/identityMetadata`) and come into existence on first write.
+ */
+export interface StoredRecord {
+  /** Unique within its collection. */
+  readonly id: string;
+  /**
+   * An optional second unique key within the collection: an IdentityMetadata slot, or "the active deletion
+   * process". Two records of one collection never hold the same slot.
+   */
+  readonly slot?: string;
+  /** The addresses this record is about, so lookups and clean-ups by peer are indexed. */
+  readonly peers?: readonly string[];
+  /** The record itself, as JSON text. */
+  readonly data: string;
+}
+
+/** One write of a unit of work. */
+export type StorageChange =
+  /** Inserts the record, or replaces the one with the same id. Fails with `SlotTakenError` if another holds its slot. */
+  | { readonly kind: "put"; readonly collection: string; readonly record: StoredRecord }
+  /** Removes the record with this id, if any. */
+  | { readonly kind: "delete"; readonly collection: string; readonly id: string }
+  /** Removes the record holding this slot, if any. */
+  | { readonly kind: "deleteBySlot"; readonly collection: string; readonly slot: string }
+  /** Removes every record whose `peers` include this address. */
+  | { readonly kind: "deleteByPeer"; readonly collection: string; readonly peer: string };
+
+export interface StorageAdapter {
+  get(collection: string, id: string): Promise<StoredRecord | undefined>;
+  getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined>;
+  /** Every record of the collection, oldest write first (a replaced record keeps its place). */
+  list(collection: string): Promise<StoredRecord[]>;
+  /** The records whose `peers` include `peer`, in the order of `list`. */
+  listByPeer(collection: string, peer: string): Promise<StoredRecord[]>;
+  /**
+   * Atomically: if a record holds `record.slot`, replaces its `data` and `peers` and keeps its id; otherwise
+   * inserts `record`. Returns what is stored now. Concurrent calls on one slot leave exactly one record.
+   */
+  upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord>;
+  /**
+   * Applies all changes or none (a unit of work). Resolves to the number of records each change affected.
+   * Rejects with `SlotTakenError` when a put would give a slot a second record.
+   */
+  commit(changes: readonly StorageChange[]): Promise<number[]>;
+  /** Releases connections and memory. Further calls may fail. */
+  close(): Promise<void>;
+}
+
+/** A put would have given a slot a second record. Its own class, so the core can tell it from a failure. */
+export class SlotTakenError extends Error {
+  override readonly name = "SlotTakenError";
+
+  constructor(
+    readonly collection: string,
+    readonly slot: string,
+  ) {
+    super(`The slot ${JSON.stringify(slot)} of collection ${JSON.stringify(collection)} is taken.`);
+  }
+}

@@ -1,0 +1,46 @@
+// The public API: everything users import from "identity-runtime". Internals are not exported.
+export { Ok, Err } from "ts-results";
+export type { Result } from "ts-results";
+
+export { createRuntime } from "./runtime/runtime.js";
+export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
+export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
+
+export { LocalBackbone } from "./backbone/local-backbone.js";
+export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type { Backbone, BackboneInbox, NewRelationshipTemplate, RelationshipStatusChange } from "./backbone/backbone.js";
+
+export { ManualClock, SystemClock } from "./core/clock.js";
+export type { Clock, Duration } from "./core/clock.js";
+export { ErrorCodes, RuntimeError } from "./core/errors.js";
+export type { CheckResult, ErrorCode, RuntimeResult } from "./core/errors.js";
+export { ADDRESS_PATTERN, isAddress } from "./core/address.js";
+export type { JsonObject, JsonValue } from "./core/json.js";
+export { SlotTakenError } from "./core/storage.js";
+export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
+export { lokiStorage } from "./storage/loki-storage.js";
+
+export { IdentityMetadataFacade } from "./identity-metadata/facade.js";
+export type { IdentityMetadataSlotRequest, UpsertIdentityMetadataRequest } from "./identity-metadata/facade.js";
+export { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "./identity-metadata/model.js";
+export type { IdentityMetadataDTO } from "./identity-metadata/model.js";
+
+export { RelationshipsFacade } from "./relationships/facade.js";
+export type {
+  CreateOwnRelationshipTemplateRequest,
+  CreateRelationshipRequest,
+  GetRelationshipsQuery,
+  RelationshipIdRequest,
+} from "./relationships/facade.js";
+export type {
+  PeerDeletionInfo,
+  RelationshipAuditLogEntryDTO,
+  RelationshipAuditLogEntryReason,
+  RelationshipDTO,
+  RelationshipStatus,
+  RelationshipTemplateDTO,
+} from "./relationships/model.js";
+
+export { MessagesFacade } from "./messages/facade.js";
+export type { SendMessageRequest } from "./messages/facade.js";
+export type { MessageDTO } from "./messages/model.js";

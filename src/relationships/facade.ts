@@ -1,0 +1,256 @@
+import type { Backbone, RelationshipStatusChange } from "../backbone/backbone.js";
+import { checkOf, fail, succeed } from "../core/errors.js";
+import type { CheckResult, RuntimeResult } from "../core/errors.js";
+import type { Publisher } from "../core/events.js";
+import type { JsonValue } from "../core/json.js";
+import type { RecordCollection } from "../core/record-collection.js";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
+import type { UseCaseRunner } from "../core/use-case.js";
+import { requestSchema, rules } from "../core/validation.js";
+import type { RelationshipEvents } from "./events.js";
+import type { RelationshipDTO, RelationshipStatus, RelationshipTemplateDTO } from "./model.js";
+
+export interface CreateOwnRelationshipTemplateRequest {
+  content?: JsonValue;
+  /** ISO date-time in the future. */
+  expiresAt?: string;
+  /** How many relationships may be created from the template; an integer ≥ 1. */
+  maxNumberOfAllocations?: number;
+}
+
+export interface CreateRelationshipRequest {
+  templateId: string;
+  creationContent?: JsonValue;
+}
+
+export interface RelationshipIdRequest {
+  relationshipId: string;
+}
+
+export interface GetRelationshipsQuery {
+  peer?: string;
+  status?: RelationshipStatus;
+}
+
+const RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
+  "Pending",
+  "Active",
+  "Rejected",
+  "Revoked",
+  "Terminated",
+  "DeletionProposed",
+];
+
+const templateRequest = requestSchema(
+  {
+    content: rules.optional(rules.json()),
+    expiresAt: rules.optional(rules.isoDate()),
+    maxNumberOfAllocations: rules.optional(rules.number({ min: 1, integer: true })),
+  },
+  { mayBeOmitted: true },
+);
+const creationRequest = requestSchema({
+  templateId: rules.id("RLT"),
+  creationContent: rules.optional(rules.json()),
+});
+const relationshipIdRequest = requestSchema({ relationshipId: rules.id("REL") });
+const relationshipByIdRequest = requestSchema({ id: rules.id("REL") });
+const templateByIdRequest = requestSchema({ id: rules.id("RLT") });
+const noRequest = requestSchema({}, { mayBeOmitted: true });
+const relationshipQuery = requestSchema(
+  {
+    peer: rules.optional(rules.address()),
+    status: rules.optional(rules.oneOf(RELATIONSHIP_STATUSES)),
+  },
+  { mayBeOmitted: true },
+);
+
+/** What the facade and the Backbone's pushes share: storing a relationship's new state and announcing it. */
+export class RelationshipBook {
+  constructor(
+    readonly relationships: RecordCollection<RelationshipDTO>,
+    readonly templates: RecordCollection<RelationshipTemplateDTO>,
+    private readonly events: Publisher<RelationshipEvents>,
+  ) {}
+
+  async apply(relationship: RelationshipDTO): Promise<RelationshipDTO> {
+    await this.relationships.save(relationship);
+    this.events.publish("transport.relationshipChanged", relationship);
+    return relationship;
+  }
+}
+
+/** Relationship templates and relationships of the own identity. */
+export class RelationshipsFacade {
+  constructor(
+    private readonly runner: UseCaseRunner,
+    private readonly ownAddress: string,
+    private readonly backbone: Backbone,
+    private readonly storage: StorageAdapter,
+    private readonly book: RelationshipBook,
+    private readonly events: Publisher<RelationshipEvents>,
+    /** What else decomposing removes about the peer, in the same unit of work (behaviour §7). */
+    private readonly peerCleanup: (peer: string) => Promise<StorageChange[]>,
+  ) {}
+
+  /**
+   * Creates a template on the Backbone from which peers create relationships to the own identity.
+   * @example
+   * const template = await runtime.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 });
+   */
+  createOwnRelationshipTemplate(
+    request?: CreateOwnRelationshipTemplateRequest,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    return this.runner.run(templateRequest, request, async (template) => {
+      if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.backbone.clock.now().getTime()) {
+        return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
+      }
+      const created = await this.backbone.createRelationshipTemplate(this.ownAddress, template);
+      if (created.ok) await this.book.templates.save(created.val);
+      return created;
+    });
+  }
+
+  /**
+   * A template by id: the own ones and those of peers, loaded from the Backbone (whatever its creator's state).
+   * @example
+   * const template = await runtime.relationships.getRelationshipTemplate({ id: "RLT…" });
+   */
+  getRelationshipTemplate(request: { id: string }): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    return this.runner.run(templateByIdRequest, request, async ({ id }) => {
+      const known = await this.book.templates.get(id);
+      return known !== undefined ? succeed(known) : this.loadTemplate(id);
+    });
+  }
+
+  /**
+   * Every template stored locally, the own and the loaded ones, oldest first.
+   * @example
+   * const templates = await runtime.relationships.getRelationshipTemplates();
+   */
+  getRelationshipTemplates(): Promise<RuntimeResult<RelationshipTemplateDTO[]>> {
+    return this.runner.run(noRequest, undefined, async () => succeed(await this.book.templates.list()));
+  }
+
+  /**
+   * Whether a relationship could be created from the template now, and if not, why (the code
+   * `createRelationship` would return). Never acts.
+   * @example
+   * const check = await runtime.relationships.canCreateRelationship({ templateId });
+   * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
+   */
+  canCreateRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<CheckResult>> {
+    return this.runner.run(creationRequest, request, async ({ templateId }) =>
+      succeed(checkOf(await this.backbone.canCreateRelationship(this.ownAddress, templateId))),
+    );
+  }
+
+  /**
+   * Creates a relationship from a peer's template: Pending on both sides until the template's creator accepts.
+   * @example
+   * const relationship = await runtime.relationships.createRelationship({ templateId });
+   */
+  createRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.runner.run(creationRequest, request, async ({ templateId, creationContent }) => {
+      const created = await this.backbone.createRelationship(this.ownAddress, templateId, creationContent);
+      if (created.err) return created;
+      if ((await this.book.templates.get(templateId)) === undefined) await this.loadTemplate(templateId);
+      return succeed(await this.book.apply(created.val));
+    });
+  }
+
+  /**
+   * Accepts a Pending relationship created from an own template: Active on both sides.
+   * @example
+   * await runtime.relationships.acceptRelationship({ relationshipId });
+   */
+  acceptRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.change(request, "accept");
+  }
+
+  /**
+   * Rejects a Pending relationship created from an own template.
+   * @example
+   * await runtime.relationships.rejectRelationship({ relationshipId });
+   */
+  rejectRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.change(request, "reject");
+  }
+
+  /**
+   * Withdraws a Pending relationship the own identity created.
+   * @example
+   * await runtime.relationships.revokeRelationship({ relationshipId });
+   */
+  revokeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.change(request, "revoke");
+  }
+
+  /**
+   * Ends an Active relationship: Terminated on both sides.
+   * @example
+   * await runtime.relationships.terminateRelationship({ relationshipId });
+   */
+  terminateRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.change(request, "terminate");
+  }
+
+  /**
+   * Removes a Terminated or DeletionProposed relationship and, in one unit of work, all IdentityMetadata about
+   * the peer and the peer's templates. The peer's side becomes DeletionProposed.
+   * @example
+   * await runtime.relationships.decomposeRelationship({ relationshipId });
+   */
+  decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
+    return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
+      const relationship = await this.book.relationships.get(relationshipId);
+      if (relationship === undefined) return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+      const decomposed = await this.backbone.decomposeRelationship(this.ownAddress, relationshipId);
+      if (decomposed.err) return decomposed;
+      await this.storage.commit([this.book.relationships.delete(relationshipId), ...(await this.peerCleanup(relationship.peer))]);
+      this.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+      return succeed(undefined);
+    });
+  }
+
+  /**
+   * A relationship by id.
+   * @example
+   * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
+   */
+  getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.runner.run(relationshipByIdRequest, request, async ({ id }) => {
+      const relationship = await this.book.relationships.get(id);
+      return relationship === undefined ? fail("error.runtime.recordNotFound", "Relationship", id) : succeed(relationship);
+    });
+  }
+
+  /**
+   * The relationships of the own identity, oldest first, optionally only those to one peer or in one status.
+   * @example
+   * const active = await runtime.relationships.getRelationships({ status: "Active" });
+   */
+  getRelationships(query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> {
+    return this.runner.run(relationshipQuery, query, async ({ peer, status }) => {
+      const candidates =
+        peer === undefined ? await this.book.relationships.list() : await this.book.relationships.listByPeer(peer);
+      return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
+    });
+  }
+
+  private change(request: RelationshipIdRequest, change: RelationshipStatusChange): Promise<RuntimeResult<RelationshipDTO>> {
+    return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
+      if ((await this.book.relationships.get(relationshipId)) === undefined) {
+        return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+      }
+      const changed = await this.backbone.changeRelationship(this.ownAddress, relationshipId, change);
+      return changed.ok ? succeed(await this.book.apply(changed.val)) : changed;
+    });
+  }
+
+  private async loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const loaded = await this.backbone.getRelationshipTemplate(this.ownAddress, id);
+    if (loaded.ok) await this.book.templates.save(loaded.val);
+    return loaded;
+  }
+}

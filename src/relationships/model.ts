@@ -1,0 +1,150 @@
+import type { Result } from "ts-results";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeError } from "../core/errors.js";
+import type { JsonValue } from "../core/json.js";
+
+export type RelationshipStatus = "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
+
+export type RelationshipAuditLogEntryReason =
+  | "Creation"
+  | "AcceptanceOfCreation"
+  | "RejectionOfCreation"
+  | "RevocationOfCreation"
+  | "Termination"
+  | "Decomposition"
+  | "DecompositionDueToIdentityDeletion";
+
+export interface RelationshipAuditLogEntryDTO {
+  createdAt: string;
+  createdBy: string;
+  reason: RelationshipAuditLogEntryReason;
+  oldStatus?: RelationshipStatus;
+  newStatus: RelationshipStatus;
+}
+
+/** What a relationship says about its peer's deletion (behaviour §5). */
+export interface PeerDeletionInfo {
+  deletionStatus: "ToBeDeleted" | "Deleted";
+  deletionDate: string;
+}
+
+/** A relationship as one side sees it: `peer` is the other identity. The id is the same on both sides. */
+export interface RelationshipDTO {
+  id: string;
+  templateId: string;
+  peer: string;
+  status: RelationshipStatus;
+  peerDeletionInfo?: PeerDeletionInfo;
+  creationContent?: JsonValue;
+  auditLog: RelationshipAuditLogEntryDTO[];
+}
+
+export interface RelationshipTemplateDTO {
+  id: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt?: string;
+  maxNumberOfAllocations?: number;
+  content?: JsonValue;
+}
+
+/** The Backbone's single record of a relationship, from which each side's view is projected. */
+export interface BackboneRelationship {
+  id: string;
+  templateId: string;
+  /** Who created the relationship from the template. */
+  from: string;
+  /** The template's creator, who accepts or rejects. */
+  to: string;
+  status: RelationshipStatus;
+  creationContent?: JsonValue;
+  auditLog: RelationshipAuditLogEntryDTO[];
+  /** The sides that have decomposed: they no longer see the relationship. */
+  decomposedBy: string[];
+}
+
+/** Actions that change a relationship's status for both sides. */
+export type RelationshipAction = "accept" | "reject" | "revoke" | "terminate" | "decompose";
+
+export const EXISTING_RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
+  "Pending",
+  "Active",
+  "Terminated",
+  "DeletionProposed",
+];
+
+export function otherParty(relationship: BackboneRelationship, side: string): string {
+  return relationship.from === side ? relationship.to : relationship.from;
+}
+
+export function isVisibleTo(relationship: BackboneRelationship, side: string): boolean {
+  return (relationship.from === side || relationship.to === side) && !relationship.decomposedBy.includes(side);
+}
+
+/** One side's view of a relationship. */
+export function projectRelationship(
+  relationship: BackboneRelationship,
+  side: string,
+  peerDeletionInfo?: PeerDeletionInfo,
+): RelationshipDTO {
+  const view: RelationshipDTO = {
+    id: relationship.id,
+    templateId: relationship.templateId,
+    peer: otherParty(relationship, side),
+    status: relationship.status,
+    auditLog: relationship.auditLog.map((entry) => ({ ...entry })),
+  };
+  if (peerDeletionInfo !== undefined) view.peerDeletionInfo = { ...peerDeletionInfo };
+  if (relationship.creationContent !== undefined) view.creationContent = relationship.creationContent;
+  return view;
+}
+
+interface Transition {
+  from: readonly RelationshipStatus[];
+  to: RelationshipStatus;
+  reason: RelationshipAuditLogEntryReason;
+  /** Who may act: the template's creator, the relationship's creator, or either. */
+  by: "templateCreator" | "relationshipCreator" | "either";
+}
+
+const TRANSITIONS: Record<RelationshipAction, Transition> = {
+  accept: { from: ["Pending"], to: "Active", reason: "AcceptanceOfCreation", by: "templateCreator" },
+  reject: { from: ["Pending"], to: "Rejected", reason: "RejectionOfCreation", by: "templateCreator" },
+  revoke: { from: ["Pending"], to: "Revoked", reason: "RevocationOfCreation", by: "relationshipCreator" },
+  terminate: { from: ["Active"], to: "Terminated", reason: "Termination", by: "either" },
+  decompose: { from: ["Terminated", "DeletionProposed"], to: "DeletionProposed", reason: "Decomposition", by: "either" },
+};
+
+/**
+ * The relationship after `actor` performs `action`, or why it may not. A decomposition by the second side
+ * returns the relationship with both sides in `decomposedBy`: it is then gone for good.
+ */
+export function transition(
+  relationship: BackboneRelationship,
+  actor: string,
+  action: RelationshipAction,
+  now: Date,
+): Result<BackboneRelationship, RuntimeError> {
+  const rule = TRANSITIONS[action];
+  if (!rule.from.includes(relationship.status)) {
+    return fail("error.transport.relationships.wrongRelationshipStatus", relationship.id, relationship.status, rule.from);
+  }
+  if (rule.by === "templateCreator" && actor !== relationship.to) {
+    return fail("error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself", relationship.id);
+  }
+  if (rule.by === "relationshipCreator" && actor !== relationship.from) {
+    return fail("error.runtime.relationships.cannotRevokeRelationshipCreatedByOthers", relationship.id);
+  }
+  const next: BackboneRelationship = {
+    ...relationship,
+    decomposedBy: action === "decompose" ? [...relationship.decomposedBy, actor] : relationship.decomposedBy,
+  };
+  // The second decomposition removes the relationship: there is nobody left to show a status to.
+  if (action === "decompose" && relationship.status === "DeletionProposed") return succeed(next);
+  next.status = rule.to;
+  next.auditLog = [
+    ...relationship.auditLog,
+    { createdAt: now.toISOString(), createdBy: actor, reason: rule.reason, oldStatus: relationship.status, newStatus: rule.to },
+  ];
+  return succeed(next);
+}

@@ -1,0 +1,22 @@
+import type { EventEnvelope } from "../core/events.js";
+import type { MessageEvents } from "../messages/events.js";
+import type { RelationshipEvents } from "../relationships/events.js";
+
+/** Every event a runtime publishes: name → the `data` its listeners get. */
+export type RuntimeEventPayloads = RelationshipEvents & MessageEvents;
+
+export type EventName = keyof RuntimeEventPayloads & string;
+
+/** What a listener of `N` receives. */
+export type RuntimeEvent<N extends EventName> = EventEnvelope<N, RuntimeEventPayloads[N]>;
+
+export interface RuntimeEvents {
+  /**
+   * Calls `listener` on every event `name`, synchronously while the causing call runs, so it has run before
+   * that call resolves. A listener that throws or rejects never breaks the call or other listeners.
+   * Returns the function that unsubscribes.
+   * @example
+   * const off = runtime.events.on("transport.messageReceived", (event) => console.log(event.data.content));
+   */
+  on<N extends EventName>(name: N, listener: (event: RuntimeEvent<N>) => void | Promise<void>): () => void;
+}

@@ -1,0 +1,246 @@
+import assert from "node:assert/strict";
+import { SlotTakenError } from "../core/storage.js";
+import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
+
+/** One guarantee every StorageAdapter must give, checked on a fresh adapter. */
+export interface StorageComplianceCase {
+  readonly name: string;
+  run(adapter: StorageAdapter): Promise<void>;
+}
+
+export type StorageAdapterFactory = () => StorageAdapter | Promise<StorageAdapter>;
+
+const A = "did:e:localhost:dids:aaaaaaaaaaaaaaaaaaaaaa";
+const B = "did:e:localhost:dids:bbbbbbbbbbbbbbbbbbbbbb";
+const C = "did:e:localhost:dids:cccccccccccccccccccccc";
+
+function record(id: string, extra: Partial<StoredRecord> = {}): StoredRecord {
+  return { id, data: JSON.stringify({ name: id }), ...extra };
+}
+
+const put = (collection: string, value: StoredRecord): StorageChange => ({ kind: "put", collection, record: value });
+
+async function ids(records: Promise<StoredRecord[]>): Promise<string[]> {
+  return (await records).map((stored) => stored.id);
+}
+
+async function rejectsWithSlotTaken(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => error instanceof SlotTakenError);
+}
+
+/**
+ * The storage guarantees the runtime relies on. Run them all with `runStorageAdapterComplianceSuite`, or one
+ * test each: `test.each(storageAdapterComplianceCases)("%s", …)`.
+ */
+export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
+  {
+    name: "reads of unknown collections and ids find nothing",
+    async run(adapter) {
+      assert.equal(await adapter.get("c", "missing"), undefined);
+      assert.equal(await adapter.getBySlot("c", "missing"), undefined);
+      assert.deepEqual(await adapter.list("c"), []);
+      assert.deepEqual(await adapter.listByPeer("c", A), []);
+    },
+  },
+  {
+    name: "a put record reads back exactly, with no fields of the adapter's own",
+    async run(adapter) {
+      const stored = record("r1", { slot: "s1", peers: [A, B], data: '{"ünïcode":"✓","n":[1,2.5,null]}' });
+      await adapter.commit([put("c", stored)]);
+      assert.deepStrictEqual(await adapter.get("c", "r1"), stored);
+      assert.deepStrictEqual(await adapter.getBySlot("c", "s1"), stored);
+      assert.deepStrictEqual(await adapter.list("c"), [stored]);
+      const bare = record("r2");
+      await adapter.commit([put("c", bare)]);
+      assert.deepStrictEqual(await adapter.get("c", "r2"), bare);
+    },
+  },
+  {
+    name: "data is stored as the same text, however large",
+    async run(adapter) {
+      const data = JSON.stringify({ text: "x".repeat(1024 * 1024), emoji: "🦄", quote: '"\\' });
+      await adapter.commit([put("c", { id: "big", data })]);
+      assert.equal((await adapter.get("c", "big"))?.data, data);
+    },
+  },
+  {
+    name: "stored records are isolated from the caller's objects, both ways",
+    async run(adapter) {
+      const peers = [A];
+      const input = { id: "r1", peers, data: "{}" };
+      await adapter.commit([put("c", input)]);
+      peers.push(B);
+      const first = await adapter.get("c", "r1");
+      assert.deepEqual(first?.peers, [A]);
+      (first?.peers as string[]).push(C);
+      assert.deepEqual((await adapter.get("c", "r1"))?.peers, [A]);
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
+    },
+  },
+  {
+    name: "list returns records oldest write first, and a replaced record keeps its place",
+    async run(adapter) {
+      await adapter.commit([put("c", record("r1")), put("c", record("r2"))]);
+      await adapter.commit([put("c", record("r3"))]);
+      await adapter.commit([put("c", record("r1", { data: '{"v":2}' }))]);
+      assert.deepEqual(await ids(adapter.list("c")), ["r1", "r2", "r3"]);
+      assert.equal((await adapter.get("c", "r1"))?.data, '{"v":2}');
+    },
+  },
+  {
+    name: "collections are independent",
+    async run(adapter) {
+      await adapter.commit([put("c1", record("r1", { slot: "s", peers: [A] })), put("c2", record("r1", { slot: "s" }))]);
+      await adapter.commit([{ kind: "deleteByPeer", collection: "c1", peer: A }]);
+      assert.equal(await adapter.get("c1", "r1"), undefined);
+      assert.equal((await adapter.getBySlot("c2", "s"))?.id, "r1");
+    },
+  },
+  {
+    name: "a slot holds at most one record; a conflicting put is refused and changes nothing",
+    async run(adapter) {
+      await adapter.commit([put("c", record("r1", { slot: "s" }))]);
+      await rejectsWithSlotTaken(adapter.commit([put("c", record("r2", { slot: "s" }))]));
+      assert.deepEqual(await ids(adapter.list("c")), ["r1"]);
+      assert.equal((await adapter.getBySlot("c", "s"))?.id, "r1");
+    },
+  },
+  {
+    name: "records without a slot never conflict, and the empty slot is a slot of its own",
+    async run(adapter) {
+      await adapter.commit([put("c", record("r1")), put("c", record("r2")), put("c", record("r3", { slot: "" }))]);
+      assert.equal((await adapter.getBySlot("c", ""))?.id, "r3");
+      await rejectsWithSlotTaken(adapter.commit([put("c", record("r4", { slot: "" }))]));
+    },
+  },
+  {
+    name: "re-putting a record can move or release its slot",
+    async run(adapter) {
+      await adapter.commit([put("c", record("r1", { slot: "s" }))]);
+      await adapter.commit([put("c", record("r1", { slot: "t" }))]);
+      assert.equal(await adapter.getBySlot("c", "s"), undefined);
+      await adapter.commit([put("c", record("r1"))]);
+      assert.equal(await adapter.getBySlot("c", "t"), undefined);
+      await adapter.commit([put("c", record("r2", { slot: "t" }))]);
+      assert.equal((await adapter.getBySlot("c", "t"))?.id, "r2");
+    },
+  },
+  {
+    name: "upsertBySlot inserts into a free slot and otherwise replaces data and peers, keeping the id",
+    async run(adapter) {
+      const created = await adapter.upsertBySlot("c", { id: "r1", slot: "s", peers: [A], data: '{"v":1}' });
+      assert.deepStrictEqual(created, { id: "r1", slot: "s", peers: [A], data: '{"v":1}' });
+      const updated = await adapter.upsertBySlot("c", { id: "r2", slot: "s", peers: [B], data: '{"v":2}' });
+      assert.deepStrictEqual(updated, { id: "r1", slot: "s", peers: [B], data: '{"v":2}' });
+      assert.deepStrictEqual(await adapter.list("c"), [updated]);
+      assert.deepEqual(await ids(adapter.listByPeer("c", A)), []);
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), ["r1"]);
+    },
+  },
+  {
+    name: "concurrent upserts on one slot leave exactly one record",
+    async run(adapter) {
+      const writes = Array.from({ length: 20 }, (_, index) =>
+        adapter.upsertBySlot("c", { id: `r${index}`, slot: "s", data: JSON.stringify({ index }) }),
+      );
+      const results = await Promise.all(writes);
+      const stored = await adapter.list("c");
+      assert.equal(stored.length, 1);
+      assert.ok(results.every((result) => result.id === stored[0]?.id));
+    },
+  },
+  {
+    name: "listByPeer finds every record about a peer and follows replacements and deletions",
+    async run(adapter) {
+      await adapter.commit([
+        put("c", record("r1", { peers: [A, B] })),
+        put("c", record("r2", { peers: [B] })),
+        put("c", record("r3", { peers: [C] })),
+      ]);
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), ["r1", "r2"]);
+      await adapter.commit([put("c", record("r1", { peers: [A] })), { kind: "delete", collection: "c", id: "r2" }]);
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
+      assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["r1"]);
+    },
+  },
+  {
+    name: "commit reports how many records each change affected",
+    async run(adapter) {
+      await adapter.commit([
+        put("c", record("r1", { slot: "s", peers: [A] })),
+        put("c", record("r2", { peers: [A] })),
+        put("c", record("r3", { peers: [B] })),
+      ]);
+      const affected = await adapter.commit([
+        { kind: "delete", collection: "c", id: "missing" },
+        { kind: "deleteBySlot", collection: "c", slot: "missing" },
+        { kind: "deleteByPeer", collection: "c", peer: A },
+        { kind: "deleteBySlot", collection: "c", slot: "s" },
+        { kind: "delete", collection: "c", id: "r3" },
+        put("c", record("r4")),
+      ]);
+      assert.deepEqual(affected, [0, 0, 2, 0, 1, 1]);
+      assert.deepEqual(await ids(adapter.list("c")), ["r4"]);
+    },
+  },
+  {
+    name: "a commit that fails part-way applies none of its changes",
+    async run(adapter) {
+      await adapter.commit([
+        put("c", record("r1", { slot: "s", peers: [A] })),
+        put("c", record("r2", { slot: "t", peers: [A] })),
+        put("other", record("o1", { peers: [A] })),
+      ]);
+      const before = { c: await adapter.list("c"), other: await adapter.list("other") };
+      await rejectsWithSlotTaken(
+        adapter.commit([
+          { kind: "deleteByPeer", collection: "other", peer: A },
+          { kind: "delete", collection: "c", id: "r1" },
+          put("c", record("r2", { slot: "u", data: '{"changed":true}' })),
+          put("c", record("r5")),
+          put("c", record("r6", { slot: "u" })),
+        ]),
+      );
+      assert.deepStrictEqual(await adapter.list("c"), before.c);
+      assert.deepStrictEqual(await adapter.list("other"), before.other);
+      assert.equal((await adapter.getBySlot("c", "s"))?.id, "r1");
+      assert.equal((await adapter.getBySlot("c", "t"))?.id, "r2");
+      assert.equal(await adapter.getBySlot("c", "u"), undefined);
+      assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["r1", "r2"]);
+    },
+  },
+];
+
+/**
+ * Runs every compliance case, each on a fresh adapter from `factory` (closed afterwards). Resolves with the
+ * names of the cases that passed; rejects with an AggregateError naming each case that failed.
+ * @example
+ * import { runStorageAdapterComplianceSuite } from "identity-runtime/testing";
+ * test("my adapter is compliant", () => runStorageAdapterComplianceSuite(() => myAdapter()));
+ */
+export async function runStorageAdapterComplianceSuite(factory: StorageAdapterFactory): Promise<string[]> {
+  const passed: string[] = [];
+  const failures: Error[] = [];
+  for (const complianceCase of storageAdapterComplianceCases) {
+    try {
+      await runComplianceCase(factory, complianceCase);
+      passed.push(complianceCase.name);
+    } catch (error) {
+      failures.push(new Error(`${complianceCase.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
+  }
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `${failures.length} storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`);
+  }
+  return passed;
+}
+
+/** Runs one case on a fresh adapter and closes it, whatever happens. */
+export async function runComplianceCase(factory: StorageAdapterFactory, complianceCase: StorageComplianceCase): Promise<void> {
+  const adapter = await factory();
+  try {
+    await complianceCase.run(adapter);
+  } finally {
+    await adapter.close();
+  }
+}
