@@ -8,7 +8,12 @@ export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } fro
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
 export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
-export type { Backbone, BackboneInbox, NewRelationshipTemplate, RelationshipStatusChange } from "./backbone/backbone.js";
+export type {
+  Backbone,
+  BackboneInbox,
+  NewRelationshipTemplate,
+  RelationshipStatusChange,
+} from "./backbone/backbone.js";
 
 export { ManualClock, SystemClock } from "./core/clock.js";
 export type { Clock, Duration } from "./core/clock.js";
@@ -21,7 +26,10 @@ export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage
 export { lokiStorage } from "./storage/loki-storage.js";
 
 export { IdentityMetadataFacade } from "./identity-metadata/facade.js";
-export type { IdentityMetadataSlotRequest, UpsertIdentityMetadataRequest } from "./identity-metadata/facade.js";
+export type {
+  IdentityMetadataSlotRequest,
+  UpsertIdentityMetadataRequest,
+} from "./identity-metadata/facade.js";
 export { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "./identity-metadata/model.js";
 export type { IdentityMetadataDTO } from "./identity-metadata/model.js";
 

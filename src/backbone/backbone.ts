@@ -37,7 +37,10 @@ export interface Backbone {
     owner: string,
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>>;
-  getRelationshipTemplate(reader: string, templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>>;
+  getRelationshipTemplate(
+    reader: string,
+    templateId: string,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>>;
   /** Whether `requestor` could create a relationship from the template now; fails with the reason if not. */
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>>;
   createRelationship(
@@ -54,7 +57,11 @@ export interface Backbone {
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>>;
 
   /** Delivers the message to every recipient's runtime before resolving. */
-  sendMessage(sender: string, recipients: readonly string[], content: JsonValue): Promise<RuntimeResult<MessageDTO>>;
+  sendMessage(
+    sender: string,
+    recipients: readonly string[],
+    content: JsonValue,
+  ): Promise<RuntimeResult<MessageDTO>>;
 
   close(): Promise<void>;
 }

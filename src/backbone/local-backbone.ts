@@ -15,9 +15,18 @@ import {
   projectRelationship,
   transition,
 } from "../relationships/model.js";
-import type { BackboneRelationship, RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
+import type {
+  BackboneRelationship,
+  RelationshipDTO,
+  RelationshipTemplateDTO,
+} from "../relationships/model.js";
 import { lokiStorage } from "../storage/loki-storage.js";
-import type { Backbone, BackboneInbox, NewRelationshipTemplate, RelationshipStatusChange } from "./backbone.js";
+import type {
+  Backbone,
+  BackboneInbox,
+  NewRelationshipTemplate,
+  RelationshipStatusChange,
+} from "./backbone.js";
 
 export interface LocalBackboneOptions {
   /** Where the Backbone keeps its state; default: in memory. */
@@ -67,7 +76,8 @@ export class LocalBackbone implements Backbone {
 
   constructor(options: LocalBackboneOptions = {}) {
     this.host = options.host ?? "localhost";
-    if (!isHost(this.host)) throw new RangeError(`host must be "localhost" or a DNS name, not ${JSON.stringify(this.host)}`);
+    if (!isHost(this.host))
+      throw new RangeError(`host must be "localhost" or a DNS name, not ${JSON.stringify(this.host)}`);
     this.gracePeriodInDays = nonNegative("gracePeriodInDays", options.gracePeriodInDays ?? 14);
     this.approvalPeriodInDays = nonNegative("approvalPeriodInDays", options.approvalPeriodInDays ?? 7);
     this.clock = options.clock ?? new SystemClock();
@@ -115,9 +125,13 @@ export class LocalBackbone implements Backbone {
     });
   }
 
-  async getRelationshipTemplate(_reader: string, templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+  async getRelationshipTemplate(
+    _reader: string,
+    templateId: string,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     const template = await this.templates.get(templateId);
-    if (template === undefined) return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    if (template === undefined)
+      return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
     return succeed(toTemplateDTO(template));
   }
 
@@ -170,12 +184,19 @@ export class LocalBackbone implements Backbone {
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
     return this.exclusively(async () => {
+      // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
+      const relationship = await this.relationships.get(relationshipId);
+      if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
       const changed = await this.transitionRelationship(actor, relationshipId, "decompose");
       return changed.ok ? succeed(undefined) : changed;
     });
   }
 
-  sendMessage(sender: string, recipients: readonly string[], content: JsonValue): Promise<RuntimeResult<MessageDTO>> {
+  sendMessage(
+    sender: string,
+    recipients: readonly string[],
+    content: JsonValue,
+  ): Promise<RuntimeResult<MessageDTO>> {
     return this.exclusively(async () => {
       const message: MessageDTO = {
         id: generateId("MSG"),
@@ -203,7 +224,8 @@ export class LocalBackbone implements Backbone {
     templateId: string,
   ): Promise<RuntimeResult<TemplateRecord>> {
     const template = await this.templates.get(templateId);
-    if (template === undefined) return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    if (template === undefined)
+      return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
     if (template.createdBy === requestor) {
       return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
     }
@@ -213,12 +235,19 @@ export class LocalBackbone implements Backbone {
         EXISTING_RELATIONSHIP_STATUSES.includes(relationship.status),
     );
     if (existing !== undefined) {
-      return fail("error.transport.relationships.relationshipCurrentlyExists", template.createdBy, existing.status);
+      return fail(
+        "error.transport.relationships.relationshipCurrentlyExists",
+        template.createdBy,
+        existing.status,
+      );
     }
     if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.clock.now().getTime()) {
       return fail("error.transport.relationships.relationshipTemplateExpired", templateId);
     }
-    if (template.maxNumberOfAllocations !== undefined && template.allocations >= template.maxNumberOfAllocations) {
+    if (
+      template.maxNumberOfAllocations !== undefined &&
+      template.allocations >= template.maxNumberOfAllocations
+    ) {
       return fail("error.transport.relationships.relationshipTemplateAllocationsExhausted", templateId);
     }
     return succeed(template);
@@ -237,7 +266,9 @@ export class LocalBackbone implements Backbone {
     if (changed.err) return changed;
     const next = changed.val;
     const goneForBoth = next.decomposedBy.length === 2;
-    await this.storage.commit([goneForBoth ? this.relationships.delete(next.id) : this.relationships.put(next)]);
+    await this.storage.commit([
+      goneForBoth ? this.relationships.delete(next.id) : this.relationships.put(next),
+    ]);
     if (!goneForBoth) await this.pushRelationship(next, actor);
     return changed;
   }

@@ -3,7 +3,9 @@ import type { Result } from "ts-results";
 
 const quote = (value: unknown): string => JSON.stringify(value);
 const slotText = (reference: string, key: string | undefined): string =>
-  key === undefined ? `reference ${quote(reference)} without a key` : `reference ${quote(reference)} and key ${quote(key)}`;
+  key === undefined
+    ? `reference ${quote(reference)} without a key`
+    : `reference ${quote(reference)} and key ${quote(key)}`;
 const list = (addresses: readonly string[]): string => addresses.map(quote).join(", ");
 
 /**
@@ -33,8 +35,11 @@ const catalogue = {
   "error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess": (address: string) =>
     `The identity ${quote(address)} has no approved IdentityDeletionProcess within its grace period.`,
 
-  "error.transport.relationships.wrongRelationshipStatus": (id: string, status: string, allowed: readonly string[]) =>
-    `The relationship ${quote(id)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
+  "error.transport.relationships.wrongRelationshipStatus": (
+    id: string,
+    status: string,
+    allowed: readonly string[],
+  ) => `The relationship ${quote(id)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
   "error.transport.relationships.relationshipCurrentlyExists": (peer: string, status: string) =>
     `A relationship to ${quote(peer)} in status ${status} exists already.`,
   "error.transport.relationships.relationshipTemplateExpired": (templateId: string) =>
@@ -43,8 +48,9 @@ const catalogue = {
     `The relationship template ${quote(templateId)} has reached its maxNumberOfAllocations.`,
   "error.transport.relationships.cannotCreateRelationshipWithYourself": (templateId: string) =>
     `The relationship template ${quote(templateId)} is your own; a relationship needs a peer.`,
-  "error.transport.relationships.activeIdentityDeletionProcessOfOwnerOfRelationshipTemplate": (owner: string) =>
-    `The creator ${quote(owner)} of the relationship template is in deletion.`,
+  "error.transport.relationships.activeIdentityDeletionProcessOfOwnerOfRelationshipTemplate": (
+    owner: string,
+  ) => `The creator ${quote(owner)} of the relationship template is in deletion.`,
   "error.transport.relationships.deletedOwnerOfRelationshipTemplate": (owner: string) =>
     `The creator ${quote(owner)} of the relationship template has been deleted.`,
   "error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself": (id: string) =>
@@ -63,9 +69,13 @@ const catalogue = {
 
   "error.consumption.requests.peerIsDeleted": (peer: string) => `The peer ${quote(peer)} has been deleted.`,
   "error.consumption.requests.peerIsInDeletion": (peer: string) => `The peer ${quote(peer)} is in deletion.`,
-  "error.consumption.requests.missingRelationship": (peer: string) => `There is no relationship to ${quote(peer)}.`,
-  "error.consumption.requests.wrongRelationshipStatus": (peer: string, status: string, allowed: readonly string[]) =>
-    `The relationship to ${quote(peer)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
+  "error.consumption.requests.missingRelationship": (peer: string) =>
+    `There is no relationship to ${quote(peer)}.`,
+  "error.consumption.requests.wrongRelationshipStatus": (
+    peer: string,
+    status: string,
+    allowed: readonly string[],
+  ) => `The relationship to ${quote(peer)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
   "error.consumption.requests.wrongRequestStatus": (id: string, status: string, allowed: readonly string[]) =>
     `The request ${quote(id)} is ${status}; this needs it to be ${allowed.join(" or ")}.`,
 } as const;
@@ -143,5 +153,7 @@ export function checkOf(result: RuntimeResult<unknown>): CheckResult {
 /** The one conversion point for exceptions that escape domain code: they become `error.runtime.unknown`. */
 export function unexpected(cause: unknown): Err<RuntimeError> {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return errResult(new RuntimeError("error.runtime.unknown", catalogue["error.runtime.unknown"](detail), cause));
+  return errResult(
+    new RuntimeError("error.runtime.unknown", catalogue["error.runtime.unknown"](detail), cause),
+  );
 }

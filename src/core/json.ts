@@ -17,7 +17,9 @@ export function whyNotJson(value: unknown, path: string, seen: Set<object> = new
       if (value === null) return undefined;
       if (seen.has(value)) return `${path} must not contain a cycle`;
       seen.add(value);
-      const problem = Array.isArray(value) ? whyNotJsonArray(value, path, seen) : whyNotJsonObject(value, path, seen);
+      const problem = Array.isArray(value)
+        ? whyNotJsonArray(value, path, seen)
+        : whyNotJsonObject(value, path, seen);
       seen.delete(value);
       return problem;
     }

@@ -76,7 +76,10 @@ export class RecordCollection<T extends { id: string }> {
     const { slot, peers } = this.file(value);
     // The id lives beside the data, not in it: an upsert that finds its slot taken keeps the stored id.
     const { id, ...data } = value;
-    const record: { -readonly [K in keyof StoredRecord]: StoredRecord[K] } = { id, data: JSON.stringify(data) };
+    const record: { -readonly [K in keyof StoredRecord]: StoredRecord[K] } = {
+      id,
+      data: JSON.stringify(data),
+    };
     if (slot !== undefined) record.slot = slot;
     if (peers !== undefined) record.peers = peers;
     return record;

@@ -17,7 +17,9 @@ export interface Field<T, Optional extends boolean = boolean> {
 
 type Shape = Record<string, Field<unknown>>;
 type TypeOf<F> = F extends Field<infer T> ? T : never;
-type RequiredKeys<S extends Shape> = { [K in keyof S]: S[K] extends Field<unknown, false> ? K : never }[keyof S];
+type RequiredKeys<S extends Shape> = {
+  [K in keyof S]: S[K] extends Field<unknown, false> ? K : never;
+}[keyof S];
 type OptionalKeys<S extends Shape> = Exclude<keyof S, RequiredKeys<S>>;
 export type RequestOf<S extends Shape> = { [K in RequiredKeys<S>]: TypeOf<S[K]> } & {
   [K in OptionalKeys<S>]?: TypeOf<S[K]>;
@@ -97,7 +99,7 @@ export const rules = {
     });
   },
   optional<T>(inner: Field<T, false>): Field<T, true> {
-    return { optional: true, check: inner.check };
+    return { optional: true, check: (value, name) => inner.check(value, name) };
   },
 } as const;
 
@@ -108,7 +110,10 @@ export interface RequestSchema<S extends Shape> {
   readonly mayBeOmitted: boolean;
 }
 
-export function requestSchema<S extends Shape>(shape: S, options: { mayBeOmitted?: boolean } = {}): RequestSchema<S> {
+export function requestSchema<S extends Shape>(
+  shape: S,
+  options: { mayBeOmitted?: boolean } = {},
+): RequestSchema<S> {
   return { shape, mayBeOmitted: options.mayBeOmitted ?? false };
 }
 
@@ -121,7 +126,8 @@ export function validateRequest<S extends Shape>(
   request: unknown,
 ): Result<RequestOf<S>, RuntimeError> {
   if (request === undefined && schema.mayBeOmitted) return succeed({} as RequestOf<S>);
-  if (!isPlainObject(request)) return fail("error.runtime.validation.invalidPropertyValue", "request must be an object");
+  if (!isPlainObject(request))
+    return fail("error.runtime.validation.invalidPropertyValue", "request must be an object");
   for (const name of Object.keys(request)) {
     if (!Object.hasOwn(schema.shape, name) && request[name] !== undefined) {
       return fail("error.runtime.validation.invalidPropertyValue", `${name} is not a known property`);

@@ -48,13 +48,17 @@ export class IdentityMetadataFacade {
    * const result = await runtime.identityMetadata.upsertIdentityMetadata({ reference: peer, key: "crm", value: { id: 42 } });
    * if (result.ok) console.log(result.val.id);
    */
-  upsertIdentityMetadata(request: UpsertIdentityMetadataRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
+  upsertIdentityMetadata(
+    request: UpsertIdentityMetadataRequest,
+  ): Promise<RuntimeResult<IdentityMetadataDTO>> {
     return this.runner.run(this.upsertRequest, request, async ({ reference, key, value }) => {
       if (!(await this.isFamiliar(reference))) {
         return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
       }
       const candidate: IdentityMetadataDTO =
-        key === undefined ? { id: generateId("IDM"), reference, value } : { id: generateId("IDM"), reference, key, value };
+        key === undefined
+          ? { id: generateId("IDM"), reference, value }
+          : { id: generateId("IDM"), reference, key, value };
       return succeed(await this.metadata.upsertBySlot(candidate));
     });
   }
@@ -68,7 +72,9 @@ export class IdentityMetadataFacade {
   getIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
     return this.runner.run(slotRequest, request, async ({ reference, key }) => {
       const found = await this.metadata.getBySlot(metadataSlot(reference, key));
-      return found === undefined ? fail("error.runtime.identityMetadata.notFound", reference, key) : succeed(found);
+      return found === undefined
+        ? fail("error.runtime.identityMetadata.notFound", reference, key)
+        : succeed(found);
     });
   }
 

@@ -26,7 +26,11 @@ const sendRequest = requestSchema({
 });
 const noRequest = requestSchema({}, { mayBeOmitted: true });
 
-export function messageCollection(storage: StorageAdapter, scope: string, ownAddress: string): RecordCollection<MessageDTO> {
+export function messageCollection(
+  storage: StorageAdapter,
+  scope: string,
+  ownAddress: string,
+): RecordCollection<MessageDTO> {
   // Filed under the other identities involved, so decomposition finds a peer's messages by index.
   return new RecordCollection<MessageDTO>(storage, `${scope}/messages`, (message) => ({
     peers: message.createdBy === ownAddress ? message.recipients : [message.createdBy],
@@ -63,10 +67,16 @@ export class MessagesFacade {
     return this.runner.run(sendRequest, request, async ({ recipients, content }) => {
       const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
       if (duplicate !== undefined) {
-        return fail("error.runtime.validation.invalidPropertyValue", `recipients must not list ${duplicate} twice`);
+        return fail(
+          "error.runtime.validation.invalidPropertyValue",
+          `recipients must not list ${duplicate} twice`,
+        );
       }
       const standings = await Promise.all(
-        recipients.map(async (address) => ({ address, relationships: await this.relationships.listByPeer(address) })),
+        recipients.map(async (address) => ({
+          address,
+          relationships: await this.relationships.listByPeer(address),
+        })),
       );
       const allowed = checkRecipients(standings, isNotification(content));
       if (allowed.err) return allowed;

@@ -34,6 +34,7 @@ export function checkRecipients(
     if (notActive.length > 0) return fail("error.runtime.messages.hasNoActiveRelationship", notActive);
   }
   const unreachable = breaking((relationships) => !relationships.some(isActiveOrTerminated));
-  if (unreachable.length > 0) return fail("error.transport.messages.hasNeitherActiveNorTerminatedRelationship", unreachable);
+  if (unreachable.length > 0)
+    return fail("error.transport.messages.hasNeitherActiveNorTerminatedRelationship", unreachable);
   return succeed(undefined);
 }

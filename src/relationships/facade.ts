@@ -102,7 +102,10 @@ export class RelationshipsFacade {
     request?: CreateOwnRelationshipTemplateRequest,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     return this.runner.run(templateRequest, request, async (template) => {
-      if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.backbone.clock.now().getTime()) {
+      if (
+        template.expiresAt !== undefined &&
+        Date.parse(template.expiresAt) <= this.backbone.clock.now().getTime()
+      ) {
         return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
       }
       const created = await this.backbone.createRelationshipTemplate(this.ownAddress, template);
@@ -204,10 +207,15 @@ export class RelationshipsFacade {
   decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
     return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
       const relationship = await this.book.relationships.get(relationshipId);
-      if (relationship === undefined) return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+      if (relationship === undefined)
+        return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       const decomposed = await this.backbone.decomposeRelationship(this.ownAddress, relationshipId);
-      if (decomposed.err) return decomposed;
-      await this.storage.commit([this.book.relationships.delete(relationshipId), ...(await this.peerCleanup(relationship.peer))]);
+      // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
+      if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
+      await this.storage.commit([
+        this.book.relationships.delete(relationshipId),
+        ...(await this.peerCleanup(relationship.peer)),
+      ]);
       this.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
       return succeed(undefined);
     });
@@ -221,7 +229,9 @@ export class RelationshipsFacade {
   getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
     return this.runner.run(relationshipByIdRequest, request, async ({ id }) => {
       const relationship = await this.book.relationships.get(id);
-      return relationship === undefined ? fail("error.runtime.recordNotFound", "Relationship", id) : succeed(relationship);
+      return relationship === undefined
+        ? fail("error.runtime.recordNotFound", "Relationship", id)
+        : succeed(relationship);
     });
   }
 
@@ -233,12 +243,17 @@ export class RelationshipsFacade {
   getRelationships(query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> {
     return this.runner.run(relationshipQuery, query, async ({ peer, status }) => {
       const candidates =
-        peer === undefined ? await this.book.relationships.list() : await this.book.relationships.listByPeer(peer);
+        peer === undefined
+          ? await this.book.relationships.list()
+          : await this.book.relationships.listByPeer(peer);
       return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
     });
   }
 
-  private change(request: RelationshipIdRequest, change: RelationshipStatusChange): Promise<RuntimeResult<RelationshipDTO>> {
+  private change(
+    request: RelationshipIdRequest,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
     return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
       if ((await this.book.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);

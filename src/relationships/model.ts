@@ -3,7 +3,8 @@ import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 
-export type RelationshipStatus = "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
+export type RelationshipStatus =
+  "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
 
 export type RelationshipAuditLogEntryReason =
   | "Creation"
@@ -78,7 +79,9 @@ export function otherParty(relationship: BackboneRelationship, side: string): st
 }
 
 export function isVisibleTo(relationship: BackboneRelationship, side: string): boolean {
-  return (relationship.from === side || relationship.to === side) && !relationship.decomposedBy.includes(side);
+  return (
+    (relationship.from === side || relationship.to === side) && !relationship.decomposedBy.includes(side)
+  );
 }
 
 /** One side's view of a relationship. */
@@ -112,7 +115,12 @@ const TRANSITIONS: Record<RelationshipAction, Transition> = {
   reject: { from: ["Pending"], to: "Rejected", reason: "RejectionOfCreation", by: "templateCreator" },
   revoke: { from: ["Pending"], to: "Revoked", reason: "RevocationOfCreation", by: "relationshipCreator" },
   terminate: { from: ["Active"], to: "Terminated", reason: "Termination", by: "either" },
-  decompose: { from: ["Terminated", "DeletionProposed"], to: "DeletionProposed", reason: "Decomposition", by: "either" },
+  decompose: {
+    from: ["Terminated", "DeletionProposed"],
+    to: "DeletionProposed",
+    reason: "Decomposition",
+    by: "either",
+  },
 };
 
 /**
@@ -127,10 +135,18 @@ export function transition(
 ): Result<BackboneRelationship, RuntimeError> {
   const rule = TRANSITIONS[action];
   if (!rule.from.includes(relationship.status)) {
-    return fail("error.transport.relationships.wrongRelationshipStatus", relationship.id, relationship.status, rule.from);
+    return fail(
+      "error.transport.relationships.wrongRelationshipStatus",
+      relationship.id,
+      relationship.status,
+      rule.from,
+    );
   }
   if (rule.by === "templateCreator" && actor !== relationship.to) {
-    return fail("error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself", relationship.id);
+    return fail(
+      "error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself",
+      relationship.id,
+    );
   }
   if (rule.by === "relationshipCreator" && actor !== relationship.from) {
     return fail("error.runtime.relationships.cannotRevokeRelationshipCreatedByOthers", relationship.id);
@@ -144,7 +160,13 @@ export function transition(
   next.status = rule.to;
   next.auditLog = [
     ...relationship.auditLog,
-    { createdAt: now.toISOString(), createdBy: actor, reason: rule.reason, oldStatus: relationship.status, newStatus: rule.to },
+    {
+      createdAt: now.toISOString(),
+      createdBy: actor,
+      reason: rule.reason,
+      oldStatus: relationship.status,
+      newStatus: rule.to,
+    },
   ];
   return succeed(next);
 }

@@ -5,7 +5,7 @@ import type { RelationshipEvents } from "../relationships/events.js";
 /** Every event a runtime publishes: name → the `data` its listeners get. */
 export type RuntimeEventPayloads = RelationshipEvents & MessageEvents;
 
-export type EventName = keyof RuntimeEventPayloads & string;
+export type EventName = Extract<keyof RuntimeEventPayloads, string>;
 
 /** What a listener of `N` receives. */
 export type RuntimeEvent<N extends EventName> = EventEnvelope<N, RuntimeEventPayloads[N]>;

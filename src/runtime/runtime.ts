@@ -7,7 +7,10 @@ import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
 import { UseCaseRunner } from "../core/use-case.js";
 import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
-import { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES, identityMetadataCollection } from "../identity-metadata/model.js";
+import {
+  DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
+  identityMetadataCollection,
+} from "../identity-metadata/model.js";
 import { MessagesFacade, messageCollection, receiveMessage } from "../messages/facade.js";
 import { relationshipCollection, templateCollection } from "../relationships/collections.js";
 import { RelationshipBook, RelationshipsFacade } from "../relationships/facade.js";
@@ -56,7 +59,8 @@ interface OwnIdentityRecord {
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const ownsBackbone = options.backbone === undefined;
-  const backbone = options.backbone ?? new LocalBackbone(options.clock === undefined ? {} : { clock: options.clock });
+  const backbone =
+    options.backbone ?? new LocalBackbone(options.clock === undefined ? {} : { clock: options.clock });
   const ownsStorage = options.storage === undefined;
   const storage = options.storage ?? lokiStorage();
   const maxValueBytes = options.maxIdentityMetadataValueBytes ?? DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES;
@@ -67,7 +71,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const address = await ownIdentity(storage, backbone);
   const events = new EventBus<RuntimeEventPayloads>(
     address,
-    options.onListenerError ?? ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
+    options.onListenerError ??
+      ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
   );
   const runner = new UseCaseRunner();
   const metadata = identityMetadataCollection(storage, address);

@@ -18,7 +18,11 @@ function record(id: string, extra: Partial<StoredRecord> = {}): StoredRecord {
   return { id, data: JSON.stringify({ name: id }), ...extra };
 }
 
-const put = (collection: string, value: StoredRecord): StorageChange => ({ kind: "put", collection, record: value });
+const put = (collection: string, value: StoredRecord): StorageChange => ({
+  kind: "put",
+  collection,
+  record: value,
+});
 
 async function ids(records: Promise<StoredRecord[]>): Promise<string[]> {
   return (await records).map((stored) => stored.id);
@@ -72,7 +76,9 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
       peers.push(B);
       const first = await adapter.get("c", "r1");
       assert.deepEqual(first?.peers, [A]);
-      (first?.peers as string[]).push(C);
+      assert.ok(first?.peers !== undefined);
+      // Mutating what a read returned must not reach the stored record.
+      Array.prototype.push.call(first.peers, C);
       assert.deepEqual((await adapter.get("c", "r1"))?.peers, [A]);
       assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
     },
@@ -90,7 +96,10 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
   {
     name: "collections are independent",
     async run(adapter) {
-      await adapter.commit([put("c1", record("r1", { slot: "s", peers: [A] })), put("c2", record("r1", { slot: "s" }))]);
+      await adapter.commit([
+        put("c1", record("r1", { slot: "s", peers: [A] })),
+        put("c2", record("r1", { slot: "s" })),
+      ]);
       await adapter.commit([{ kind: "deleteByPeer", collection: "c1", peer: A }]);
       assert.equal(await adapter.get("c1", "r1"), undefined);
       assert.equal((await adapter.getBySlot("c2", "s"))?.id, "r1");
@@ -108,7 +117,11 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
   {
     name: "records without a slot never conflict, and the empty slot is a slot of its own",
     async run(adapter) {
-      await adapter.commit([put("c", record("r1")), put("c", record("r2")), put("c", record("r3", { slot: "" }))]);
+      await adapter.commit([
+        put("c", record("r1")),
+        put("c", record("r2")),
+        put("c", record("r3", { slot: "" })),
+      ]);
       assert.equal((await adapter.getBySlot("c", ""))?.id, "r3");
       await rejectsWithSlotTaken(adapter.commit([put("c", record("r4", { slot: "" }))]));
     },
@@ -158,7 +171,10 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
         put("c", record("r3", { peers: [C] })),
       ]);
       assert.deepEqual(await ids(adapter.listByPeer("c", B)), ["r1", "r2"]);
-      await adapter.commit([put("c", record("r1", { peers: [A] })), { kind: "delete", collection: "c", id: "r2" }]);
+      await adapter.commit([
+        put("c", record("r1", { peers: [A] })),
+        { kind: "delete", collection: "c", id: "r2" },
+      ]);
       assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
       assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["r1"]);
     },
@@ -226,17 +242,27 @@ export async function runStorageAdapterComplianceSuite(factory: StorageAdapterFa
       await runComplianceCase(factory, complianceCase);
       passed.push(complianceCase.name);
     } catch (error) {
-      failures.push(new Error(`${complianceCase.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      failures.push(
+        new Error(`${complianceCase.name}: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        }),
+      );
     }
   }
   if (failures.length > 0) {
-    throw new AggregateError(failures, `${failures.length} storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`);
+    throw new AggregateError(
+      failures,
+      `${failures.length} storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`,
+    );
   }
   return passed;
 }
 
 /** Runs one case on a fresh adapter and closes it, whatever happens. */
-export async function runComplianceCase(factory: StorageAdapterFactory, complianceCase: StorageComplianceCase): Promise<void> {
+export async function runComplianceCase(
+  factory: StorageAdapterFactory,
+  complianceCase: StorageComplianceCase,
+): Promise<void> {
   const adapter = await factory();
   try {
     await complianceCase.run(adapter);

@@ -101,7 +101,9 @@ class LokiStorage implements StorageAdapter {
         }
         if (existing === undefined) {
           this.insert(change.collection, loki, change.record);
-          undo.push(() => this.remove(change.collection, loki, loki.by("id", change.record.id) as StoredLokiRecord));
+          undo.push(() =>
+            this.remove(change.collection, loki, loki.by("id", change.record.id) as StoredLokiRecord),
+          );
         } else {
           const before = toStored(existing) as StoredRecord;
           this.replace(change.collection, loki, existing, change.record);
@@ -115,7 +117,12 @@ class LokiStorage implements StorageAdapter {
         return this.removeAll(change.collection, loki, [loki.by("slot", change.slot)], undo);
       case "deleteByPeer": {
         const ids = [...(this.peerIndex.get(change.collection)?.get(change.peer) ?? [])];
-        return this.removeAll(change.collection, loki, ids.map((id) => loki.by("id", id)), undo);
+        return this.removeAll(
+          change.collection,
+          loki,
+          ids.map((id) => loki.by("id", id)),
+          undo,
+        );
       }
     }
   }
@@ -123,7 +130,7 @@ class LokiStorage implements StorageAdapter {
   private removeAll(
     name: string,
     loki: Collection,
-    records: ((StoredLokiRecord) | undefined)[],
+    records: (StoredLokiRecord | undefined)[],
     undo: (() => void)[],
   ): number {
     let removed = 0;
@@ -219,7 +226,10 @@ function toLoki(record: StoredRecord): Omit<LokiRecord, "seq"> {
 
 function toStored(record: Omit<LokiRecord, "seq"> | undefined): StoredRecord | undefined {
   if (record === undefined) return undefined;
-  const stored: { -readonly [K in keyof StoredRecord]: StoredRecord[K] } = { id: record.id, data: record.data };
+  const stored: { -readonly [K in keyof StoredRecord]: StoredRecord[K] } = {
+    id: record.id,
+    data: record.data,
+  };
   if (record.slot !== undefined) stored.slot = record.slot;
   if (record.peers !== undefined) stored.peers = [...record.peers];
   return stored;

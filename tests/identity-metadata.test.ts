@@ -1,0 +1,534 @@
+import { createRuntime, lokiStorage } from "../src/index";
+import type { Runtime, StorageAdapter } from "../src/index";
+import { err, ok, recordEvents, UNKNOWN_ADDRESS, world } from "./support";
+
+const VALIDATION = "error.runtime.validation.invalidPropertyValue";
+const NOT_FOUND = "error.runtime.identityMetadata.notFound";
+const UNFAMILIAR = "error.runtime.identityMetadata.unfamiliarReferencedIdentity";
+
+let w: ReturnType<typeof world>;
+beforeEach(() => {
+  w = world();
+});
+afterEach(() => w.close());
+
+describe("upsertIdentityMetadata", () => {
+  test("creates a record about the own address with an IDM id and returns it", async () => {
+    const rt = await w.runtime();
+    const created = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: { a: 1 } }),
+    );
+    expect(created.id).toMatch(/^IDM[A-Za-z0-9]{17}$/);
+    expect(created).toStrictEqual({
+      id: created.id,
+      reference: rt.address,
+      value: { a: 1 },
+    });
+    expect("key" in created).toBe(false);
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }))).toStrictEqual(
+      created,
+    );
+  });
+
+  test("updates the slot in place: same id, only the value replaced, no second record", async () => {
+    const rt = await w.runtime();
+    const first = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: 1 }),
+    );
+    const second = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: { v: 2 } }),
+    );
+    expect(second).toStrictEqual({ id: first.id, reference: rt.address, key: "k", value: { v: 2 } });
+    expect(
+      ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })),
+    ).toStrictEqual(second);
+    ok(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" }));
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+
+  test("no key, the empty key and a named key are three different slots", async () => {
+    const rt = await w.runtime();
+    const ref = rt.address;
+    const none = ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: ref, value: "none" }));
+    const empty = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: ref, key: "", value: "empty" }),
+    );
+    const named = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: ref, key: "null", value: "named" }),
+    );
+    expect(new Set([none.id, empty.id, named.id]).size).toBe(3);
+    expect(empty.key).toBe("");
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: ref })).value).toBe("none");
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: ref, key: "" })).value).toBe(
+      "empty",
+    );
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: ref, key: "null" })).value).toBe(
+      "named",
+    );
+  });
+
+  test("a query without a key never matches keyed records", async () => {
+    const rt = await w.runtime();
+    ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: 1 }));
+    const error = err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
+    expect(error.code).toBe(NOT_FOUND);
+    expect(error.message).toContain(rt.address);
+    expect(err(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+
+  test("keys that look like separators or JSON do not collide", async () => {
+    const rt = await w.runtime();
+    const keys = ['","', "[null]", '"', "\u0000", " "];
+    for (const key of keys)
+      ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key, value: key }));
+    for (const key of keys) {
+      expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key })).value).toBe(
+        key,
+      );
+    }
+  });
+
+  test("concurrent upserts on one slot leave exactly one record with one id", async () => {
+    const rt = await w.runtime();
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: i }),
+      ),
+    );
+    const ids = new Set(results.map((r) => ok(r).id));
+    expect(ids.size).toBe(1);
+    const stored = ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" }));
+    expect([...ids]).toEqual([stored.id]);
+    ok(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" }));
+    expect(
+      err(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" })).code,
+    ).toBe(NOT_FOUND);
+  });
+});
+
+describe("familiarity", () => {
+  test("an address that is neither the own one nor a peer is refused, and nothing is stored", async () => {
+    const rt = await w.runtime();
+    const error = err(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: UNKNOWN_ADDRESS, value: 1 }),
+    );
+    expect(error.code).toBe(UNFAMILIAR);
+    expect(error.message).toContain(UNKNOWN_ADDRESS);
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: UNKNOWN_ADDRESS })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+
+  test("another identity on the same backbone without a relationship is unfamiliar", async () => {
+    const a = await w.runtime();
+    const b = await w.runtime();
+    expect(
+      err(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: 1 })).code,
+    ).toBe(UNFAMILIAR);
+  });
+
+  test.each(["Pending", "Active", "Rejected", "Revoked", "Terminated", "DeletionProposed"] as const)(
+    "the peer of a %s relationship is familiar, on both sides",
+    async (status) => {
+      const { a, b, relationshipId } = await w.connected(
+        status !== "Active" && status !== "Terminated" && status !== "DeletionProposed",
+      );
+      if (status === "Rejected") ok(await a.relationships.rejectRelationship({ relationshipId }));
+      if (status === "Revoked") ok(await b.relationships.revokeRelationship({ relationshipId }));
+      if (status === "Terminated" || status === "DeletionProposed")
+        ok(await a.relationships.terminateRelationship({ relationshipId }));
+      if (status === "DeletionProposed") ok(await b.relationships.decomposeRelationship({ relationshipId }));
+      expect(ok(await a.relationships.getRelationship({ id: relationshipId })).status).toBe(status);
+      ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: status }));
+      if (status !== "DeletionProposed")
+        ok(await b.identityMetadata.upsertIdentityMetadata({ reference: a.address, value: status }));
+    },
+  );
+
+  test("get and delete do no familiarity check: they answer notFound", async () => {
+    const rt = await w.runtime();
+    expect(
+      err(await rt.identityMetadata.getIdentityMetadata({ reference: UNKNOWN_ADDRESS, key: "k" })).code,
+    ).toBe(NOT_FOUND);
+    expect(err(await rt.identityMetadata.deleteIdentityMetadata({ reference: UNKNOWN_ADDRESS })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+});
+
+describe("getIdentityMetadata and deleteIdentityMetadata", () => {
+  test("delete removes exactly the named slot and leaves the others", async () => {
+    const { a, b } = await w.connected();
+    for (const key of [undefined, "", "x"]) {
+      ok(
+        await a.identityMetadata.upsertIdentityMetadata({
+          reference: b.address,
+          ...(key === undefined ? {} : { key }),
+          value: key ?? "none",
+        }),
+      );
+    }
+    ok(await a.identityMetadata.upsertIdentityMetadata({ reference: a.address, key: "x", value: "own" }));
+    expect(
+      ok(await a.identityMetadata.deleteIdentityMetadata({ reference: b.address, key: "" })),
+    ).toBeUndefined();
+    expect(err(await a.identityMetadata.getIdentityMetadata({ reference: b.address, key: "" })).code).toBe(
+      NOT_FOUND,
+    );
+    expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address })).value).toBe("none");
+    expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address, key: "x" })).value).toBe(
+      "x",
+    );
+    expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: a.address, key: "x" })).value).toBe(
+      "own",
+    );
+  });
+
+  test("deleting a missing slot answers notFound naming reference and key", async () => {
+    const rt = await w.runtime();
+    const error = err(
+      await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "gone" }),
+    );
+    expect(error.code).toBe(NOT_FOUND);
+    expect(error.message).toContain(rt.address);
+    expect(error.message).toContain('"gone"');
+  });
+
+  test("metadata is scoped to its runtime: another identity does not see it", async () => {
+    const { a, b } = await w.connected();
+    ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: "a's note" }));
+    expect(err(await b.identityMetadata.getIdentityMetadata({ reference: b.address })).code).toBe(NOT_FOUND);
+  });
+});
+
+describe("values", () => {
+  const values: [string, unknown][] = [
+    ["a string", "text ✓ 🦄"],
+    ["zero", 0],
+    ["a negative float", -12.75],
+    ["true", true],
+    ["false", false],
+    ["null", null],
+    ["an empty object", {}],
+    ["an empty array", []],
+    ["an array of mixed values", [1, "two", null, { three: [3] }, false]],
+    ["an object with a top-level @type", { "@type": "Person", name: "Ada", nested: { "@type": "Address" } }],
+    [
+      "an object with __proto__ and constructor as data",
+      JSON.parse('{"__proto__":{"polluted":true},"constructor":"c"}'),
+    ],
+    ["a deeply nested object", JSON.parse("[".repeat(200) + "]".repeat(200))],
+  ];
+
+  test.each(values)("%s round-trips exactly through upsert and get", async (_label, value) => {
+    const rt = await w.runtime();
+    const stored = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value as never }),
+    );
+    expect(stored.value).toStrictEqual(value);
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toStrictEqual(
+      value,
+    );
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+  });
+
+  test("stored values are isolated from the caller's objects, both ways", async () => {
+    const rt = await w.runtime();
+    const input = { list: [1, 2] };
+    const returned = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: input }),
+    );
+    input.list.push(3);
+    (returned.value as { list: number[] }).list.push(4);
+    const read = ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
+    expect(read.value).toStrictEqual({ list: [1, 2] });
+    (read.value as { list: number[] }).list.push(5);
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toStrictEqual({
+      list: [1, 2],
+    });
+  });
+
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic["self"] = cyclic;
+  const invalid: [string, unknown, string][] = [
+    ["a function", () => 1, "value"],
+    ["a symbol", Symbol("s"), "value"],
+    ["a BigInt", BigInt(1), "value"],
+    ["NaN", Number.NaN, "value"],
+    ["Infinity", Number.POSITIVE_INFINITY, "value"],
+    ["a Date", new Date(), "value"],
+    ["a Map", new Map(), "value"],
+    ["a class instance", new Point(1), "value"],
+    ["a cycle", cyclic, "value"],
+    // eslint-disable-next-line no-sparse-arrays -- a hole is exactly what this case feeds in
+    ["a sparse array", [1, , 3], "value[1]"],
+    ["undefined nested in an object", { a: { b: undefined } }, "value.a.b"],
+    ["undefined in an array", [undefined], "value[0]"],
+    ["a nested function", { f: () => 1 }, "value.f"],
+  ];
+
+  test.each(invalid)(
+    "%s is refused as invalid, naming %s, and changes nothing",
+    async (_label, value, property) => {
+      const rt = await w.runtime();
+      const original = ok(
+        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: "original" }),
+      );
+      const error = err(
+        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value as never }),
+      );
+      expect(error.code).toBe(VALIDATION);
+      expect(error.message).toContain(property);
+      expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }))).toStrictEqual(
+        original,
+      );
+    },
+  );
+
+  test("a value of exactly the size limit is accepted and one byte more is refused", async () => {
+    const rt = await w.runtime({ maxIdentityMetadataValueBytes: 100 });
+    const fits = "é".repeat(49); // 98 bytes of UTF-8 + 2 quotes = 100
+    ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: fits }));
+    const error = err(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: fits + "a" }),
+    );
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toContain("value");
+    expect(error.message).toContain("100 bytes");
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toBe(fits);
+  });
+
+  test("the default limit is 1 MiB of serialized JSON", async () => {
+    const rt = await w.runtime();
+    const limit = 1024 * 1024;
+    ok(
+      await rt.identityMetadata.upsertIdentityMetadata({
+        reference: rt.address,
+        value: "x".repeat(limit - 2),
+      }),
+    );
+    const error = err(
+      await rt.identityMetadata.upsertIdentityMetadata({
+        reference: rt.address,
+        value: "x".repeat(limit - 1),
+      }),
+    );
+    expect(error.code).toBe(VALIDATION);
+  });
+});
+
+describe("validation of requests", () => {
+  const malformed: [string, unknown, string][] = [
+    ["a missing reference", { value: 1 }, "reference"],
+    ["a reference that is not a string", { reference: 42, value: 1 }, "reference"],
+    ["an address embedded in other text", { reference: ` ${UNKNOWN_ADDRESS} `, value: 1 }, "reference"],
+    ["an address with upper-case hex", { reference: UNKNOWN_ADDRESS.toUpperCase(), value: 1 }, "reference"],
+    [
+      "an address with too few hex characters",
+      { reference: UNKNOWN_ADDRESS.slice(0, -1), value: 1 },
+      "reference",
+    ],
+    [
+      "a host with a numeric TLD",
+      { reference: "did:e:example.123:dids:0123456789abcdef012345", value: 1 },
+      "reference",
+    ],
+    ["a key that is not a string", { reference: UNKNOWN_ADDRESS, key: 7, value: 1 }, "key"],
+    ["a missing value", { reference: UNKNOWN_ADDRESS }, "value"],
+    ["an unknown property", { reference: UNKNOWN_ADDRESS, value: 1, extra: true }, "extra"],
+  ];
+
+  test.each(malformed)("%s is refused naming the property %s", async (_label, request, property) => {
+    const rt = await w.runtime();
+    const error = err(await rt.identityMetadata.upsertIdentityMetadata(request as never));
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toContain(property);
+  });
+
+  test("a malformed request changes nothing that is stored", async () => {
+    const rt = await w.runtime();
+    const stored = ok(
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: 1 }),
+    );
+    err(
+      await rt.identityMetadata.upsertIdentityMetadata({
+        reference: rt.address,
+        key: "k",
+        value: 2,
+        extra: 1,
+      } as never),
+    );
+    err(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: 5 } as never));
+    expect(
+      ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })),
+    ).toStrictEqual(stored);
+  });
+
+  test("addresses on DNS hosts are valid references", async () => {
+    const rt = await w.runtime();
+    for (const host of ["example.com", "sub.example-host.org", "a.b.c.de"]) {
+      const reference = `did:e:${host}:dids:0123456789abcdef012345`;
+      expect(err(await rt.identityMetadata.getIdentityMetadata({ reference })).code).toBe(NOT_FOUND);
+    }
+  });
+});
+
+describe("facades never throw or reject", () => {
+  const garbage: unknown[] = [
+    undefined,
+    null,
+    0,
+    "text",
+    [],
+    [1],
+    () => 1,
+    Symbol("s"),
+    new Date(),
+    Object.create(null),
+  ];
+
+  test("every facade method resolves to a Result for garbage requests", async () => {
+    const rt = await w.runtime();
+    const calls: ((request: unknown) => Promise<{ ok: boolean }>)[] = [
+      (r) => rt.identityMetadata.upsertIdentityMetadata(r as never),
+      (r) => rt.identityMetadata.getIdentityMetadata(r as never),
+      (r) => rt.identityMetadata.deleteIdentityMetadata(r as never),
+      (r) => rt.relationships.createOwnRelationshipTemplate(r as never),
+      (r) => rt.relationships.getRelationshipTemplate(r as never),
+      (r) => rt.relationships.canCreateRelationship(r as never),
+      (r) => rt.relationships.createRelationship(r as never),
+      (r) => rt.relationships.acceptRelationship(r as never),
+      (r) => rt.relationships.rejectRelationship(r as never),
+      (r) => rt.relationships.revokeRelationship(r as never),
+      (r) => rt.relationships.terminateRelationship(r as never),
+      (r) => rt.relationships.decomposeRelationship(r as never),
+      (r) => rt.relationships.getRelationship(r as never),
+      (r) => rt.relationships.getRelationships(r as never),
+      (r) => rt.messages.sendMessage(r as never),
+    ];
+    for (const call of calls) {
+      for (const request of garbage) {
+        const result = await call(request);
+        expect(typeof result.ok).toBe("boolean");
+      }
+    }
+  });
+
+  test("an exception inside the storage becomes error.runtime.unknown, not a rejection", async () => {
+    const storage = lokiStorage();
+    const failing: StorageAdapter = {
+      ...bind(storage),
+      getBySlot: () => Promise.reject(new Error("disk on fire")),
+    };
+    const rt = await createRuntime({ backbone: w.backbone, storage: failing });
+    try {
+      const error = err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
+      expect(error.code).toBe("error.runtime.unknown");
+      expect(error.message).toContain("disk on fire");
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
+describe("decomposition removes the metadata about the peer", () => {
+  async function decomposedWorld() {
+    const { a, b, relationshipId } = await w.connected();
+    const c = await w.runtime();
+    const templateOfC = ok(await c.relationships.createOwnRelationshipTemplate());
+    const toC = ok(await a.relationships.createRelationship({ templateId: templateOfC.id }));
+    for (const key of [undefined, "", "crm"]) {
+      ok(
+        await a.identityMetadata.upsertIdentityMetadata({
+          reference: b.address,
+          ...(key === undefined ? {} : { key }),
+          value: 1,
+        }),
+      );
+    }
+    ok(await a.identityMetadata.upsertIdentityMetadata({ reference: a.address, value: "own" }));
+    ok(await a.identityMetadata.upsertIdentityMetadata({ reference: c.address, value: "c" }));
+    ok(await b.identityMetadata.upsertIdentityMetadata({ reference: a.address, value: "b about a" }));
+    ok(await a.relationships.terminateRelationship({ relationshipId }));
+    return { a, b, c, relationshipId, toC };
+  }
+
+  test("every key about the peer goes; own and other peers' metadata stay; the peer keeps its own", async () => {
+    const { a, b, c, relationshipId } = await decomposedWorld();
+    const events = recordEvents(a, "transport.relationshipDecomposedBySelf");
+    ok(await a.relationships.decomposeRelationship({ relationshipId }));
+    for (const key of [undefined, "", "crm"]) {
+      const slot = { reference: b.address, ...(key === undefined ? {} : { key }) };
+      expect(err(await a.identityMetadata.getIdentityMetadata(slot)).code).toBe(NOT_FOUND);
+    }
+    expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: a.address })).value).toBe("own");
+    expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: c.address })).value).toBe("c");
+    expect(events.map((e) => e.data)).toEqual([{ relationshipId }]);
+    // The peer's side only became DeletionProposed: its metadata about us is not touched.
+    expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("DeletionProposed");
+    expect(ok(await b.identityMetadata.getIdentityMetadata({ reference: a.address })).value).toBe(
+      "b about a",
+    );
+    // And the decomposed peer is no longer familiar.
+    expect(
+      err(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: 1 })).code,
+    ).toBe(UNFAMILIAR);
+  });
+
+  test("a storage failure during decomposition leaves the relationship and the metadata untouched", async () => {
+    const storage = lokiStorage();
+    let failCommits = false;
+    const flaky: StorageAdapter = {
+      ...bind(storage),
+      commit: (changes) =>
+        failCommits && changes.length > 1 ? Promise.reject(new Error("crash")) : storage.commit(changes),
+    };
+    const a = await createRuntime({ backbone: w.backbone, storage: flaky });
+    try {
+      const b = await w.runtime();
+      const template = ok(await b.relationships.createOwnRelationshipTemplate());
+      const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+      ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+      ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: "keep" }));
+      ok(await a.relationships.terminateRelationship({ relationshipId: id }));
+      failCommits = true;
+      expect(err(await a.relationships.decomposeRelationship({ relationshipId: id })).code).toBe(
+        "error.runtime.unknown",
+      );
+      expect(ok(await a.relationships.getRelationship({ id })).status).toBe("Terminated");
+      expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address })).value).toBe("keep");
+      // Once the storage works again, the same call completes the decomposition.
+      failCommits = false;
+      ok(await a.relationships.decomposeRelationship({ relationshipId: id }));
+      expect(err(await a.relationships.getRelationship({ id })).code).toBe("error.runtime.recordNotFound");
+      expect(err(await a.identityMetadata.getIdentityMetadata({ reference: b.address })).code).toBe(
+        NOT_FOUND,
+      );
+      expect(ok(await b.relationships.getRelationship({ id })).status).toBe("DeletionProposed");
+    } finally {
+      await a.close();
+    }
+  });
+});
+
+/** The adapter's methods bound to it, so a test can replace one of them. */
+function bind(storage: StorageAdapter): StorageAdapter {
+  return {
+    get: storage.get.bind(storage),
+    getBySlot: storage.getBySlot.bind(storage),
+    list: storage.list.bind(storage),
+    listByPeer: storage.listByPeer.bind(storage),
+    upsertBySlot: storage.upsertBySlot.bind(storage),
+    commit: storage.commit.bind(storage),
+    close: storage.close.bind(storage),
+  };
+}
+
+export type { Runtime };

@@ -1,0 +1,57 @@
+import { createRuntime, LocalBackbone, ManualClock } from "../src/index";
+import type { EventName, Runtime, RuntimeEvent, RuntimeOptions } from "../src/index";
+import type { Result } from "ts-results";
+
+export const START = new Date("2030-01-01T00:00:00.000Z");
+
+/** A LocalBackbone on a ManualClock, and helpers to make runtimes on it that close after the test. */
+export function world(options: { backbone?: ConstructorParameters<typeof LocalBackbone>[0] } = {}) {
+  const clock = new ManualClock(START);
+  const backbone = new LocalBackbone({ clock, ...options.backbone });
+  const runtimes: Runtime[] = [];
+
+  async function runtime(runtimeOptions: Omit<RuntimeOptions, "backbone"> = {}): Promise<Runtime> {
+    const created = await createRuntime({ backbone, ...runtimeOptions });
+    runtimes.push(created);
+    return created;
+  }
+
+  /** Two runtimes with a relationship created by `b` from `a`'s template, and accepted unless `pending`. */
+  async function connected(pending = false) {
+    const a = await runtime();
+    const b = await runtime();
+    const template = ok(await a.relationships.createOwnRelationshipTemplate());
+    let relationship = ok(await b.relationships.createRelationship({ templateId: template.id }));
+    if (!pending) ok(await a.relationships.acceptRelationship({ relationshipId: relationship.id }));
+    relationship = ok(await b.relationships.getRelationship({ id: relationship.id }));
+    return { a, b, relationshipId: relationship.id, templateId: template.id };
+  }
+
+  async function close(): Promise<void> {
+    await Promise.all(runtimes.map((r) => r.close()));
+    await backbone.close();
+  }
+
+  return { clock, backbone, runtime, connected, close };
+}
+
+/** The value of an Ok result; fails the test with the error otherwise. */
+export function ok<T, E>(result: Result<T, E>): T {
+  if (result.err) throw new Error(`expected Ok, got Err ${JSON.stringify(result.val)}`);
+  return result.val;
+}
+
+/** The error of an Err result; fails the test otherwise. */
+export function err<T, E>(result: Result<T, E>): E {
+  if (result.ok) throw new Error(`expected Err, got Ok ${JSON.stringify(result.val)}`);
+  return result.val;
+}
+
+/** Records every event of the given names a runtime publishes, in order. */
+export function recordEvents<N extends EventName>(runtime: Runtime, ...names: N[]): RuntimeEvent<N>[] {
+  const seen: RuntimeEvent<N>[] = [];
+  for (const name of names) runtime.events.on(name, (event) => void seen.push(event));
+  return seen;
+}
+
+export const UNKNOWN_ADDRESS = "did:e:localhost:dids:0123456789abcdef012345";
