@@ -7,7 +7,7 @@ export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
 export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
-export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";
 export type {
   Backbone,
   BackboneInbox,
@@ -48,6 +48,17 @@ export type {
   RelationshipStatus,
   RelationshipTemplateDTO,
 } from "./relationships/model.js";
+
+export { IdentityDeletionFacade } from "./identity-deletion/facade.js";
+export type {
+  IdentityDeletionStatus,
+  InitiateIdentityDeletionProcessRequest,
+} from "./identity-deletion/facade.js";
+export type {
+  IdentityDeletionDecision,
+  IdentityDeletionProcessDTO,
+  IdentityDeletionProcessStatus,
+} from "./identity-deletion/model.js";
 
 export { MessagesFacade } from "./messages/facade.js";
 export type { SendMessageRequest } from "./messages/facade.js";

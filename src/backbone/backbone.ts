@@ -1,6 +1,7 @@
 import type { Clock } from "../core/clock.js";
 import type { RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
+import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import type { MessageDTO } from "../messages/model.js";
 import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
 
@@ -11,6 +12,8 @@ import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/
 export interface BackboneInbox {
   relationshipChanged(relationship: RelationshipDTO): Promise<void>;
   messageReceived(message: MessageDTO): Promise<void>;
+  /** A deletion process of this identity was started by the Admin UI or changed by expiry. */
+  identityDeletionProcessChanged(process: IdentityDeletionProcessDTO): Promise<void>;
 }
 
 export interface NewRelationshipTemplate {
@@ -62,6 +65,19 @@ export interface Backbone {
     recipients: readonly string[],
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>>;
+
+  /** Starts the deletion of `address` by itself: Approved at once (default grace period if none given). */
+  initiateIdentityDeletionProcess(
+    address: string,
+    lengthOfGracePeriodInDays?: number,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
+  /** Applies the identity's decision to its active process. */
+  decideIdentityDeletionProcess(
+    address: string,
+    decision: IdentityDeletionDecision,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
+  /** Every deletion process of the identity, oldest first. */
+  getIdentityDeletionProcesses(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>>;
 
   close(): Promise<void>;
 }

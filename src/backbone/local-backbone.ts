@@ -2,11 +2,14 @@ import { createAddress, isHost } from "../core/address.js";
 import { SystemClock } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
 import { fail, succeed } from "../core/errors.js";
-import type { RuntimeResult } from "../core/errors.js";
+import type { RuntimeError, RuntimeResult } from "../core/errors.js";
+import type { Err } from "ts-results";
 import { generateId } from "../core/ids.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
+import { toProcessDTO } from "../identity-deletion/model.js";
+import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import type { MessageDTO } from "../messages/model.js";
 import {
   EXISTING_RELATIONSHIP_STATUSES,
@@ -27,6 +30,10 @@ import type {
   NewRelationshipTemplate,
   RelationshipStatusChange,
 } from "./backbone.js";
+import { IdentityDeletions } from "./identity-deletions.js";
+
+// setTimeout's longest delay; a later due instant is reached in steps.
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 export interface LocalBackboneOptions {
   /** Where the Backbone keeps its state; default: in memory. */
@@ -39,8 +46,22 @@ export interface LocalBackboneOptions {
   approvalPeriodInDays?: number;
   /** The host in the addresses this Backbone hands out; default "localhost". */
   host?: string;
-  /** Told about failures of a runtime while it received a push; default: `console.error`. */
+  /**
+   * Whether the Backbone applies due expiries by itself, on a timer that never keeps the process alive.
+   * Default: true with the system clock, false with any other (call `runDueJobs()` after moving it).
+   */
+  runsDueJobsItself?: boolean;
+  /** Told about failures of a runtime while it received a push, or of a self-run job; default: `console.error`. */
   onDeliveryError?: (error: unknown, address: string) => void;
+}
+
+/** What the Backbone Admin UI can do. */
+export interface BackboneAdmin {
+  /**
+   * Starts the deletion of an identity on its behalf (support ticket, GDPR e-mail): a process
+   * WaitingForApproval that the identity approves or rejects within the approval period.
+   */
+  startIdentityDeletionProcess(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
 }
 
 interface IdentityRecord {
@@ -64,6 +85,7 @@ export class LocalBackbone implements Backbone {
   readonly host: string;
   readonly gracePeriodInDays: number;
   readonly approvalPeriodInDays: number;
+  readonly admin: BackboneAdmin;
 
   private readonly storage: StorageAdapter;
   private readonly ownsStorage: boolean;
@@ -72,6 +94,10 @@ export class LocalBackbone implements Backbone {
   private readonly relationships: RecordCollection<BackboneRelationship>;
   private readonly inboxes = new Map<string, BackboneInbox>();
   private readonly onDeliveryError: (error: unknown, address: string) => void;
+  private readonly deletions: IdentityDeletions;
+  private readonly runsDueJobsItself: boolean;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LocalBackboneOptions = {}) {
@@ -93,6 +119,70 @@ export class LocalBackbone implements Backbone {
     this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => ({
       peers: [relationship.from, relationship.to],
     }));
+    this.deletions = new IdentityDeletions(
+      this.storage,
+      this.clock,
+      this.gracePeriodInDays,
+      this.approvalPeriodInDays,
+    );
+    this.runsDueJobsItself = options.runsDueJobsItself ?? this.clock instanceof SystemClock;
+    this.admin = {
+      startIdentityDeletionProcess: (address) =>
+        this.exclusively(async () => {
+          if ((await this.identities.get(address)) === undefined) {
+            return fail("error.runtime.recordNotFound", "Identity", address);
+          }
+          await this.settle(address);
+          const started = await this.deletions.startByAdmin(address);
+          if (started.err) return started;
+          const dto = toProcessDTO(started.val);
+          await this.deliver(address, (inbox) => inbox.identityDeletionProcessChanged({ ...dto }));
+          await this.reschedule();
+          return succeed(dto);
+        }),
+    };
+  }
+
+  /**
+   * Applies every expiry due at `clock.now()`: undecided processes past their approval period become
+   * Cancelled, and identities past their grace period are deleted. Runtimes are told before it resolves.
+   */
+  runDueJobs(): Promise<void> {
+    return this.exclusively(async () => {
+      await this.settle();
+      await this.reschedule();
+    });
+  }
+
+  initiateIdentityDeletionProcess(
+    address: string,
+    lengthOfGracePeriodInDays?: number,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.exclusively(async () => {
+      await this.settle(address);
+      const initiated = await this.deletions.initiate(address, lengthOfGracePeriodInDays);
+      await this.reschedule();
+      return initiated.ok ? succeed(toProcessDTO(initiated.val)) : initiated;
+    });
+  }
+
+  decideIdentityDeletionProcess(
+    address: string,
+    decision: IdentityDeletionDecision,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.exclusively(async () => {
+      await this.settle(address);
+      const decided = await this.deletions.decide(address, decision);
+      await this.reschedule();
+      return decided.ok ? succeed(toProcessDTO(decided.val)) : decided;
+    });
+  }
+
+  getIdentityDeletionProcesses(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
+    return this.exclusively(async () => {
+      await this.settle(address);
+      return succeed((await this.deletions.list(address)).map(toProcessDTO));
+    });
   }
 
   async createIdentity(): Promise<string> {
@@ -113,6 +203,8 @@ export class LocalBackbone implements Backbone {
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     return this.exclusively(async () => {
+      const refused = await this.refuseDeleted(owner);
+      if (refused !== undefined) return refused;
       const record: TemplateRecord = {
         id: generateId("RLT"),
         createdBy: owner,
@@ -148,6 +240,8 @@ export class LocalBackbone implements Backbone {
     creationContent?: JsonValue,
   ): Promise<RuntimeResult<RelationshipDTO>> {
     return this.exclusively(async () => {
+      const refused = await this.refuseDeleted(requestor);
+      if (refused !== undefined) return refused;
       const checked = await this.checkRelationshipCreation(requestor, templateId);
       if (checked.err) return checked;
       const template = checked.val;
@@ -177,6 +271,8 @@ export class LocalBackbone implements Backbone {
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
     return this.exclusively(async () => {
+      const refused = await this.refuseDeleted(actor);
+      if (refused !== undefined) return refused;
       const changed = await this.transitionRelationship(actor, relationshipId, change);
       return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
     });
@@ -198,6 +294,8 @@ export class LocalBackbone implements Backbone {
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>> {
     return this.exclusively(async () => {
+      const refused = await this.refuseDeleted(sender);
+      if (refused !== undefined) return refused;
       const message: MessageDTO = {
         id: generateId("MSG"),
         createdBy: sender,
@@ -213,6 +311,8 @@ export class LocalBackbone implements Backbone {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
     await this.queue.catch(() => undefined);
     this.inboxes.clear();
     if (this.ownsStorage) await this.storage.close();
@@ -289,6 +389,43 @@ export class LocalBackbone implements Backbone {
     } catch (error) {
       this.onDeliveryError(error, address);
     }
+  }
+
+  /** Applies what is due (for one identity, or all) and tells the runtimes concerned. */
+  private async settle(address?: string): Promise<void> {
+    for (const outcome of await this.deletions.applyDue(address)) {
+      switch (outcome.kind) {
+        case "approvalExpired": {
+          const dto = toProcessDTO(outcome.process);
+          await this.deliver(outcome.process.address, (inbox) => inbox.identityDeletionProcessChanged(dto));
+          break;
+        }
+        case "identityDeleted":
+          // The identity is gone from the Backbone; what its peers see follows from its process from now on.
+          break;
+      }
+    }
+  }
+
+  /** Why `actor` may not act any more, if its identity has been deleted. */
+  private async refuseDeleted(actor: string): Promise<Err<RuntimeError> | undefined> {
+    const standing = await this.deletions.standing(actor);
+    return standing.kind === "deleted" ? fail("error.runtime.identityDeleted", actor) : undefined;
+  }
+
+  /** Sets the timer for the next due expiry, when this Backbone runs its jobs itself. */
+  private async reschedule(): Promise<void> {
+    if (!this.runsDueJobsItself || this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const due = await this.deletions.nextDueInstant();
+    if (due === undefined) return;
+    // Due means "passed": one millisecond after the end instant.
+    const delay = Math.min(Math.max(due + 1 - this.clock.now().getTime(), 0), MAX_TIMER_DELAY_MS);
+    this.timer = setTimeout(() => {
+      this.runDueJobs().catch((error: unknown) => this.onDeliveryError(error, "(due jobs)"));
+    }, delay);
+    this.timer.unref();
   }
 
   /** Runs mutations one after another, so a check and the write it guards cannot interleave with another. */

@@ -18,6 +18,8 @@ const catalogue = {
   "error.runtime.unknown": (detail: string) => `An unexpected error occurred: ${detail}`,
   "error.runtime.runtimeClosed": () => "The runtime has been closed.",
   "error.runtime.storage": (detail: string) => `The storage failed: ${detail}`,
+  "error.runtime.identityNotDeleted": (address: string) =>
+    `The identity ${quote(address)} has not been deleted; its local data can only be erased after its deletion.`,
   "error.runtime.identityDeleted": (address: string) =>
     `The identity ${quote(address)} has been deleted; only reads and erasing its local data are possible.`,
 

@@ -45,6 +45,11 @@ export class RecordCollection<T extends { id: string }> {
     return fromRecord<T>(await this.storage.upsertBySlot(this.name, { ...record, slot: record.slot }));
   }
 
+  /** Applies changes of this (or any) collection as one unit of work. */
+  commit(changes: readonly StorageChange[]): Promise<number[]> {
+    return this.storage.commit(changes);
+  }
+
   /** Writes `value` now, as a unit of work of its own. */
   async save(value: T): Promise<void> {
     await this.storage.commit([this.put(value)]);

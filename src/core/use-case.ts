@@ -1,5 +1,5 @@
-import { fail, unexpected } from "./errors.js";
-import type { RuntimeResult } from "./errors.js";
+import { errResult, fail, unexpected } from "./errors.js";
+import type { RuntimeError, RuntimeResult } from "./errors.js";
 import { validateRequest } from "./validation.js";
 import type { RequestOf, RequestSchema, Field } from "./validation.js";
 
@@ -12,13 +12,33 @@ export class UseCaseRunner {
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
 
+  /** @param refuseMutation why the identity may not change anything now (it has been deleted), if so. */
+  constructor(private readonly refuseMutation: () => RuntimeError | undefined = () => undefined) {}
+
+  /** Runs a call that only reads. */
   run<S extends Record<string, Field<unknown>>, T>(
     schema: RequestSchema<S>,
     request: unknown,
     work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
-    if (this.closed) return Promise.resolve(fail("error.runtime.runtimeClosed"));
-    const call = this.execute(schema, request, work);
+    return this.track(this.execute(schema, request, work));
+  }
+
+  /** Runs a call that changes something: refused once the identity has been deleted (behaviour §6). */
+  mutate<S extends Record<string, Field<unknown>>, T>(
+    schema: RequestSchema<S>,
+    request: unknown,
+    work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
+  ): Promise<RuntimeResult<T>> {
+    return this.track(
+      this.execute(schema, request, (valid) => {
+        const refusal = this.refuseMutation();
+        return refusal === undefined ? work(valid) : Promise.resolve(errResult(refusal));
+      }),
+    );
+  }
+
+  private track<T>(call: Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
     this.inFlight.add(call);
     void call.finally(() => this.inFlight.delete(call));
     return call;
@@ -35,6 +55,7 @@ export class UseCaseRunner {
     request: unknown,
     work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
+    if (this.closed) return fail("error.runtime.runtimeClosed");
     try {
       const valid = validateRequest(schema, request);
       return valid.err ? valid : await work(valid.val);

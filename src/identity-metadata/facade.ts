@@ -51,7 +51,7 @@ export class IdentityMetadataFacade {
   upsertIdentityMetadata(
     request: UpsertIdentityMetadataRequest,
   ): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.runner.run(this.upsertRequest, request, async ({ reference, key, value }) => {
+    return this.runner.mutate(this.upsertRequest, request, async ({ reference, key, value }) => {
       if (!(await this.isFamiliar(reference))) {
         return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
       }
@@ -84,7 +84,7 @@ export class IdentityMetadataFacade {
    * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
    */
   deleteIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> {
-    return this.runner.run(slotRequest, request, async ({ reference, key }) => {
+    return this.runner.mutate(slotRequest, request, async ({ reference, key }) => {
       const deleted = await this.metadata.deleteSlot(metadataSlot(reference, key));
       return deleted ? succeed(undefined) : fail("error.runtime.identityMetadata.notFound", reference, key);
     });

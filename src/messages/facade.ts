@@ -4,7 +4,7 @@ import type { RuntimeResult } from "../core/errors.js";
 import type { Publisher } from "../core/events.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
 import type { RelationshipDTO } from "../relationships/model.js";
@@ -37,6 +37,23 @@ export function messageCollection(
   }));
 }
 
+/**
+ * The changes that forget a peer's messages when decomposing: messages from or to the peer go, except that
+ * an own message to several recipients only loses the peer.
+ */
+export async function forgetPeerInMessages(
+  messages: RecordCollection<MessageDTO>,
+  ownAddress: string,
+  peer: string,
+): Promise<StorageChange[]> {
+  return (await messages.listByPeer(peer)).map((message) => {
+    const remaining = message.recipients.filter((recipient) => recipient !== peer);
+    return message.createdBy === ownAddress && remaining.length > 0
+      ? messages.put({ ...message, recipients: remaining })
+      : messages.delete(message.id);
+  });
+}
+
 /** What the facade and the Backbone's pushes share: keeping a received message and announcing it. */
 export async function receiveMessage(
   messages: RecordCollection<MessageDTO>,
@@ -64,7 +81,7 @@ export class MessagesFacade {
    * const sent = await runtime.messages.sendMessage({ recipients: [peer], content: { "@type": "Mail", body: "Hi" } });
    */
   sendMessage(request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> {
-    return this.runner.run(sendRequest, request, async ({ recipients, content }) => {
+    return this.runner.mutate(sendRequest, request, async ({ recipients, content }) => {
       const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
       if (duplicate !== undefined) {
         return fail(

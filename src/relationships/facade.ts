@@ -101,14 +101,19 @@ export class RelationshipsFacade {
   createOwnRelationshipTemplate(
     request?: CreateOwnRelationshipTemplateRequest,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.runner.run(templateRequest, request, async (template) => {
+    return this.runner.mutate(templateRequest, request, async (template) => {
       if (
         template.expiresAt !== undefined &&
         Date.parse(template.expiresAt) <= this.backbone.clock.now().getTime()
       ) {
         return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
       }
-      const created = await this.backbone.createRelationshipTemplate(this.ownAddress, template);
+      // Dates leave the library in one form: ISO 8601 in UTC with milliseconds.
+      const normalized =
+        template.expiresAt === undefined
+          ? template
+          : { ...template, expiresAt: new Date(template.expiresAt).toISOString() };
+      const created = await this.backbone.createRelationshipTemplate(this.ownAddress, normalized);
       if (created.ok) await this.book.templates.save(created.val);
       return created;
     });
@@ -154,7 +159,7 @@ export class RelationshipsFacade {
    * const relationship = await runtime.relationships.createRelationship({ templateId });
    */
   createRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.runner.run(creationRequest, request, async ({ templateId, creationContent }) => {
+    return this.runner.mutate(creationRequest, request, async ({ templateId, creationContent }) => {
       const created = await this.backbone.createRelationship(this.ownAddress, templateId, creationContent);
       if (created.err) return created;
       if ((await this.book.templates.get(templateId)) === undefined) await this.loadTemplate(templateId);
@@ -205,7 +210,7 @@ export class RelationshipsFacade {
    * await runtime.relationships.decomposeRelationship({ relationshipId });
    */
   decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
-    return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
+    return this.runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
       const relationship = await this.book.relationships.get(relationshipId);
       if (relationship === undefined)
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
@@ -254,7 +259,7 @@ export class RelationshipsFacade {
     request: RelationshipIdRequest,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.runner.run(relationshipIdRequest, request, async ({ relationshipId }) => {
+    return this.runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
       if ((await this.book.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }

@@ -1,9 +1,10 @@
 import type { EventEnvelope } from "../core/events.js";
+import type { IdentityDeletionEvents } from "../identity-deletion/events.js";
 import type { MessageEvents } from "../messages/events.js";
 import type { RelationshipEvents } from "../relationships/events.js";
 
 /** Every event a runtime publishes: name → the `data` its listeners get. */
-export type RuntimeEventPayloads = RelationshipEvents & MessageEvents;
+export type RuntimeEventPayloads = RelationshipEvents & MessageEvents & IdentityDeletionEvents;
 
 export type EventName = Extract<keyof RuntimeEventPayloads, string>;
 

@@ -1,17 +1,27 @@
 import type { Backbone } from "../backbone/backbone.js";
 import { LocalBackbone } from "../backbone/local-backbone.js";
 import type { Clock } from "../core/clock.js";
+import { fail, runtimeError, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
 import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import { UseCaseRunner } from "../core/use-case.js";
+import { requestSchema } from "../core/validation.js";
+import { IdentityDeletionFacade } from "../identity-deletion/facade.js";
+import { OwnDeletion, processCollection } from "../identity-deletion/own-deletion.js";
 import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
 import {
   DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
   identityMetadataCollection,
 } from "../identity-metadata/model.js";
-import { MessagesFacade, messageCollection, receiveMessage } from "../messages/facade.js";
+import {
+  forgetPeerInMessages,
+  MessagesFacade,
+  messageCollection,
+  receiveMessage,
+} from "../messages/facade.js";
 import { relationshipCollection, templateCollection } from "../relationships/collections.js";
 import { RelationshipBook, RelationshipsFacade } from "../relationships/facade.js";
 import { lokiStorage } from "../storage/loki-storage.js";
@@ -34,9 +44,16 @@ export interface Runtime {
   /** The address of the runtime's own identity. */
   readonly address: string;
   readonly identityMetadata: IdentityMetadataFacade;
+  readonly identityDeletion: IdentityDeletionFacade;
   readonly relationships: RelationshipsFacade;
   readonly messages: MessagesFacade;
   readonly events: RuntimeEvents;
+  /**
+   * Once the own identity has been deleted: erases everything this runtime stored (its identity, metadata,
+   * relationships, templates, messages, deletion processes) in one unit of work, then closes the runtime.
+   * Before that: `error.runtime.identityNotDeleted`, and nothing is erased.
+   */
+  eraseLocalData(): Promise<RuntimeResult<void>>;
   /**
    * Refuses further calls (`error.runtime.runtimeClosed`), waits for calls in flight and pending listeners,
    * disconnects from the Backbone and closes what the runtime created itself.
@@ -49,67 +66,105 @@ interface OwnIdentityRecord {
   address: string;
 }
 
+const noRequest = requestSchema({}, { mayBeOmitted: true });
+
 /**
  * Creates a runtime: one own identity (created on the Backbone, or the one its storage already holds) and
- * its facades.
+ * its facades, wired by hand.
  * @example
  * const backbone = new LocalBackbone();
  * const alice = await createRuntime({ backbone });
  * await alice.identityMetadata.upsertIdentityMetadata({ reference: alice.address, value: { note: "me" } });
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  const ownsBackbone = options.backbone === undefined;
-  const backbone =
-    options.backbone ?? new LocalBackbone(options.clock === undefined ? {} : { clock: options.clock });
-  const ownsStorage = options.storage === undefined;
-  const storage = options.storage ?? lokiStorage();
   const maxValueBytes = options.maxIdentityMetadataValueBytes ?? DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES;
   if (!Number.isInteger(maxValueBytes) || maxValueBytes < 0) {
     throw new RangeError("maxIdentityMetadataValueBytes must be an integer ≥ 0");
   }
+  const ownsBackbone = options.backbone === undefined;
+  const backbone =
+    options.backbone ?? new LocalBackbone(options.clock === undefined ? {} : { clock: options.clock });
+  const clock = options.clock ?? backbone.clock;
+  const ownsStorage = options.storage === undefined;
+  const storage = options.storage ?? lokiStorage();
 
-  const address = await ownIdentity(storage, backbone);
+  const identity = new RecordCollection<OwnIdentityRecord>(storage, "runtime/identity");
+  const address = await ownIdentity(identity, backbone);
   const events = new EventBus<RuntimeEventPayloads>(
     address,
     options.onListenerError ??
       ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
   );
-  const runner = new UseCaseRunner();
   const metadata = identityMetadataCollection(storage, address);
   const relationships = relationshipCollection(storage, address);
   const templates = templateCollection(storage, address);
   const messages = messageCollection(storage, address, address);
+  const own = new OwnDeletion(processCollection(storage, address), events, clock);
   const book = new RelationshipBook(relationships, templates, events);
+  const runner = new UseCaseRunner(() =>
+    own.standing().kind === "deleted" ? runtimeError("error.runtime.identityDeleted", address) : undefined,
+  );
+
+  // Catch up with what the Backbone decided while this runtime was not connected.
+  const processes = await backbone.getIdentityDeletionProcesses(address);
+  if (processes.err) throw new Error(`identity-runtime: ${processes.val.toString()}`);
+  await own.replaceAll(processes.val);
 
   const disconnect = backbone.connect(address, {
     relationshipChanged: async (relationship) => {
       await book.apply(relationship);
     },
     messageReceived: (message) => receiveMessage(messages, events, message),
+    identityDeletionProcessChanged: async (process) => {
+      await own.record(process);
+    },
   });
+
+  const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
+    metadata.deleteByPeer(peer),
+    templates.deleteByPeer(peer),
+    ...(await forgetPeerInMessages(messages, address, peer)),
+  ];
+
+  async function close(): Promise<void> {
+    await runner.close();
+    disconnect();
+    await events.idle();
+    events.clear();
+    if (ownsBackbone) await backbone.close();
+    if (ownsStorage) await storage.close();
+  }
 
   return {
     address,
     identityMetadata: new IdentityMetadataFacade(runner, address, metadata, relationships, maxValueBytes),
-    relationships: new RelationshipsFacade(runner, address, backbone, storage, book, events, (peer) =>
-      Promise.resolve([metadata.deleteByPeer(peer), templates.deleteByPeer(peer)]),
-    ),
+    identityDeletion: new IdentityDeletionFacade(runner, address, backbone, own),
+    relationships: new RelationshipsFacade(runner, address, backbone, storage, book, events, forgetPeer),
     messages: new MessagesFacade(runner, address, backbone, messages, relationships),
     events: { on: (name, listener) => events.on(name, listener) },
-    async close() {
-      await runner.close();
-      disconnect();
-      await events.idle();
-      events.clear();
-      if (ownsBackbone) await backbone.close();
-      if (ownsStorage) await storage.close();
+    async eraseLocalData() {
+      const erased = await runner.run(noRequest, undefined, async () => {
+        if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
+        const everything = [identity, metadata, relationships, templates, messages, own.processes];
+        const changes: StorageChange[] = [];
+        for (const collection of everything) {
+          for (const record of await collection.list()) changes.push(collection.delete(record.id));
+        }
+        await storage.commit(changes);
+        return succeed(undefined);
+      });
+      if (erased.ok) await close();
+      return erased;
     },
+    close,
   };
 }
 
 /** The address kept in the storage, so reopening a store is the same identity; a new identity otherwise. */
-async function ownIdentity(storage: StorageAdapter, backbone: Backbone): Promise<string> {
-  const identity = new RecordCollection<OwnIdentityRecord>(storage, "runtime/identity");
+async function ownIdentity(
+  identity: RecordCollection<OwnIdentityRecord>,
+  backbone: Backbone,
+): Promise<string> {
   const known = await identity.get("self");
   if (known !== undefined) return known.address;
   const address = await backbone.createIdentity();

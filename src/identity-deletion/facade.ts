@@ -1,0 +1,150 @@
+import type { Backbone } from "../backbone/backbone.js";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
+import type { UseCaseRunner } from "../core/use-case.js";
+import { requestSchema, rules } from "../core/validation.js";
+import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "./model.js";
+import type { OwnDeletion } from "./own-deletion.js";
+
+export interface InitiateIdentityDeletionProcessRequest {
+  /** Days until the identity is deleted; a finite number ≥ 0. Default: the Backbone's grace period (14). */
+  lengthOfGracePeriodInDays?: number;
+}
+
+export interface IdentityDeletionStatus {
+  isDeleted: boolean;
+  /** When the identity is (or was) deleted: the approved process's gracePeriodEndsAt. */
+  deletionDate?: string;
+}
+
+const initiateRequest = requestSchema(
+  { lengthOfGracePeriodInDays: rules.optional(rules.number({ min: 0 })) },
+  { mayBeOmitted: true },
+);
+const byIdRequest = requestSchema({ id: rules.id("IDP") });
+const noRequest = requestSchema({}, { mayBeOmitted: true });
+
+/**
+ * The deletion of the own identity (behaviour §4). An identity can never start the deletion of another:
+ * every call here acts on the runtime's own identity. These calls keep their own answers after the
+ * identity has been deleted.
+ */
+export class IdentityDeletionFacade {
+  constructor(
+    private readonly runner: UseCaseRunner,
+    private readonly ownAddress: string,
+    private readonly backbone: Backbone,
+    private readonly own: OwnDeletion,
+  ) {}
+
+  /**
+   * Starts the deletion of the own identity: an Approved process, deleted once the grace period has passed
+   * unless cancelled before.
+   * @example
+   * const process = await runtime.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 30 });
+   */
+  initiateIdentityDeletionProcess(
+    request?: InitiateIdentityDeletionProcessRequest,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.runner.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
+      this.recorded(
+        await this.backbone.initiateIdentityDeletionProcess(this.ownAddress, lengthOfGracePeriodInDays),
+      ),
+    );
+  }
+
+  /**
+   * Approves the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
+   * @example
+   * await runtime.identityDeletion.approveIdentityDeletionProcess();
+   */
+  approveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.decide("approve");
+  }
+
+  /**
+   * Rejects the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
+   * @example
+   * await runtime.identityDeletion.rejectIdentityDeletionProcess();
+   */
+  rejectIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.decide("reject");
+  }
+
+  /**
+   * Cancels the Approved process within its grace period: the identity will not be deleted.
+   * @example
+   * await runtime.identityDeletion.cancelIdentityDeletionProcess();
+   */
+  cancelIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.decide("cancel");
+  }
+
+  /**
+   * One process of the own identity by id.
+   * @example
+   * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
+   */
+  getIdentityDeletionProcess(request: { id: string }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.runner.run(byIdRequest, request, async ({ id }) => {
+      const process = await this.own.processes.get(id);
+      return process === undefined
+        ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
+        : succeed(process);
+    });
+  }
+
+  /**
+   * Every process of the own identity, Cancelled and Rejected ones included, oldest first.
+   * @example
+   * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
+   */
+  getIdentityDeletionProcesses(): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
+    return this.runner.run(noRequest, undefined, async () => succeed(await this.own.processes.list()));
+  }
+
+  /**
+   * The active (WaitingForApproval or Approved) process of the own identity.
+   * @example
+   * const active = await runtime.identityDeletion.getActiveIdentityDeletionProcess();
+   * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
+   */
+  getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.runner.run(noRequest, undefined, async () => {
+      const active = this.own.activeProcess();
+      return active === undefined
+        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.ownAddress)
+        : succeed(active);
+    });
+  }
+
+  /**
+   * Whether the own identity has been deleted: true once the grace period of its Approved process has passed.
+   * @example
+   * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
+   */
+  checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
+    return this.runner.run(noRequest, undefined, () => {
+      const standing = this.own.standing();
+      return Promise.resolve(
+        succeed(
+          standing.kind === "none"
+            ? { isDeleted: false }
+            : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
+        ),
+      );
+    });
+  }
+
+  private decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.runner.run(noRequest, undefined, async () =>
+      this.recorded(await this.backbone.decideIdentityDeletionProcess(this.ownAddress, decision)),
+    );
+  }
+
+  private async recorded(
+    result: RuntimeResult<IdentityDeletionProcessDTO>,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return result.ok ? succeed(await this.own.record(result.val)) : result;
+  }
+}

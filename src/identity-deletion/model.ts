@@ -1,0 +1,161 @@
+import type { Result } from "ts-results";
+import { addDays } from "../core/clock.js";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeError } from "../core/errors.js";
+import { generateId } from "../core/ids.js";
+
+export type IdentityDeletionProcessStatus = "WaitingForApproval" | "Rejected" | "Approved" | "Cancelled";
+
+/** The process of deleting one identity (behaviour §4). Dates are ISO strings with milliseconds. */
+export interface IdentityDeletionProcessDTO {
+  id: string;
+  status: IdentityDeletionProcessStatus;
+  createdAt: string;
+  approvalPeriodEndsAt?: string;
+  approvedAt?: string;
+  rejectedAt?: string;
+  gracePeriodEndsAt?: string;
+  cancelledAt?: string;
+}
+
+/** The Backbone's record of a process: the DTO, the identity it deletes, and whether that deletion happened. */
+export interface StoredIdentityDeletionProcess extends IdentityDeletionProcessDTO {
+  address: string;
+  /** Set once the grace period has passed and the Backbone has deleted the identity. */
+  identityDeleted?: true;
+}
+
+/** Where an identity stands: what its peers are told (behaviour §5) and what its own runtime answers. */
+export type DeletionStanding =
+  { kind: "none" } | { kind: "inDeletion"; deletionDate: string } | { kind: "deleted"; deletionDate: string };
+
+export function isActive(process: IdentityDeletionProcessDTO): boolean {
+  return process.status === "WaitingForApproval" || process.status === "Approved";
+}
+
+/**
+ * Whether `instant` lies after the end of a period. A period includes its end instant: at exactly
+ * `approvalPeriodEndsAt` a process can still be approved, at exactly `gracePeriodEndsAt` still cancelled.
+ */
+export function hasPassed(end: string | undefined, now: Date): boolean {
+  return end !== undefined && now.getTime() > Date.parse(end);
+}
+
+export function standingOf(active: IdentityDeletionProcessDTO | undefined, now: Date): DeletionStanding {
+  if (active?.status !== "Approved" || active.gracePeriodEndsAt === undefined) return { kind: "none" };
+  const deletionDate = active.gracePeriodEndsAt;
+  return hasPassed(deletionDate, now)
+    ? { kind: "deleted", deletionDate }
+    : { kind: "inDeletion", deletionDate };
+}
+
+/** A process the identity started itself: Approved at once, deleted when the grace period has passed. */
+export function initiatedProcess(
+  address: string,
+  now: Date,
+  gracePeriodInDays: number,
+): StoredIdentityDeletionProcess {
+  const at = now.toISOString();
+  return {
+    id: generateId("IDP"),
+    address,
+    status: "Approved",
+    createdAt: at,
+    approvedAt: at,
+    gracePeriodEndsAt: addDays(now, gracePeriodInDays).toISOString(),
+  };
+}
+
+/** A process the Backbone Admin UI started: it waits for the identity's approval. */
+export function startedByAdminProcess(
+  address: string,
+  now: Date,
+  approvalPeriodInDays: number,
+): StoredIdentityDeletionProcess {
+  return {
+    id: generateId("IDP"),
+    address,
+    status: "WaitingForApproval",
+    createdAt: now.toISOString(),
+    approvalPeriodEndsAt: addDays(now, approvalPeriodInDays).toISOString(),
+  };
+}
+
+/** What an identity can decide about its own active process. */
+export type IdentityDeletionDecision = "approve" | "reject" | "cancel";
+
+/** The process after the identity's decision, or the documented error when there is nothing to decide. */
+export function decide(
+  address: string,
+  active: StoredIdentityDeletionProcess | undefined,
+  decision: IdentityDeletionDecision,
+  now: Date,
+  gracePeriodInDays: number,
+): Result<StoredIdentityDeletionProcess, RuntimeError> {
+  const at = now.toISOString();
+  switch (decision) {
+    case "approve":
+    case "reject":
+      if (active?.status !== "WaitingForApproval" || hasPassed(active.approvalPeriodEndsAt, now)) {
+        return fail(
+          "error.runtime.identityDeletionProcess.noWaitingForApprovalIdentityDeletionProcess",
+          address,
+        );
+      }
+      return succeed(
+        decision === "approve"
+          ? {
+              ...active,
+              status: "Approved",
+              approvedAt: at,
+              gracePeriodEndsAt: addDays(now, gracePeriodInDays).toISOString(),
+            }
+          : { ...active, status: "Rejected", rejectedAt: at },
+      );
+    case "cancel":
+      if (active?.status !== "Approved" || hasPassed(active.gracePeriodEndsAt, now)) {
+        return fail("error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess", address);
+      }
+      return succeed({ ...active, status: "Cancelled", cancelledAt: at });
+  }
+}
+
+/** An undecided process whose approval period has passed becomes Cancelled at the period's end. */
+export function expireApproval(
+  process: StoredIdentityDeletionProcess,
+  now: Date,
+): StoredIdentityDeletionProcess | undefined {
+  if (process.status !== "WaitingForApproval" || !hasPassed(process.approvalPeriodEndsAt, now))
+    return undefined;
+  return { ...process, status: "Cancelled", cancelledAt: process.approvalPeriodEndsAt as string };
+}
+
+/** The end instant after which something about this process becomes due, if anything still will. */
+export function nextDueInstant(process: StoredIdentityDeletionProcess): number | undefined {
+  if (process.status === "WaitingForApproval" && process.approvalPeriodEndsAt !== undefined) {
+    return Date.parse(process.approvalPeriodEndsAt);
+  }
+  if (
+    process.status === "Approved" &&
+    process.identityDeleted !== true &&
+    process.gracePeriodEndsAt !== undefined
+  ) {
+    return Date.parse(process.gracePeriodEndsAt);
+  }
+  return undefined;
+}
+
+/** Whether the process has something due at `now`: an approval period or a grace period that has passed. */
+export function isDue(process: StoredIdentityDeletionProcess, now: Date): boolean {
+  if (process.status === "WaitingForApproval") return hasPassed(process.approvalPeriodEndsAt, now);
+  return (
+    process.status === "Approved" &&
+    process.identityDeleted !== true &&
+    hasPassed(process.gracePeriodEndsAt, now)
+  );
+}
+
+export function toProcessDTO(process: StoredIdentityDeletionProcess): IdentityDeletionProcessDTO {
+  const { address: _address, identityDeleted: _identityDeleted, ...dto } = process;
+  return dto;
+}

@@ -1,0 +1,52 @@
+import type { Clock } from "../core/clock.js";
+import type { Publisher } from "../core/events.js";
+import { RecordCollection } from "../core/record-collection.js";
+import type { StorageAdapter } from "../core/storage.js";
+import type { IdentityDeletionEvents } from "./events.js";
+import { isActive, standingOf } from "./model.js";
+import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
+
+export function processCollection(
+  storage: StorageAdapter,
+  scope: string,
+): RecordCollection<IdentityDeletionProcessDTO> {
+  return new RecordCollection<IdentityDeletionProcessDTO>(storage, `${scope}/identityDeletionProcesses`);
+}
+
+/**
+ * The runtime's copy of its own deletion processes, whose owner is the Backbone. The active one is also kept
+ * in memory, so the "deleted identity" check on every mutating call costs no storage read.
+ */
+export class OwnDeletion {
+  private active: IdentityDeletionProcessDTO | undefined;
+
+  constructor(
+    readonly processes: RecordCollection<IdentityDeletionProcessDTO>,
+    private readonly events: Publisher<IdentityDeletionEvents>,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Takes over the Backbone's list, e.g. after being offline; announces nothing. */
+  async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
+    if (processes.length > 0)
+      await this.processes.commit(processes.map((process) => this.processes.put(process)));
+    this.active = processes.find(isActive);
+  }
+
+  /** Keeps a process's new state and announces it. */
+  async record(process: IdentityDeletionProcessDTO): Promise<IdentityDeletionProcessDTO> {
+    await this.processes.save(process);
+    if (isActive(process)) this.active = process;
+    else if (this.active?.id === process.id) this.active = undefined;
+    this.events.publish("transport.identityDeletionProcessStatusChanged", process);
+    return process;
+  }
+
+  activeProcess(): IdentityDeletionProcessDTO | undefined {
+    return this.active;
+  }
+
+  standing(): DeletionStanding {
+    return standingOf(this.active, this.clock.now());
+  }
+}
