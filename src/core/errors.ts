@@ -17,7 +17,6 @@ const catalogue = {
   "error.runtime.recordNotFound": (type: string, id: string) => `${type} ${quote(id)} was not found.`,
   "error.runtime.unknown": (detail: string) => `An unexpected error occurred: ${detail}`,
   "error.runtime.runtimeClosed": () => "The runtime has been closed.",
-  "error.runtime.storage": (detail: string) => `The storage failed: ${detail}`,
   "error.runtime.identityNotDeleted": (address: string) =>
     `The identity ${quote(address)} has not been deleted; its local data can only be erased after its deletion.`,
   "error.runtime.identityDeleted": (address: string) =>
@@ -95,7 +94,7 @@ export class RuntimeError {
   constructor(
     readonly code: ErrorCode,
     readonly message: string,
-    /** The unexpected exception behind an `error.runtime.unknown` or `error.runtime.storage`, if any. */
+    /** The unexpected exception behind an `error.runtime.unknown`, if any. */
     readonly cause?: unknown,
   ) {}
 

@@ -19,7 +19,7 @@ export class UseCaseRunner {
   run<S extends Record<string, Field<unknown>>, T>(
     schema: RequestSchema<S>,
     request: unknown,
-    work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
+    work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
     return this.track(this.execute(schema, request, work));
   }
@@ -28,12 +28,12 @@ export class UseCaseRunner {
   mutate<S extends Record<string, Field<unknown>>, T>(
     schema: RequestSchema<S>,
     request: unknown,
-    work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
+    work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
     return this.track(
       this.execute(schema, request, (valid) => {
         const refusal = this.refuseMutation();
-        return refusal === undefined ? work(valid) : Promise.resolve(errResult(refusal));
+        return refusal === undefined ? work(valid) : errResult(refusal);
       }),
     );
   }
@@ -53,7 +53,7 @@ export class UseCaseRunner {
   private async execute<S extends Record<string, Field<unknown>>, T>(
     schema: RequestSchema<S>,
     request: unknown,
-    work: (request: RequestOf<S>) => Promise<RuntimeResult<T>>,
+    work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
     if (this.closed) return fail("error.runtime.runtimeClosed");
     try {

@@ -110,7 +110,7 @@ export class IdentityDeletionFacade {
    * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
    */
   getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(noRequest, undefined, async () => {
+    return this.runner.run(noRequest, undefined, () => {
       const active = this.own.activeProcess();
       return active === undefined
         ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.ownAddress)
@@ -126,12 +126,10 @@ export class IdentityDeletionFacade {
   checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
     return this.runner.run(noRequest, undefined, () => {
       const standing = this.own.standing();
-      return Promise.resolve(
-        succeed(
-          standing.kind === "none"
-            ? { isDeleted: false }
-            : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
-        ),
+      return succeed(
+        standing.kind === "none"
+          ? { isDeleted: false }
+          : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
       );
     });
   }

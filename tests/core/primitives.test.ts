@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { generateId, idPattern } from "../../src/core/ids";
 import { ADDRESS_PATTERN, createAddress, isAddress, isHost } from "../../src/core/address";
 import { ManualClock, SystemClock } from "../../src/index";
@@ -127,5 +129,13 @@ describe("errors", () => {
     expect(result.val.code).toBe("error.runtime.unknown");
     expect(result.val.message).toContain("boom");
     expect(result.val.cause).toBe(cause);
+  });
+});
+
+describe("documentation", () => {
+  test("the README's error table lists every code, and no code that does not exist", () => {
+    const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+    const documented = new Set([...readme.matchAll(/^\|\s*`(error\.[^`]+)`\s*\|/gm)].map((match) => match[1]));
+    expect([...documented].sort()).toEqual([...ErrorCodes].sort());
   });
 });
