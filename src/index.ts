@@ -41,6 +41,7 @@ export type {
   RelationshipIdRequest,
 } from "./relationships/facade.js";
 export type {
+  PeerDeletionEvent,
   PeerDeletionInfo,
   RelationshipAuditLogEntryDTO,
   RelationshipAuditLogEntryReason,
@@ -59,6 +60,10 @@ export type {
   IdentityDeletionProcessDTO,
   IdentityDeletionProcessStatus,
 } from "./identity-deletion/model.js";
+
+export { RequestsFacade } from "./requests/facade.js";
+export type { CreateOutgoingRequestRequest, IncomingRequestIdRequest } from "./requests/facade.js";
+export type { LocalRequestDTO, LocalRequestResponse, LocalRequestStatus } from "./requests/model.js";
 
 export { MessagesFacade } from "./messages/facade.js";
 export type { SendMessageRequest } from "./messages/facade.js";

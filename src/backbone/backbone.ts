@@ -3,14 +3,15 @@ import type { RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import type { MessageDTO } from "../messages/model.js";
-import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
+import type { PeerDeletionEvent, RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
 
 /**
  * What the Backbone pushes to a connected runtime: changes another identity (or the Backbone itself) caused.
  * A runtime never receives its own actions here; it applies them from the call's result.
  */
 export interface BackboneInbox {
-  relationshipChanged(relationship: RelationshipDTO): Promise<void>;
+  /** A relationship changed; `peerDeletion` names the event when the change is the peer's deletion (behaviour §5). */
+  relationshipChanged(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<void>;
   messageReceived(message: MessageDTO): Promise<void>;
   /** A deletion process of this identity was started by the Admin UI or changed by expiry. */
   identityDeletionProcessChanged(process: IdentityDeletionProcessDTO): Promise<void>;

@@ -9,9 +9,15 @@ import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
 import { toProcessDTO } from "../identity-deletion/model.js";
-import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
+import type {
+  IdentityDeletionDecision,
+  IdentityDeletionProcessDTO,
+  StoredIdentityDeletionProcess,
+} from "../identity-deletion/model.js";
 import type { MessageDTO } from "../messages/model.js";
+import { isNotification } from "../messages/model.js";
 import {
+  applyPeerDeletion,
   EXISTING_RELATIONSHIP_STATUSES,
   isVisibleTo,
   otherParty,
@@ -20,6 +26,7 @@ import {
 } from "../relationships/model.js";
 import type {
   BackboneRelationship,
+  PeerDeletionChange,
   RelationshipDTO,
   RelationshipTemplateDTO,
 } from "../relationships/model.js";
@@ -70,6 +77,14 @@ interface IdentityRecord {
   createdAt: string;
 }
 
+/** A Notification kept for a recipient in deletion, delivered if it cancels, dropped if it is deleted. */
+interface HeldNotification {
+  /** `<recipient>/<message id>` */
+  id: string;
+  recipient: string;
+  message: MessageDTO;
+}
+
 interface TemplateRecord extends RelationshipTemplateDTO {
   /** How many relationships have been created from the template. */
   allocations: number;
@@ -95,6 +110,7 @@ export class LocalBackbone implements Backbone {
   private readonly inboxes = new Map<string, BackboneInbox>();
   private readonly onDeliveryError: (error: unknown, address: string) => void;
   private readonly deletions: IdentityDeletions;
+  private readonly heldNotifications: RecordCollection<HeldNotification>;
   private readonly runsDueJobsItself: boolean;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -118,6 +134,9 @@ export class LocalBackbone implements Backbone {
     }));
     this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => ({
       peers: [relationship.from, relationship.to],
+    }));
+    this.heldNotifications = new RecordCollection(this.storage, "backbone/heldNotifications", (held) => ({
+      peers: [held.recipient],
     }));
     this.deletions = new IdentityDeletions(
       this.storage,
@@ -161,8 +180,9 @@ export class LocalBackbone implements Backbone {
     return this.exclusively(async () => {
       await this.settle(address);
       const initiated = await this.deletions.initiate(address, lengthOfGracePeriodInDays);
-      await this.reschedule();
-      return initiated.ok ? succeed(toProcessDTO(initiated.val)) : initiated;
+      if (initiated.err) return initiated;
+      await this.afterDecision(initiated.val);
+      return succeed(toProcessDTO(initiated.val));
     });
   }
 
@@ -173,8 +193,9 @@ export class LocalBackbone implements Backbone {
     return this.exclusively(async () => {
       await this.settle(address);
       const decided = await this.deletions.decide(address, decision);
-      await this.reschedule();
-      return decided.ok ? succeed(toProcessDTO(decided.val)) : decided;
+      if (decided.err) return decided;
+      await this.afterDecision(decided.val);
+      return succeed(toProcessDTO(decided.val));
     });
   }
 
@@ -303,7 +324,19 @@ export class LocalBackbone implements Backbone {
         content,
         createdAt: this.clock.now().toISOString(),
       };
+      const standings = await Promise.all(recipients.map((recipient) => this.deletions.standing(recipient)));
+      const deleted = recipients.filter((_, index) => standings[index]?.kind === "deleted");
+      if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
+      const inDeletion = recipients.filter((_, index) => standings[index]?.kind === "inDeletion");
+      const notification = isNotification(content);
+      if (inDeletion.length > 0 && !notification)
+        return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
+      // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
+      const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
+      if (held.length > 0)
+        await this.heldNotifications.commit(held.map((entry) => this.heldNotifications.put(entry)));
       for (const recipient of recipients) {
+        if (inDeletion.includes(recipient)) continue;
         await this.deliver(recipient, (inbox) => inbox.messageReceived(structuredClone(message)));
       }
       return succeed(message);
@@ -326,6 +359,16 @@ export class LocalBackbone implements Backbone {
     const template = await this.templates.get(templateId);
     if (template === undefined)
       return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    const owner = await this.deletions.standing(template.createdBy);
+    if (owner.kind === "deleted") {
+      return fail("error.transport.relationships.deletedOwnerOfRelationshipTemplate", template.createdBy);
+    }
+    if (owner.kind === "inDeletion") {
+      return fail(
+        "error.transport.relationships.activeIdentityDeletionProcessOfOwnerOfRelationshipTemplate",
+        template.createdBy,
+      );
+    }
     if (template.createdBy === requestor) {
       return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
     }
@@ -400,11 +443,54 @@ export class LocalBackbone implements Backbone {
           await this.deliver(outcome.process.address, (inbox) => inbox.identityDeletionProcessChanged(dto));
           break;
         }
-        case "identityDeleted":
-          // The identity is gone from the Backbone; what its peers see follows from its process from now on.
+        case "identityDeleted": {
+          const { address, gracePeriodEndsAt } = outcome.process;
+          await this.tellPeers(address, { kind: "deleted", deletionDate: gracePeriodEndsAt as string });
+          // Held Notifications are never delivered to a deleted identity.
+          await this.heldNotifications.commit([this.heldNotifications.deleteByPeer(address)]);
           break;
+        }
       }
     }
+  }
+
+  /** What the identity's own decision means for its peers, and the next due job. */
+  private async afterDecision(process: StoredIdentityDeletionProcess): Promise<void> {
+    if (process.status === "Approved") {
+      await this.tellPeers(process.address, {
+        kind: "toBeDeleted",
+        deletionDate: process.gracePeriodEndsAt as string,
+      });
+    } else if (process.status === "Cancelled") {
+      await this.tellPeers(process.address, { kind: "cancelled" });
+      await this.releaseHeldNotifications(process.address);
+    }
+    await this.reschedule();
+  }
+
+  /** Updates every relationship of `party` that hears of its deletion, and tells each peer (behaviour §5). */
+  private async tellPeers(party: string, change: PeerDeletionChange): Promise<void> {
+    const now = this.clock.now();
+    const changed = (await this.relationships.listByPeer(party))
+      .map((relationship) => applyPeerDeletion(relationship, party, change, now))
+      .filter((result) => result !== undefined);
+    if (changed.length === 0) return;
+    await this.relationships.commit(changed.map(({ relationship }) => this.relationships.put(relationship)));
+    for (const { relationship, event } of changed) {
+      const peer = otherParty(relationship, party);
+      if (!isVisibleTo(relationship, peer)) continue;
+      await this.deliver(peer, (inbox) =>
+        inbox.relationshipChanged(projectRelationship(relationship, peer), event),
+      );
+    }
+  }
+
+  /** Delivers the Notifications held while `recipient` was in deletion, oldest first. */
+  private async releaseHeldNotifications(recipient: string): Promise<void> {
+    const held = await this.heldNotifications.listByPeer(recipient);
+    if (held.length === 0) return;
+    await this.heldNotifications.commit([this.heldNotifications.deleteByPeer(recipient)]);
+    for (const { message } of held) await this.deliver(recipient, (inbox) => inbox.messageReceived(message));
   }
 
   /** Why `actor` may not act any more, if its identity has been deleted. */

@@ -5,7 +5,7 @@ import type { RuntimeError } from "./errors.js";
 import type { IdPrefix } from "./ids.js";
 import { idPattern } from "./ids.js";
 import { isPlainObject, whyNotJson } from "./json.js";
-import type { JsonValue } from "./json.js";
+import type { JsonObject, JsonValue } from "./json.js";
 
 /** One property's rule: why a value breaks it, or undefined. `T` is the type it guarantees. */
 export interface Field<T, Optional extends boolean = boolean> {
@@ -84,6 +84,13 @@ export const rules = {
       }
       return undefined;
     });
+  },
+  /** A JSON object (not an array, not null); see `json` for `maxBytes`. */
+  jsonObject(options: { maxBytes?: number } = {}): Field<JsonObject, false> {
+    const json = rules.json(options);
+    return field((value, name) =>
+      isPlainObject(value) ? json.check(value, name) : `${name} must be a JSON object`,
+    );
   },
   array<T>(item: Field<T, false>, options: { minItems?: number } = {}): Field<T[], false> {
     return field((value, name) => {

@@ -30,20 +30,24 @@ export class OwnDeletion {
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
     if (processes.length > 0)
       await this.processes.commit(processes.map((process) => this.processes.put(process)));
-    this.active = processes.find(isActive);
+    const active = processes.find(isActive);
+    this.active = active === undefined ? undefined : { ...active };
   }
 
-  /** Keeps a process's new state and announces it. */
+  /**
+   * Keeps a process's new state and announces it. The kept copy, the event's and the returned one are three
+   * objects (a DTO's fields are all strings), so no caller or listener can edit what the runtime relies on.
+   */
   async record(process: IdentityDeletionProcessDTO): Promise<IdentityDeletionProcessDTO> {
     await this.processes.save(process);
-    if (isActive(process)) this.active = process;
+    if (isActive(process)) this.active = { ...process };
     else if (this.active?.id === process.id) this.active = undefined;
-    this.events.publish("transport.identityDeletionProcessStatusChanged", process);
-    return process;
+    this.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
+    return { ...process };
   }
 
   activeProcess(): IdentityDeletionProcessDTO | undefined {
-    return this.active;
+    return this.active === undefined ? undefined : { ...this.active };
   }
 
   standing(): DeletionStanding {

@@ -5,4 +5,10 @@ export interface RelationshipEvents {
   "transport.relationshipChanged": RelationshipDTO;
   /** The own identity decomposed a relationship; it and everything about the peer is gone locally. */
   "transport.relationshipDecomposedBySelf": { relationshipId: string };
+  /** The peer's deletion was approved: `peerDeletionInfo` is ToBeDeleted, the status unchanged. */
+  "transport.peerToBeDeleted": RelationshipDTO;
+  /** The peer cancelled its deletion: `peerDeletionInfo` is gone. */
+  "transport.peerDeletionCancelled": RelationshipDTO;
+  /** The peer has been deleted: `peerDeletionInfo` is Deleted and the status DeletionProposed. */
+  "transport.peerDeleted": RelationshipDTO;
 }

@@ -8,7 +8,12 @@ import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
 import type { RelationshipEvents } from "./events.js";
-import type { RelationshipDTO, RelationshipStatus, RelationshipTemplateDTO } from "./model.js";
+import type {
+  PeerDeletionEvent,
+  RelationshipDTO,
+  RelationshipStatus,
+  RelationshipTemplateDTO,
+} from "./model.js";
 
 export interface CreateOwnRelationshipTemplateRequest {
   content?: JsonValue;
@@ -73,9 +78,13 @@ export class RelationshipBook {
     private readonly events: Publisher<RelationshipEvents>,
   ) {}
 
-  async apply(relationship: RelationshipDTO): Promise<RelationshipDTO> {
+  /**
+   * Stores the relationship's new state and announces it: a change caused by the peer's deletion with its own
+   * event (behaviour §5), any other with `transport.relationshipChanged`.
+   */
+  async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<RelationshipDTO> {
     await this.relationships.save(relationship);
-    this.events.publish("transport.relationshipChanged", relationship);
+    this.events.publish(peerDeletion ?? "transport.relationshipChanged", relationship);
     return relationship;
   }
 }

@@ -62,7 +62,20 @@ export interface BackboneRelationship {
   auditLog: RelationshipAuditLogEntryDTO[];
   /** The sides that have decomposed: they no longer see the relationship. */
   decomposedBy: string[];
+  /** What the other side is told about a party in deletion, by the address of that party. */
+  deletionInfo?: Record<string, PeerDeletionInfo>;
 }
+
+/** How the deletion of one party changes its relationships (behaviour §5), and the event the other side gets. */
+export type PeerDeletionChange =
+  | { kind: "toBeDeleted"; deletionDate: string }
+  | { kind: "cancelled" }
+  | { kind: "deleted"; deletionDate: string };
+
+export type PeerDeletionEvent =
+  "transport.peerToBeDeleted" | "transport.peerDeletionCancelled" | "transport.peerDeleted";
+
+const NOTIFIED_STATUSES: readonly RelationshipStatus[] = ["Pending", "Active", "Terminated"];
 
 /** Actions that change a relationship's status for both sides. */
 export type RelationshipAction = "accept" | "reject" | "revoke" | "terminate" | "decompose";
@@ -85,21 +98,68 @@ export function isVisibleTo(relationship: BackboneRelationship, side: string): b
 }
 
 /** One side's view of a relationship. */
-export function projectRelationship(
-  relationship: BackboneRelationship,
-  side: string,
-  peerDeletionInfo?: PeerDeletionInfo,
-): RelationshipDTO {
+export function projectRelationship(relationship: BackboneRelationship, side: string): RelationshipDTO {
+  const peer = otherParty(relationship, side);
+  const peerDeletionInfo = relationship.deletionInfo?.[peer];
   const view: RelationshipDTO = {
     id: relationship.id,
     templateId: relationship.templateId,
-    peer: otherParty(relationship, side),
+    peer,
     status: relationship.status,
     auditLog: relationship.auditLog.map((entry) => ({ ...entry })),
   };
   if (peerDeletionInfo !== undefined) view.peerDeletionInfo = { ...peerDeletionInfo };
   if (relationship.creationContent !== undefined) view.creationContent = relationship.creationContent;
   return view;
+}
+
+/**
+ * The relationship after the deletion of `party` changed, or undefined if this relationship is not told:
+ * only Pending, Active and Terminated relationships hear of a deletion; a cancellation reaches those that heard.
+ */
+export function applyPeerDeletion(
+  relationship: BackboneRelationship,
+  party: string,
+  change: PeerDeletionChange,
+  now: Date,
+): { relationship: BackboneRelationship; event: PeerDeletionEvent } | undefined {
+  const { [party]: known, ...othersInfo } = relationship.deletionInfo ?? {};
+  if (change.kind === "cancelled") {
+    if (known === undefined) return undefined;
+    return {
+      relationship: { ...relationship, deletionInfo: othersInfo },
+      event: "transport.peerDeletionCancelled",
+    };
+  }
+  if (!NOTIFIED_STATUSES.includes(relationship.status)) return undefined;
+  if (change.kind === "toBeDeleted") {
+    const info: PeerDeletionInfo = { deletionStatus: "ToBeDeleted", deletionDate: change.deletionDate };
+    return {
+      relationship: { ...relationship, deletionInfo: { ...othersInfo, [party]: info } },
+      event: "transport.peerToBeDeleted",
+    };
+  }
+  const info: PeerDeletionInfo = { deletionStatus: "Deleted", deletionDate: change.deletionDate };
+  return {
+    relationship: {
+      ...relationship,
+      status: "DeletionProposed",
+      deletionInfo: { ...othersInfo, [party]: info },
+      // The deleted identity is gone: it no longer sees the relationship, as if it had decomposed.
+      decomposedBy: [...relationship.decomposedBy, party],
+      auditLog: [
+        ...relationship.auditLog,
+        {
+          createdAt: now.toISOString(),
+          createdBy: party,
+          reason: "DecompositionDueToIdentityDeletion",
+          oldStatus: relationship.status,
+          newStatus: "DeletionProposed",
+        },
+      ],
+    },
+    event: "transport.peerDeleted",
+  };
 }
 
 interface Transition {

@@ -2,9 +2,13 @@ import type { EventEnvelope } from "../core/events.js";
 import type { IdentityDeletionEvents } from "../identity-deletion/events.js";
 import type { MessageEvents } from "../messages/events.js";
 import type { RelationshipEvents } from "../relationships/events.js";
+import type { RequestEvents } from "../requests/events.js";
 
 /** Every event a runtime publishes: name → the `data` its listeners get. */
-export type RuntimeEventPayloads = RelationshipEvents & MessageEvents & IdentityDeletionEvents;
+export type RuntimeEventPayloads = RelationshipEvents &
+  MessageEvents &
+  IdentityDeletionEvents &
+  RequestEvents;
 
 export type EventName = Extract<keyof RuntimeEventPayloads, string>;
 

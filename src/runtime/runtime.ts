@@ -16,14 +16,12 @@ import {
   DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
   identityMetadataCollection,
 } from "../identity-metadata/model.js";
-import {
-  forgetPeerInMessages,
-  MessagesFacade,
-  messageCollection,
-  receiveMessage,
-} from "../messages/facade.js";
+import { MessagesFacade } from "../messages/facade.js";
+import { MessageBox, messageCollection } from "../messages/message-box.js";
 import { relationshipCollection, templateCollection } from "../relationships/collections.js";
 import { RelationshipBook, RelationshipsFacade } from "../relationships/facade.js";
+import { RequestsFacade } from "../requests/facade.js";
+import { RequestBook, requestCollection } from "../requests/request-book.js";
 import { lokiStorage } from "../storage/loki-storage.js";
 import type { RuntimeEventPayloads, RuntimeEvents } from "./events.js";
 
@@ -47,10 +45,11 @@ export interface Runtime {
   readonly identityDeletion: IdentityDeletionFacade;
   readonly relationships: RelationshipsFacade;
   readonly messages: MessagesFacade;
+  readonly requests: RequestsFacade;
   readonly events: RuntimeEvents;
   /**
    * Once the own identity has been deleted: erases everything this runtime stored (its identity, metadata,
-   * relationships, templates, messages, deletion processes) in one unit of work, then closes the runtime.
+   * relationships, templates, messages, requests, deletion processes) in one unit of work, then closes it.
    * Before that: `error.runtime.identityNotDeleted`, and nothing is erased.
    */
   eraseLocalData(): Promise<RuntimeResult<void>>;
@@ -98,7 +97,15 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const metadata = identityMetadataCollection(storage, address);
   const relationships = relationshipCollection(storage, address);
   const templates = templateCollection(storage, address);
-  const messages = messageCollection(storage, address, address);
+  const requestBook = new RequestBook(requestCollection(storage, address), events);
+  const box = new MessageBox(
+    address,
+    backbone,
+    messageCollection(storage, address, address),
+    relationships,
+    events,
+    requestBook,
+  );
   const own = new OwnDeletion(processCollection(storage, address), events, clock);
   const book = new RelationshipBook(relationships, templates, events);
   const runner = new UseCaseRunner(() =>
@@ -111,10 +118,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   await own.replaceAll(processes.val);
 
   const disconnect = backbone.connect(address, {
-    relationshipChanged: async (relationship) => {
-      await book.apply(relationship);
+    relationshipChanged: async (relationship, peerDeletion) => {
+      await book.apply(relationship, peerDeletion);
     },
-    messageReceived: (message) => receiveMessage(messages, events, message),
+    messageReceived: (message) => box.receive(message),
     identityDeletionProcessChanged: async (process) => {
       await own.record(process);
     },
@@ -123,7 +130,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
     metadata.deleteByPeer(peer),
     templates.deleteByPeer(peer),
-    ...(await forgetPeerInMessages(messages, address, peer)),
+    requestBook.requests.deleteByPeer(peer),
+    ...(await box.forgetPeer(peer)),
   ];
 
   async function close(): Promise<void> {
@@ -140,12 +148,21 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     identityMetadata: new IdentityMetadataFacade(runner, address, metadata, relationships, maxValueBytes),
     identityDeletion: new IdentityDeletionFacade(runner, address, backbone, own),
     relationships: new RelationshipsFacade(runner, address, backbone, storage, book, events, forgetPeer),
-    messages: new MessagesFacade(runner, address, backbone, messages, relationships),
+    messages: new MessagesFacade(runner, box),
+    requests: new RequestsFacade(runner, requestBook, box, relationships, () => clock.now()),
     events: { on: (name, listener) => events.on(name, listener) },
     async eraseLocalData() {
       const erased = await runner.run(noRequest, undefined, async () => {
         if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
-        const everything = [identity, metadata, relationships, templates, messages, own.processes];
+        const everything = [
+          identity,
+          metadata,
+          relationships,
+          templates,
+          box.messages,
+          requestBook.requests,
+          own.processes,
+        ];
         const changes: StorageChange[] = [];
         for (const collection of everything) {
           for (const record of await collection.list()) changes.push(collection.delete(record.id));

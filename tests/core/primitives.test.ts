@@ -135,7 +135,9 @@ describe("errors", () => {
 describe("documentation", () => {
   test("the README's error table lists every code, and no code that does not exist", () => {
     const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
-    const documented = new Set([...readme.matchAll(/^\|\s*`(error\.[^`]+)`\s*\|/gm)].map((match) => match[1]));
+    const documented = new Set(
+      [...readme.matchAll(/^\|\s*`(error\.[^`]+)`\s*\|/gm)].map((match) => match[1]),
+    );
     expect([...documented].sort()).toEqual([...ErrorCodes].sort());
   });
 });

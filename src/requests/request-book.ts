@@ -1,0 +1,73 @@
+import type { Publisher } from "../core/events.js";
+import { RecordCollection } from "../core/record-collection.js";
+import type { StorageAdapter } from "../core/storage.js";
+import type { MessageHooks } from "../messages/message-box.js";
+import type { MessageDTO } from "../messages/model.js";
+import type { RequestEvents } from "./events.js";
+import { requestIdOf, responseOf } from "./model.js";
+import type { LocalRequestDTO } from "./model.js";
+
+export function requestCollection(storage: StorageAdapter, scope: string): RecordCollection<LocalRequestDTO> {
+  return new RecordCollection<LocalRequestDTO>(storage, `${scope}/requests`, (request) => ({
+    peers: [request.peer],
+  }));
+}
+
+/** The local requests, kept in step with the messages that carry them. */
+export class RequestBook implements MessageHooks {
+  constructor(
+    readonly requests: RecordCollection<LocalRequestDTO>,
+    private readonly events: Publisher<RequestEvents>,
+  ) {}
+
+  /** An own Draft request sent to its peer is Open. */
+  async sent(message: MessageDTO): Promise<void> {
+    const id = requestIdOf(message.content);
+    const request = id === undefined ? undefined : await this.requests.get(id);
+    if (request?.isOwn !== true || request.status !== "Draft" || !message.recipients.includes(request.peer))
+      return;
+    await this.update({ ...request, status: "Open" }, "consumption.outgoingRequestStatusChanged");
+  }
+
+  /** A peer's request becomes an incoming one; a peer's response completes the own request it answers. */
+  async received(message: MessageDTO): Promise<void> {
+    const requestId = requestIdOf(message.content);
+    if (requestId !== undefined) {
+      if ((await this.requests.get(requestId)) !== undefined) return;
+      const incoming: LocalRequestDTO = {
+        id: requestId,
+        isOwn: false,
+        peer: message.createdBy,
+        status: "ManualDecisionRequired",
+        createdAt: message.createdAt,
+        content: message.content as LocalRequestDTO["content"],
+      };
+      await this.update(incoming, "consumption.incomingRequestReceived");
+      return;
+    }
+    const response = responseOf(message.content);
+    const answered = response === undefined ? undefined : await this.requests.get(response.requestId);
+    if (
+      response === undefined ||
+      answered?.isOwn !== true ||
+      answered.status !== "Open" ||
+      answered.peer !== message.createdBy
+    ) {
+      return;
+    }
+    await this.update(
+      {
+        ...answered,
+        status: "Completed",
+        response: { result: response.result, createdAt: message.createdAt },
+      },
+      "consumption.outgoingRequestStatusChanged",
+    );
+  }
+
+  async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {
+    await this.requests.save(request);
+    this.events.publish(event, request);
+    return request;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Result } from "ts-results";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeError } from "../core/errors.js";
+import type { RelationshipDTO, RelationshipStatus } from "../relationships/model.js";
+
+/** Creating a request needs a Pending or Active relationship; deciding one an Active relationship. */
+export const CREATE_STATUSES: readonly RelationshipStatus[] = ["Pending", "Active"];
+export const DECIDE_STATUSES: readonly RelationshipStatus[] = ["Active"];
+
+/**
+ * Whether requests may be exchanged with `peer` now (behaviour §7, in order): not with a deleted peer, not
+ * with one in deletion, and only over a relationship in one of the `allowed` statuses.
+ */
+export function checkRequestPeer(
+  peer: string,
+  relationships: readonly RelationshipDTO[],
+  allowed: readonly RelationshipStatus[],
+): Result<void, RuntimeError> {
+  if (relationships.some((r) => r.peerDeletionInfo?.deletionStatus === "Deleted")) {
+    return fail("error.consumption.requests.peerIsDeleted", peer);
+  }
+  if (relationships.some((r) => r.peerDeletionInfo?.deletionStatus === "ToBeDeleted")) {
+    return fail("error.consumption.requests.peerIsInDeletion", peer);
+  }
+  const latest = relationships.at(-1);
+  if (latest === undefined) return fail("error.consumption.requests.missingRelationship", peer);
+  if (!relationships.some((r) => allowed.includes(r.status))) {
+    return fail("error.consumption.requests.wrongRelationshipStatus", peer, latest.status, allowed);
+  }
+  return succeed(undefined);
+}
