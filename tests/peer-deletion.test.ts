@@ -1,4 +1,4 @@
-import type { Runtime } from "../src/index";
+import type { JsonValue, Runtime } from "../src/index";
 import { err, ok, recordEvents, world } from "./support";
 
 const PEER_EVENTS = [
@@ -280,7 +280,8 @@ describe("sending messages to an identity in deletion (behaviour §7)", () => {
     const { a, b } = await threeWay();
     ok(await b.identityDeletion.initiateIdentityDeletionProcess());
     await passGracePeriod();
-    for (const content of [{ text: "hi" }, { "@type": "Notification", text: "hi" }]) {
+    const contents: JsonValue[] = [{ text: "hi" }, { "@type": "Notification", text: "hi" }];
+    for (const content of contents) {
       const error = err(await a.messages.sendMessage({ recipients: [b.address], content }));
       expect(error.code).toBe("error.transport.messages.peerIsDeleted");
       expect(error.message).toContain(b.address);

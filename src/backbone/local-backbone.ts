@@ -5,6 +5,7 @@ import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import type { Err } from "ts-results";
 import { generateId } from "../core/ids.js";
+import { cloneJson } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
@@ -301,6 +302,8 @@ export class LocalBackbone implements Backbone {
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
     return this.exclusively(async () => {
+      const refused = await this.refuseDeleted(actor);
+      if (refused !== undefined) return refused;
       // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
       const relationship = await this.relationships.get(relationshipId);
       if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
@@ -337,7 +340,13 @@ export class LocalBackbone implements Backbone {
         await this.heldNotifications.commit(held.map((entry) => this.heldNotifications.put(entry)));
       for (const recipient of recipients) {
         if (inDeletion.includes(recipient)) continue;
-        await this.deliver(recipient, (inbox) => inbox.messageReceived(structuredClone(message)));
+        await this.deliver(recipient, (inbox) =>
+          inbox.messageReceived({
+            ...message,
+            recipients: [...message.recipients],
+            content: cloneJson(message.content),
+          }),
+        );
       }
       return succeed(message);
     });

@@ -41,8 +41,7 @@ function whyNotJsonArray(array: unknown[], path: string, seen: Set<object>): str
 }
 
 function whyNotJsonObject(object: object, path: string, seen: Set<object>): string | undefined {
-  const prototype: unknown = Object.getPrototypeOf(object);
-  if (prototype !== Object.prototype && prototype !== null) {
+  if (!isPlainObject(object)) {
     return `${path} must be a plain JSON object, not ${object.constructor?.name ?? "an exotic object"}`;
   }
   if (Object.getOwnPropertySymbols(object).length > 0) return `${path} must not have symbol keys`;
@@ -53,8 +52,17 @@ function whyNotJsonObject(object: object, path: string, seen: Set<object>): stri
   return undefined;
 }
 
+/**
+ * Whether `value` is a plain object: its prototype is null or some realm's `Object.prototype`. Comparing with
+ * this realm's `Object.prototype` would refuse objects made in another one (a vm context, jest's sandbox).
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
+
+/** A deep copy of a JSON value, made in this realm. */
+export function cloneJson<T extends JsonValue>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -1,3 +1,5 @@
+import { runInNewContext } from "node:vm";
+import { isPlainObject, whyNotJson } from "../../src/core/json";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateId, idPattern } from "../../src/core/ids";
@@ -139,5 +141,23 @@ describe("documentation", () => {
       [...readme.matchAll(/^\|\s*`(error\.[^`]+)`\s*\|/gm)].map((match) => match[1]),
     );
     expect([...documented].sort()).toEqual([...ErrorCodes].sort());
+  });
+});
+
+describe("JSON values from another realm", () => {
+  test("plain objects made in another vm context count as plain, class instances from there do not", () => {
+    const foreign = runInNewContext(
+      "({ plain: { a: 1 }, nullProto: Object.create(null), instance: new (class P {})() })",
+    ) as {
+      plain: object;
+      nullProto: object;
+      instance: object;
+    };
+    expect(Object.getPrototypeOf(foreign.plain)).not.toBe(Object.prototype);
+    expect(isPlainObject(foreign.plain)).toBe(true);
+    expect(isPlainObject(foreign.nullProto)).toBe(true);
+    expect(isPlainObject(foreign.instance)).toBe(false);
+    expect(whyNotJson(foreign.plain, "value")).toBeUndefined();
+    expect(whyNotJson(foreign.instance, "value")).toContain("plain JSON object");
   });
 });
