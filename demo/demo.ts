@@ -108,6 +108,91 @@ show(
 );
 show("Ada's side", expectOk(await ada.relationships.getRelationship({ id: active.id })).status);
 
+// ---- Identity deletion --------------------------------------------------------------------------
+say("Bea joins and connects to Org. Org keeps metadata about her and listens for her deletion.");
+const bea = await createRuntime({ backbone });
+const orgTemplate = expectOk(await org.relationships.createOwnRelationshipTemplate());
+const beaTemplate = expectOk(await bea.relationships.createOwnRelationshipTemplate());
+const toBea = expectOk(await bea.relationships.createRelationship({ templateId: orgTemplate.id }));
+expectOk(await org.relationships.acceptRelationship({ relationshipId: toBea.id }));
+expectOk(
+  await org.identityMetadata.upsertIdentityMetadata({ reference: bea.address, value: { plan: "gold" } }),
+);
+for (const name of [
+  "transport.peerToBeDeleted",
+  "transport.peerDeletionCancelled",
+  "transport.peerDeleted",
+] as const) {
+  org.events.on(name, (event) =>
+    console.log(`   [Org event] ${name}: ${JSON.stringify(event.data.peerDeletionInfo ?? null)}`),
+  );
+}
+bea.events.on("transport.identityDeletionProcessStatusChanged", (event) =>
+  console.log(`   [Bea event] identityDeletionProcessStatusChanged → ${event.data.status}`),
+);
+
+say("Bea starts deleting her identity herself: Approved at once, 14 days of grace.");
+const initiated = expectOk(await bea.identityDeletion.initiateIdentityDeletionProcess());
+show("grace period ends", initiated.gracePeriodEndsAt);
+
+say("While Bea is in deletion, Org may only send her Notifications (they wait on the Backbone).");
+show(
+  "a mail",
+  expectErr(await org.messages.sendMessage({ recipients: [bea.address], content: { body: "Hi" } })).code,
+);
+expectOk(
+  await org.messages.sendMessage({ recipients: [bea.address], content: { "@type": "Notification", n: 1 } }),
+);
+show("messages Bea has", expectOk(await bea.messages.getMessages()).length);
+
+say("Bea changes her mind within the grace period: the held Notification reaches her.");
+const cancelled = expectOk(await bea.identityDeletion.cancelIdentityDeletionProcess());
+show("process", { status: cancelled.status, cancelledAt: cancelled.cancelledAt });
+show(
+  "messages Bea has",
+  expectOk(await bea.messages.getMessages()).map((message) => message.content),
+);
+
+say("Later Bea asks support to delete her: the Admin UI starts a process that waits for her approval.");
+const started = expectOk(await backbone.admin.startIdentityDeletionProcess(bea.address));
+show("waiting until", started.approvalPeriodEndsAt);
+
+say("Bea approves within the approval period: Org is told again, and nobody can use her templates.");
+clock.advance({ days: 2 });
+const approved = expectOk(await bea.identityDeletion.approveIdentityDeletionProcess());
+show("grace period ends", approved.gracePeriodEndsAt);
+expectOk(
+  await org.messages.sendMessage({ recipients: [bea.address], content: { "@type": "Notification", n: 2 } }),
+);
+show(
+  "a new relationship from Bea's template",
+  expectOk(await ada.relationships.canCreateRelationship({ templateId: beaTemplate.id })).code,
+);
+
+say("The grace period passes (14 days on the ManualClock) and the Backbone runs its due jobs.");
+clock.advance({ days: 14, seconds: 1 });
+await backbone.runDueJobs();
+show("Bea deleted", expectOk(await bea.identityDeletion.checkIfIdentityIsDeleted()));
+show(
+  "Bea may not act",
+  expectErr(await bea.identityMetadata.upsertIdentityMetadata({ reference: bea.address, value: 1 })).code,
+);
+const orgView = expectOk(await org.relationships.getRelationship({ id: toBea.id }));
+show("Org's relationship", { status: orgView.status, reason: orgView.auditLog.at(-1)?.reason });
+show(
+  "messages Bea has (the second Notification was dropped)",
+  expectOk(await bea.messages.getMessages()).length,
+);
+show(
+  "Org's metadata about Bea",
+  expectOk(await org.identityMetadata.getIdentityMetadata({ reference: bea.address })).value,
+);
+
+say("Org decomposes the relationship: only now does its metadata about Bea go. Bea erases her local data.");
+expectOk(await org.relationships.decomposeRelationship({ relationshipId: toBea.id }));
+show("metadata", expectErr(await org.identityMetadata.getIdentityMetadata({ reference: bea.address })).code);
+expectOk(await bea.eraseLocalData());
+
 await org.close();
 await ada.close();
 await backbone.close();
