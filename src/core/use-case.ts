@@ -1,5 +1,5 @@
-import { errResult, fail, unexpected } from "./errors.js";
-import type { RuntimeError, RuntimeResult } from "./errors.js";
+import { checkOf, errResult, fail, succeed, unexpected } from "./errors.js";
+import type { CheckResult, RuntimeError, RuntimeResult } from "./errors.js";
 import { validateRequest } from "./validation.js";
 import type { RequestOf, RequestSchema, Field } from "./validation.js";
 
@@ -34,6 +34,23 @@ export class UseCaseRunner {
       this.execute(schema, request, (valid) => {
         const refusal = this.refuseMutation();
         return refusal === undefined ? work(valid) : errResult(refusal);
+      }),
+    );
+  }
+
+  /**
+   * Runs a `can…` check: whether a mutating call would succeed now, without acting. A malformed request is an
+   * Err; every other reason (including a deleted identity) is `{ isSuccess: false, code, message }`.
+   */
+  check<S extends Record<string, Field<unknown>>>(
+    schema: RequestSchema<S>,
+    request: unknown,
+    wouldSucceed: (request: RequestOf<S>) => Promise<RuntimeResult<unknown>>,
+  ): Promise<RuntimeResult<CheckResult>> {
+    return this.track(
+      this.execute(schema, request, async (valid) => {
+        const refusal = this.refuseMutation();
+        return succeed(checkOf(refusal === undefined ? await wouldSucceed(valid) : errResult(refusal)));
       }),
     );
   }

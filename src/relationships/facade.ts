@@ -1,5 +1,5 @@
 import type { Backbone, RelationshipStatusChange } from "../backbone/backbone.js";
-import { checkOf, fail, succeed } from "../core/errors.js";
+import { fail, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import type { Publisher } from "../core/events.js";
 import type { JsonValue } from "../core/json.js";
@@ -157,8 +157,8 @@ export class RelationshipsFacade {
    * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
    */
   canCreateRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.run(creationRequest, request, async ({ templateId }) =>
-      succeed(checkOf(await this.backbone.canCreateRelationship(this.ownAddress, templateId))),
+    return this.runner.check(creationRequest, request, ({ templateId }) =>
+      this.backbone.canCreateRelationship(this.ownAddress, templateId),
     );
   }
 

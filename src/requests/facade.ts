@@ -1,6 +1,7 @@
-import { checkOf, fail, succeed } from "../core/errors.js";
+import { fail, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
+import { KeyedLock } from "../core/keyed-lock.js";
 import type { JsonObject } from "../core/json.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
@@ -39,15 +40,15 @@ export class RequestsFacade {
     private readonly now: () => Date,
   ) {}
 
+  private readonly deciding = new KeyedLock();
+
   /**
    * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
    * @example
    * const check = await runtime.requests.canCreateOutgoingRequest({ peer, content: { question: "?" } });
    */
   canCreateOutgoingRequest(request: CreateOutgoingRequestRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.run(createRequest, request, async ({ peer }) =>
-      succeed(checkOf(await this.checkPeer(peer, CREATE_STATUSES))),
-    );
+    return this.runner.check(createRequest, request, ({ peer }) => this.checkPeer(peer, CREATE_STATUSES));
   }
 
   /**
@@ -146,29 +147,35 @@ export class RequestsFacade {
   }
 
   private canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.run(incomingRequest, request, async ({ requestId }) =>
-      succeed(checkOf(await this.decidable(requestId))),
-    );
+    return this.runner.check(incomingRequest, request, ({ requestId }) => this.decidable(requestId));
   }
 
   private decide(
     request: IncomingRequestIdRequest,
     result: LocalRequestResponse["result"],
   ): Promise<RuntimeResult<LocalRequestDTO>> {
-    return this.runner.mutate(incomingRequest, request, async ({ requestId }) => {
-      const decidable = await this.decidable(requestId);
-      if (decidable.err) return decidable;
-      const incoming = decidable.val;
-      const content: ResponseContent = { "@type": "Response", requestId, result };
-      const sent = await this.box.send([incoming.peer], { ...content });
-      if (sent.err) return sent;
-      return succeed(
-        await this.book.update(
-          { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
-          "consumption.incomingRequestStatusChanged",
-        ),
-      );
-    });
+    // One decision per request at a time: a second one waits, then finds the request Completed.
+    return this.runner.mutate(incomingRequest, request, ({ requestId }) =>
+      this.deciding.run(requestId, () => this.decideNow(requestId, result)),
+    );
+  }
+
+  private async decideNow(
+    requestId: string,
+    result: LocalRequestResponse["result"],
+  ): Promise<RuntimeResult<LocalRequestDTO>> {
+    const decidable = await this.decidable(requestId);
+    if (decidable.err) return decidable;
+    const incoming = decidable.val;
+    const content: ResponseContent = { "@type": "Response", requestId, result };
+    const sent = await this.box.send([incoming.peer], { ...content });
+    if (sent.err) return sent;
+    return succeed(
+      await this.book.update(
+        { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
+        "consumption.incomingRequestStatusChanged",
+      ),
+    );
   }
 
   /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
