@@ -1,5 +1,5 @@
 // Smoke test of the BUILT package through its CommonJS entry points, as a plain Node consumer requires it.
-// Run after `npm run build`: node tests/smoke/cjs.cjs ("identity-runtime" resolves to this package itself).
+// Run by tests/smoke/consumer.mjs inside a scratch consumer that installed the packed tarball.
 const lib = require("identity-runtime");
 const testing = require("identity-runtime/testing");
 const { checkExports, checkLiveRuntime } = require("./checks.cjs");

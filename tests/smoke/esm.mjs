@@ -1,5 +1,5 @@
 // Smoke test of the BUILT package through its ESM entry points, as a plain Node consumer imports it.
-// Run after `npm run build`: node tests/smoke/esm.mjs ("identity-runtime" resolves to this package itself).
+// Run by tests/smoke/consumer.mjs inside a scratch consumer that installed the packed tarball.
 import * as lib from "identity-runtime";
 import * as testing from "identity-runtime/testing";
 import { checkExports, checkLiveRuntime } from "./checks.cjs";
