@@ -7,7 +7,7 @@ import type {
   RuntimeResult,
   StorageAdapter,
 } from "../src/index";
-import { err, ok, recordEvents, START, UNKNOWN_ADDRESS, world } from "./support";
+import { err, ok, recordEvents, START, UNKNOWN_ADDRESS, world, worldPerTest } from "./support";
 
 const CHANGED = "transport.identityDeletionProcessStatusChanged";
 const ALREADY = "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists";
@@ -105,11 +105,7 @@ async function eventually(condition: () => Promise<boolean>, timeoutMs = 2_000):
 
 const realTime = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let w: ReturnType<typeof world>;
-beforeEach(() => {
-  w = world();
-});
-afterEach(() => w.close());
+const w = worldPerTest();
 
 /** A world with other periods, closed after `body`. */
 async function withWorld(

@@ -1,16 +1,12 @@
 import { createRuntime, lokiStorage } from "../src/index";
 import type { Runtime, StorageAdapter } from "../src/index";
-import { err, ok, recordEvents, UNKNOWN_ADDRESS, world } from "./support";
+import { err, ok, recordEvents, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.identityMetadata.notFound";
 const UNFAMILIAR = "error.runtime.identityMetadata.unfamiliarReferencedIdentity";
 
-let w: ReturnType<typeof world>;
-beforeEach(() => {
-  w = world();
-});
-afterEach(() => w.close());
+const w = worldPerTest();
 
 describe("upsertIdentityMetadata", () => {
   test("creates a record about the own address with an IDM id and returns it", async () => {

@@ -1,5 +1,5 @@
 import type { MessageDTO, RelationshipStatus, Runtime, RuntimeEvent } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, world } from "./support";
+import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NO_ACTIVE = "error.runtime.messages.hasNoActiveRelationship";
@@ -13,16 +13,7 @@ const NOTIFICATION = {
   items: [{ "@type": "PeerSharedAttributeSucceededNotificationItem" }],
 };
 
-type W = ReturnType<typeof world>;
-let w: W;
-
-beforeEach(() => {
-  w = world();
-});
-
-afterEach(async () => {
-  await w.close();
-});
+const w = worldPerTest();
 
 /** The standing of a recipient from the sender's side: no relationship at all, or one in that status. */
 type Standing = "none" | RelationshipStatus;

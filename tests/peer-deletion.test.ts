@@ -1,5 +1,5 @@
 import type { JsonValue, Runtime } from "../src/index";
-import { err, ok, recordEvents, world } from "./support";
+import { err, ok, recordEvents, worldPerTest } from "./support";
 
 const PEER_EVENTS = [
   "transport.peerToBeDeleted",
@@ -7,11 +7,7 @@ const PEER_EVENTS = [
   "transport.peerDeleted",
 ] as const;
 
-let w: ReturnType<typeof world>;
-beforeEach(() => {
-  w = world();
-});
-afterEach(() => w.close());
+const w = worldPerTest();
 
 /** Moves past the grace period of an Approved process (default 14 days) and lets the Backbone act. */
 async function passGracePeriod(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { RelationshipDTO, RelationshipStatus, Runtime, RuntimeEvent, RuntimeResult } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, world } from "./support";
+import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.recordNotFound";
@@ -22,16 +22,7 @@ const RELATIONSHIP_EVENTS = [
   "transport.relationshipDecomposedBySelf",
 ] as const;
 
-type W = ReturnType<typeof world>;
-let w: W;
-
-beforeEach(() => {
-  w = world();
-});
-
-afterEach(async () => {
-  await w.close();
-});
+const w = worldPerTest();
 
 /** Each runtime's view of the relationship, or the error code it gets asking for it. */
 async function views(relationshipId: string, ...runtimes: Runtime[]): Promise<(RelationshipDTO | string)[]> {

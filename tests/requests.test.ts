@@ -8,7 +8,7 @@ import type {
   RuntimeError,
   RuntimeResult,
 } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, world } from "./support";
+import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.recordNotFound";
@@ -36,16 +36,7 @@ const EVENTS = [
   "transport.relationshipChanged",
 ] as const;
 
-type W = ReturnType<typeof world>;
-let w: W;
-
-beforeEach(() => {
-  w = world();
-});
-
-afterEach(async () => {
-  await w.close();
-});
+const w = worldPerTest();
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers

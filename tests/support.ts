@@ -35,6 +35,26 @@ export function world(options: { backbone?: ConstructorParameters<typeof LocalBa
   return { clock, backbone, runtime, connected, close };
 }
 
+export type World = ReturnType<typeof world>;
+
+/**
+ * A fresh world for every test of the file, closed after it. The returned object always refers to the
+ * current test's world.
+ */
+export function worldPerTest(): World {
+  let current: World | undefined;
+  beforeEach(() => {
+    current = world();
+  });
+  afterEach(() => current?.close());
+  return new Proxy({} as World, {
+    get: (_target, key: keyof World) => {
+      if (current === undefined) throw new Error("worldPerTest(): used outside a test");
+      return current[key];
+    },
+  });
+}
+
 /** The value of an Ok result; fails the test with the error otherwise. */
 export function ok<T, E>(result: Result<T, E>): T {
   if (result.err) throw new Error(`expected Ok, got Err ${JSON.stringify(result.val)}`);
