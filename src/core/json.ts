@@ -62,6 +62,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
+/** Whether `text` takes more than `maxBytes` bytes as UTF-8, counting the bytes only when it could. */
+export function utf8LengthExceeds(text: string, maxBytes: number): boolean {
+  // Every UTF-16 unit takes 1 to 3 bytes of UTF-8, so the length bounds the byte count from both sides.
+  if (text.length * 3 <= maxBytes) return false;
+  if (text.length > maxBytes) return true;
+  return Buffer.byteLength(text) > maxBytes;
+}
+
 /** A deep copy of a JSON value, made in this realm. */
 export function cloneJson<T extends JsonValue>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;

@@ -31,6 +31,11 @@ export class RecordCollection<T extends { id: string }> {
     return (await this.storage.list(this.name)).map((record) => fromRecord<T>(record));
   }
 
+  /** Whether any record is about `peer`, without reading the records. */
+  async hasPeer(peer: string): Promise<boolean> {
+    return (await this.storage.listByPeer(this.name, peer)).length > 0;
+  }
+
   async listByPeer(peer: string): Promise<T[]> {
     return (await this.storage.listByPeer(this.name, peer)).map((record) => fromRecord<T>(record));
   }

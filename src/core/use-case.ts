@@ -10,7 +10,8 @@ import type { RequestOf, RequestSchema, Field } from "./validation.js";
  */
 export class UseCaseRunner {
   private closed = false;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private inFlight = 0;
+  private whenIdle: (() => void) | undefined;
 
   /** @param refuseMutation why the identity may not change anything now (it has been deleted), if so. */
   constructor(private readonly refuseMutation: () => RuntimeError | undefined = () => undefined) {}
@@ -21,7 +22,7 @@ export class UseCaseRunner {
     request: unknown,
     work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
-    return this.track(this.execute(schema, request, work));
+    return this.execute(schema, request, work);
   }
 
   /** Runs a call that changes something: refused once the identity has been deleted (behaviour §6). */
@@ -30,12 +31,10 @@ export class UseCaseRunner {
     request: unknown,
     work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
-    return this.track(
-      this.execute(schema, request, (valid) => {
-        const refusal = this.refuseMutation();
-        return refusal === undefined ? work(valid) : errResult(refusal);
-      }),
-    );
+    return this.execute(schema, request, (valid) => {
+      const refusal = this.refuseMutation();
+      return refusal === undefined ? work(valid) : errResult(refusal);
+    });
   }
 
   /**
@@ -47,24 +46,16 @@ export class UseCaseRunner {
     request: unknown,
     wouldSucceed: (request: RequestOf<S>) => Promise<RuntimeResult<unknown>>,
   ): Promise<RuntimeResult<CheckResult>> {
-    return this.track(
-      this.execute(schema, request, async (valid) => {
-        const refusal = this.refuseMutation();
-        return succeed(checkOf(refusal === undefined ? await wouldSucceed(valid) : errResult(refusal)));
-      }),
-    );
-  }
-
-  private track<T>(call: Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
-    this.inFlight.add(call);
-    void call.finally(() => this.inFlight.delete(call));
-    return call;
+    return this.execute(schema, request, async (valid) => {
+      const refusal = this.refuseMutation();
+      return succeed(checkOf(refusal === undefined ? await wouldSucceed(valid) : errResult(refusal)));
+    });
   }
 
   /** Refuses new calls and resolves once the calls in flight have finished. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
   }
 
   private async execute<S extends Record<string, Field<unknown>>, T>(
@@ -73,11 +64,14 @@ export class UseCaseRunner {
     work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
     if (this.closed) return fail("error.runtime.runtimeClosed");
+    this.inFlight++;
     try {
       const valid = validateRequest(schema, request);
       return valid.err ? valid : await work(valid.val);
     } catch (error) {
       return unexpected(error);
+    } finally {
+      if (--this.inFlight === 0) this.whenIdle?.();
     }
   }
 }

@@ -74,22 +74,14 @@ export const rules = {
       allowed.includes(value as T) ? undefined : `${name} must be one of ${allowed.join(", ")}`,
     );
   },
-  /** Any JSON value; with `maxBytes`, its UTF-8 serialization must not be larger. */
-  json(options: { maxBytes?: number } = {}): Field<JsonValue, false> {
-    return field((value, name) => {
-      const problem = whyNotJson(value, name);
-      if (problem !== undefined) return problem;
-      if (options.maxBytes !== undefined && Buffer.byteLength(JSON.stringify(value)) > options.maxBytes) {
-        return `${name} must not be larger than ${options.maxBytes} bytes when serialized as JSON`;
-      }
-      return undefined;
-    });
+  /** Any JSON value. */
+  json(): Field<JsonValue, false> {
+    return field((value, name) => whyNotJson(value, name));
   },
-  /** A JSON object (not an array, not null); see `json` for `maxBytes`. */
-  jsonObject(options: { maxBytes?: number } = {}): Field<JsonObject, false> {
-    const json = rules.json(options);
+  /** A JSON object (not an array, not null). */
+  jsonObject(): Field<JsonObject, false> {
     return field((value, name) =>
-      isPlainObject(value) ? json.check(value, name) : `${name} must be a JSON object`,
+      isPlainObject(value) ? whyNotJson(value, name) : `${name} must be a JSON object`,
     );
   },
   array<T>(item: Field<T, false>, options: { minItems?: number } = {}): Field<T[], false> {
@@ -113,6 +105,8 @@ export const rules = {
 /** A request's rules: every property named here, no other property allowed. */
 export interface RequestSchema<S extends Shape> {
   readonly shape: S;
+  /** The shape's entries, listed once rather than on every call. */
+  readonly fields: readonly (readonly [string, Field<unknown>])[];
   /** Whether an absent request (`undefined`) counts as `{}`; for calls whose properties are all optional. */
   readonly mayBeOmitted: boolean;
 }
@@ -121,7 +115,7 @@ export function requestSchema<S extends Shape>(
   shape: S,
   options: { mayBeOmitted?: boolean } = {},
 ): RequestSchema<S> {
-  return { shape, mayBeOmitted: options.mayBeOmitted ?? false };
+  return { shape, fields: Object.entries(shape), mayBeOmitted: options.mayBeOmitted ?? false };
 }
 
 /**
@@ -141,7 +135,7 @@ export function validateRequest<S extends Shape>(
     }
   }
   const valid: Record<string, unknown> = {};
-  for (const [name, rule] of Object.entries(schema.shape)) {
+  for (const [name, rule] of schema.fields) {
     const value = request[name];
     if (value === undefined) {
       if (rule.optional) continue;

@@ -6,6 +6,8 @@ import type { IdentityDeletionEvents } from "./events.js";
 import { isActive, standingOf } from "./model.js";
 import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
 
+const NO_DELETION: DeletionStanding = { kind: "none" };
+
 export function processCollection(
   storage: StorageAdapter,
   scope: string,
@@ -51,6 +53,7 @@ export class OwnDeletion {
   }
 
   standing(): DeletionStanding {
-    return standingOf(this.active, this.clock.now());
+    // Checked on every mutating call: without an active process there is no need to read the clock.
+    return this.active === undefined ? NO_DELETION : standingOf(this.active, this.clock.now());
   }
 }

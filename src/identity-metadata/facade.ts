@@ -1,13 +1,13 @@
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
-import { generateId } from "../core/ids.js";
+import { utf8LengthExceeds } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
 import type { RelationshipDTO } from "../relationships/model.js";
-import { metadataSlot } from "./model.js";
-import type { IdentityMetadataDTO } from "./model.js";
+import { toMetadataDTO } from "./model.js";
+import type { IdentityMetadataDTO, IdentityMetadataStore } from "./model.js";
 
 export interface UpsertIdentityMetadataRequest {
   /** The address of the identity the metadata is about: the own address or a relationship's peer. */
@@ -21,25 +21,22 @@ export interface IdentityMetadataSlotRequest {
   key?: string;
 }
 
+const upsertRequest = requestSchema({
+  reference: rules.address(),
+  key: rules.optional(rules.string()),
+  value: rules.json(),
+});
 const slotRequest = requestSchema({ reference: rules.address(), key: rules.optional(rules.string()) });
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export class IdentityMetadataFacade {
-  private readonly upsertRequest;
-
   constructor(
     private readonly runner: UseCaseRunner,
     private readonly ownAddress: string,
-    private readonly metadata: RecordCollection<IdentityMetadataDTO>,
+    private readonly metadata: IdentityMetadataStore,
     private readonly relationships: RecordCollection<RelationshipDTO>,
-    maxValueBytes: number,
-  ) {
-    this.upsertRequest = requestSchema({
-      reference: rules.address(),
-      key: rules.optional(rules.string()),
-      value: rules.json({ maxBytes: maxValueBytes }),
-    });
-  }
+    private readonly maxValueBytes: number,
+  ) {}
 
   /**
    * Creates the IdentityMetadata of the (`reference`, `key`) slot, or replaces the `value` of the one there
@@ -51,15 +48,20 @@ export class IdentityMetadataFacade {
   upsertIdentityMetadata(
     request: UpsertIdentityMetadataRequest,
   ): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.runner.mutate(this.upsertRequest, request, async ({ reference, key, value }) => {
+    return this.runner.mutate(upsertRequest, request, async ({ reference, key, value }) => {
+      const valueJson = JSON.stringify(value);
+      if (utf8LengthExceeds(valueJson, this.maxValueBytes)) {
+        return fail(
+          "error.runtime.validation.invalidPropertyValue",
+          `value must not be larger than ${this.maxValueBytes} bytes when serialized as JSON`,
+        );
+      }
       if (!(await this.isFamiliar(reference))) {
         return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
       }
-      const candidate: IdentityMetadataDTO =
-        key === undefined
-          ? { id: generateId("IDM"), reference, value }
-          : { id: generateId("IDM"), reference, key, value };
-      return succeed(await this.metadata.upsertBySlot(candidate));
+      const id = await this.metadata.upsert(reference, key, valueJson);
+      // A copy of the value, so the caller's object and the result never alias each other.
+      return succeed(toMetadataDTO(id, reference, key, JSON.parse(valueJson) as JsonValue));
     });
   }
 
@@ -71,7 +73,7 @@ export class IdentityMetadataFacade {
    */
   getIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
     return this.runner.run(slotRequest, request, async ({ reference, key }) => {
-      const found = await this.metadata.getBySlot(metadataSlot(reference, key));
+      const found = await this.metadata.get(reference, key);
       return found === undefined
         ? fail("error.runtime.identityMetadata.notFound", reference, key)
         : succeed(found);
@@ -84,13 +86,14 @@ export class IdentityMetadataFacade {
    * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
    */
   deleteIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> {
-    return this.runner.mutate(slotRequest, request, async ({ reference, key }) => {
-      const deleted = await this.metadata.deleteSlot(metadataSlot(reference, key));
-      return deleted ? succeed(undefined) : fail("error.runtime.identityMetadata.notFound", reference, key);
-    });
+    return this.runner.mutate(slotRequest, request, async ({ reference, key }) =>
+      (await this.metadata.delete(reference, key))
+        ? succeed(undefined)
+        : fail("error.runtime.identityMetadata.notFound", reference, key),
+    );
   }
 
   private async isFamiliar(reference: string): Promise<boolean> {
-    return reference === this.ownAddress || (await this.relationships.listByPeer(reference)).length > 0;
+    return reference === this.ownAddress || (await this.relationships.hasPeer(reference));
   }
 }

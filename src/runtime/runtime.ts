@@ -14,7 +14,7 @@ import { OwnDeletion, processCollection } from "../identity-deletion/own-deletio
 import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
 import {
   DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
-  identityMetadataCollection,
+  IdentityMetadataStore,
 } from "../identity-metadata/model.js";
 import { MessagesFacade } from "../messages/facade.js";
 import { MessageBox, messageCollection } from "../messages/message-box.js";
@@ -94,7 +94,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     options.onListenerError ??
       ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
   );
-  const metadata = identityMetadataCollection(storage, address);
+  const metadata = new IdentityMetadataStore(storage, address);
   const relationships = relationshipCollection(storage, address);
   const templates = templateCollection(storage, address);
   const requestBook = new RequestBook(requestCollection(storage, address), events);
@@ -128,7 +128,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   });
 
   const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
-    metadata.deleteByPeer(peer),
+    metadata.deleteAbout(peer),
     templates.deleteByPeer(peer),
     requestBook.requests.deleteByPeer(peer),
     ...(await box.forgetPeer(peer)),
@@ -155,17 +155,18 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const erased = await runner.run(noRequest, undefined, async () => {
         if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
         const everything = [
-          identity,
-          metadata,
-          relationships,
-          templates,
-          box.messages,
-          requestBook.requests,
-          own.processes,
+          identity.name,
+          metadata.collection,
+          relationships.name,
+          templates.name,
+          box.messages.name,
+          requestBook.requests.name,
+          own.processes.name,
         ];
         const changes: StorageChange[] = [];
         for (const collection of everything) {
-          for (const record of await collection.list()) changes.push(collection.delete(record.id));
+          for (const { id } of await storage.list(collection))
+            changes.push({ kind: "delete", collection, id });
         }
         await storage.commit(changes);
         return succeed(undefined);

@@ -200,6 +200,35 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
     },
   },
   {
+    name: "thousands of removals and re-insertions keep every lookup, slot and the write order right",
+    async run(adapter) {
+      const total = 4_000;
+      const name = (i: number) => `r${i}`;
+      const peerOf = (i: number) => (i % 2 === 0 ? A : B);
+      await adapter.commit(
+        Array.from({ length: total }, (_, i) =>
+          put("c", record(name(i), { slot: `s${i}`, peers: [peerOf(i)] })),
+        ),
+      );
+      const removed = Array.from({ length: total }, (_, i) => i).filter((i) => i % 4 !== 0);
+      const affected = await adapter.commit(
+        removed.map((i) => ({ kind: "deleteBySlot", collection: "c", slot: `s${i}` })),
+      );
+      assert.ok(affected.every((count) => count === 1));
+      const kept = Array.from({ length: total / 4 }, (_, i) => name(i * 4));
+      assert.deepEqual(await ids(adapter.list("c")), kept);
+      assert.deepEqual(await ids(adapter.listByPeer("c", A)), kept);
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
+      assert.equal(await adapter.get("c", name(1)), undefined);
+      assert.equal((await adapter.getBySlot("c", "s4"))?.id, name(4));
+      // Freed slots take new records; their order follows the new writes.
+      await adapter.commit([put("c", record("again", { slot: "s1", peers: [B] }))]);
+      assert.equal((await adapter.getBySlot("c", "s1"))?.id, "again");
+      assert.deepEqual(await ids(adapter.listByPeer("c", B)), ["again"]);
+      assert.deepEqual((await ids(adapter.list("c"))).at(-1), "again");
+    },
+  },
+  {
     name: "a commit that fails part-way applies none of its changes",
     async run(adapter) {
       await adapter.commit([

@@ -2,69 +2,142 @@ import Loki from "lokijs";
 import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
 
-/** A record as kept in a LokiJS collection: Loki adds `$loki`, which never leaves this file. */
+/** A record as kept in LokiJS. Loki adds `$loki`, which never leaves this file. */
 interface LokiRecord {
   id: string;
   /** Write order; survives a rolled-back removal, which re-inserts at the end of LokiJS's own order. */
   seq: number;
   slot?: string;
-  peers?: readonly string[];
+  /** The record's peers: one as a plain string (the common case, and cheaper to keep), several as an array. */
+  peers?: string | readonly string[];
   data: string;
+  /** A removed record waiting for compaction (see `Shelf.remove`). */
+  gone?: true;
 }
 
 type StoredLokiRecord = LokiRecord & LokiObj;
-type Collection = globalThis.Collection<StoredLokiRecord>;
+
+// Compaction runs once tombstones outnumber live records (and at least this many): amortised O(1) per removal.
+const MIN_TOMBSTONES_TO_COMPACT = 1_024;
 
 /**
- * The default adapter: everything in memory, in LokiJS collections with unique indexes on `id` and `slot`.
- * LokiJS indexes neither arrays nor compound keys, so lookups by peer use an index kept beside it.
+ * The default adapter: everything in memory, in LokiJS collections with a unique index on the slot.
+ *
+ * Two measured LokiJS traps shape it: `remove` is O(N) (it splices arrays), so a removal only marks the record
+ * and releases its slot, and tombstones are swept out in one batch once they outnumber live records; and
+ * LokiJS indexes neither arrays nor compound keys, so lookups by id and by peer use maps kept beside it.
  */
 export function lokiStorage(): StorageAdapter {
   return new LokiStorage();
 }
 
+/** One collection: the LokiJS collection and the indexes kept beside it. */
+class Shelf {
+  readonly byId = new Map<string, StoredLokiRecord>();
+  readonly byPeer = new Map<string, Set<string>>();
+  /** Whether LokiJS's order no longer follows `seq`, after a rollback. */
+  reordered = false;
+  private tombstones = 0;
+
+  constructor(readonly loki: Collection<StoredLokiRecord>) {}
+
+  bySlot(slot: string): StoredLokiRecord | undefined {
+    return this.loki.by("slot", slot);
+  }
+
+  live(): StoredLokiRecord[] {
+    const records = this.loki.data.filter((record) => record.gone !== true);
+    return this.reordered ? records.sort(bySeq) : records;
+  }
+
+  insert(record: StoredRecord, seq: number): void {
+    const stored = this.loki.insert(toLoki(record, seq) as StoredLokiRecord) as StoredLokiRecord;
+    this.byId.set(record.id, stored);
+    this.indexPeers(record.id, record.peers, true);
+  }
+
+  replace(existing: StoredLokiRecord, record: StoredRecord): void {
+    const samePeers = sameList(peersOf(existing), record.peers);
+    if (!samePeers) this.indexPeers(existing.id, peersOf(existing), false);
+    if (record.slot === undefined) delete existing.slot;
+    else existing.slot = record.slot;
+    if (record.peers === undefined) delete existing.peers;
+    else if (!samePeers) existing.peers = packPeers(record.peers);
+    existing.data = record.data;
+    // LokiJS indexes go stale unless every edit of a stored document goes through update().
+    this.loki.update(existing);
+    if (!samePeers) this.indexPeers(existing.id, peersOf(existing), true);
+  }
+
+  remove(record: StoredLokiRecord): void {
+    this.byId.delete(record.id);
+    this.indexPeers(record.id, peersOf(record), false);
+    // A tombstone releases the slot at the cost of an update (O(log N)), where LokiJS's remove is O(N).
+    delete record.slot;
+    delete record.peers;
+    record.data = "";
+    record.gone = true;
+    this.loki.update(record);
+    this.tombstones++;
+    if (this.tombstones >= MIN_TOMBSTONES_TO_COMPACT && this.tombstones > this.byId.size) this.compact();
+  }
+
+  private compact(): void {
+    this.loki.findAndRemove({ gone: true });
+    this.tombstones = 0;
+  }
+
+  private indexPeers(id: string, peers: readonly string[] | undefined, add: boolean): void {
+    if (peers === undefined) return;
+    for (const peer of peers) {
+      let ids = this.byPeer.get(peer);
+      if (add) {
+        if (ids === undefined) this.byPeer.set(peer, (ids = new Set()));
+        ids.add(id);
+      } else if (ids !== undefined) {
+        ids.delete(id);
+        if (ids.size === 0) this.byPeer.delete(peer);
+      }
+    }
+  }
+}
+
 class LokiStorage implements StorageAdapter {
   private readonly db = new Loki("identity-runtime.db");
-  private readonly collections = new Map<string, Collection>();
-  /** collection → peer → ids of the records about that peer. */
-  private readonly peerIndex = new Map<string, Map<string, Set<string>>>();
-  /** Collections whose LokiJS order no longer follows `seq`, after a rollback. */
-  private readonly reordered = new Set<string>();
+  private readonly shelves = new Map<string, Shelf>();
   private sequence = 0;
   private closed = false;
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.collectionOrUndefined(collection)?.by("id", id)));
+    return Promise.resolve(toStored(this.existingShelf(collection)?.byId.get(id)));
   }
 
   getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.collectionOrUndefined(collection)?.by("slot", slot)));
+    return Promise.resolve(toStored(this.existingShelf(collection)?.bySlot(slot)));
   }
 
   list(collection: string): Promise<StoredRecord[]> {
-    let records: LokiRecord[] = this.collectionOrUndefined(collection)?.data ?? [];
-    if (this.reordered.has(collection)) records = [...records].sort(bySeq);
+    const records = this.existingShelf(collection)?.live() ?? [];
     return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
   }
 
   listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
-    const ids = this.peerIndex.get(collection)?.get(peer);
-    const loki = this.collectionOrUndefined(collection);
-    if (ids === undefined || loki === undefined) return Promise.resolve([]);
-    const records = [...ids].map((id) => loki.by("id", id) as StoredLokiRecord);
-    records.sort(bySeq);
+    const shelf = this.existingShelf(collection);
+    const ids = shelf?.byPeer.get(peer);
+    if (shelf === undefined || ids === undefined) return Promise.resolve([]);
+    const records = [...ids].map((id) => shelf.byId.get(id) as StoredLokiRecord).sort(bySeq);
     return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
   }
 
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
     return this.synchronously(() => {
-      const loki = this.collection(collection);
-      const existing = loki.by("slot", record.slot);
+      const shelf = this.shelf(collection);
+      const existing = shelf.bySlot(record.slot);
       if (existing === undefined) {
-        this.insert(collection, loki, record);
+        shelf.insert(record, ++this.sequence);
         return toStored(record) as StoredRecord;
       }
-      this.replace(collection, loki, existing, { ...record, id: existing.id });
+      shelf.replace(existing, record);
       return toStored(existing) as StoredRecord;
     });
   }
@@ -84,125 +157,75 @@ class LokiStorage implements StorageAdapter {
 
   close(): Promise<void> {
     this.closed = true;
-    this.collections.clear();
-    this.peerIndex.clear();
-    this.reordered.clear();
+    this.shelves.clear();
     return Promise.resolve();
   }
 
   private apply(change: StorageChange, undo: (() => void)[]): number {
-    const loki = this.collection(change.collection);
+    const shelf = this.shelf(change.collection);
     switch (change.kind) {
       case "put": {
-        const existing = loki.by("id", change.record.id);
-        const holder = change.record.slot === undefined ? undefined : loki.by("slot", change.record.slot);
-        if (holder !== undefined && holder.id !== change.record.id) {
-          throw new SlotTakenError(change.collection, change.record.slot as string);
+        const { record } = change;
+        const holder = record.slot === undefined ? undefined : shelf.bySlot(record.slot);
+        if (holder !== undefined && holder.id !== record.id) {
+          throw new SlotTakenError(change.collection, record.slot as string);
         }
+        const existing = shelf.byId.get(record.id);
         if (existing === undefined) {
-          this.insert(change.collection, loki, change.record);
-          undo.push(() =>
-            this.remove(change.collection, loki, loki.by("id", change.record.id) as StoredLokiRecord),
-          );
+          shelf.insert(record, ++this.sequence);
+          undo.push(() => shelf.remove(shelf.byId.get(record.id) as StoredLokiRecord));
         } else {
           const before = toStored(existing) as StoredRecord;
-          this.replace(change.collection, loki, existing, change.record);
-          undo.push(() => this.replace(change.collection, loki, existing, before));
+          shelf.replace(existing, record);
+          undo.push(() => shelf.replace(existing, before));
         }
         return 1;
       }
       case "delete":
-        return this.removeAll(change.collection, loki, [loki.by("id", change.id)], undo);
+        return this.removeAll(shelf, [shelf.byId.get(change.id)], undo);
       case "deleteBySlot":
-        return this.removeAll(change.collection, loki, [loki.by("slot", change.slot)], undo);
+        return this.removeAll(shelf, [shelf.bySlot(change.slot)], undo);
       case "deleteByPeer": {
-        const ids = [...(this.peerIndex.get(change.collection)?.get(change.peer) ?? [])];
+        const ids = [...(shelf.byPeer.get(change.peer) ?? [])];
         return this.removeAll(
-          change.collection,
-          loki,
-          ids.map((id) => loki.by("id", id)),
+          shelf,
+          ids.map((id) => shelf.byId.get(id)),
           undo,
         );
       }
     }
   }
 
-  private removeAll(
-    name: string,
-    loki: Collection,
-    records: (StoredLokiRecord | undefined)[],
-    undo: (() => void)[],
-  ): number {
+  private removeAll(shelf: Shelf, records: (StoredLokiRecord | undefined)[], undo: (() => void)[]): number {
     let removed = 0;
     for (const record of records) {
       if (record === undefined) continue;
       const before = toStored(record) as StoredRecord;
       const seq = record.seq;
-      this.remove(name, loki, record);
+      shelf.remove(record);
       undo.push(() => {
-        this.insert(name, loki, before, seq);
-        this.reordered.add(name);
+        shelf.insert(before, seq);
+        shelf.reordered = true;
       });
       removed++;
     }
     return removed;
   }
 
-  private insert(name: string, loki: Collection, record: StoredRecord, seq = ++this.sequence): void {
-    // Loki adds `$loki` on insert; the record handed in does not have it yet.
-    loki.insert({ ...toLoki(record), seq } as StoredLokiRecord);
-    this.indexPeers(name, record.id, record.peers, true);
-  }
-
-  private replace(name: string, loki: Collection, existing: StoredLokiRecord, record: StoredRecord): void {
-    this.indexPeers(name, existing.id, existing.peers, false);
-    const next = toLoki(record);
-    existing.slot = next.slot;
-    existing.peers = next.peers;
-    existing.data = next.data;
-    if (next.slot === undefined) delete existing.slot;
-    if (next.peers === undefined) delete existing.peers;
-    // LokiJS indexes go stale unless every edit of a stored document goes through update().
-    loki.update(existing);
-    this.indexPeers(name, existing.id, existing.peers, true);
-  }
-
-  private remove(name: string, loki: Collection, record: StoredLokiRecord): void {
-    this.indexPeers(name, record.id, record.peers, false);
-    loki.remove(record);
-  }
-
-  private indexPeers(name: string, id: string, peers: readonly string[] | undefined, add: boolean): void {
-    if (peers === undefined) return;
-    let byPeer = this.peerIndex.get(name);
-    if (byPeer === undefined) {
-      byPeer = new Map();
-      this.peerIndex.set(name, byPeer);
-    }
-    for (const peer of peers) {
-      let ids = byPeer.get(peer);
-      if (add) {
-        if (ids === undefined) byPeer.set(peer, (ids = new Set()));
-        ids.add(id);
-      } else if (ids !== undefined) {
-        ids.delete(id);
-        if (ids.size === 0) byPeer.delete(peer);
-      }
-    }
-  }
-
-  private collectionOrUndefined(name: string): Collection | undefined {
+  private existingShelf(name: string): Shelf | undefined {
     if (this.closed) throw new Error("The storage has been closed.");
-    return this.collections.get(name);
+    return this.shelves.get(name);
   }
 
-  private collection(name: string): Collection {
-    let loki = this.collectionOrUndefined(name);
-    if (loki === undefined) {
-      loki = this.db.addCollection<StoredLokiRecord>(name, { unique: ["id", "slot"], disableMeta: true });
-      this.collections.set(name, loki);
+  private shelf(name: string): Shelf {
+    let shelf = this.existingShelf(name);
+    if (shelf === undefined) {
+      shelf = new Shelf(
+        this.db.addCollection<StoredLokiRecord>(name, { unique: ["slot"], disableMeta: true }),
+      );
+      this.shelves.set(name, shelf);
     }
-    return loki;
+    return shelf;
   }
 
   /** Runs synchronous work as one promise: nothing can interleave with it, which makes it atomic. */
@@ -217,20 +240,37 @@ class LokiStorage implements StorageAdapter {
 
 const bySeq = (a: LokiRecord, b: LokiRecord): number => a.seq - b.seq;
 
-function toLoki(record: StoredRecord): Omit<LokiRecord, "seq"> {
-  const copy: Omit<LokiRecord, "seq"> = { id: record.id, data: record.data };
-  if (record.slot !== undefined) copy.slot = record.slot;
-  if (record.peers !== undefined) copy.peers = [...record.peers];
-  return copy;
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
-function toStored(record: Omit<LokiRecord, "seq"> | undefined): StoredRecord | undefined {
+function packPeers(peers: readonly string[]): string | readonly string[] {
+  return peers.length === 1 ? (peers[0] as string) : [...peers];
+}
+
+function peersOf(record: Pick<LokiRecord, "peers">): readonly string[] | undefined {
+  const { peers } = record;
+  return typeof peers === "string" ? [peers] : peers;
+}
+
+function toLoki(record: StoredRecord, seq: number): LokiRecord {
+  const stored: LokiRecord = { id: record.id, seq, data: record.data };
+  if (record.slot !== undefined) stored.slot = record.slot;
+  if (record.peers !== undefined) stored.peers = packPeers(record.peers);
+  return stored;
+}
+
+function toStored(
+  record: Pick<LokiRecord, "id" | "slot" | "peers" | "data"> | undefined,
+): StoredRecord | undefined {
   if (record === undefined) return undefined;
   const stored: { -readonly [K in keyof StoredRecord]: StoredRecord[K] } = {
     id: record.id,
     data: record.data,
   };
   if (record.slot !== undefined) stored.slot = record.slot;
-  if (record.peers !== undefined) stored.peers = [...record.peers];
+  const peers = peersOf(record);
+  if (peers !== undefined) stored.peers = [...peers];
   return stored;
 }
