@@ -25,7 +25,7 @@ export { SlotTakenError } from "./core/storage.js";
 export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
 export { lokiStorage } from "./storage/loki-storage.js";
 
-export { IdentityMetadataFacade } from "./identity-metadata/facade.js";
+export type { IdentityMetadataFacade } from "./identity-metadata/facade.js";
 export type {
   IdentityMetadataSlotRequest,
   UpsertIdentityMetadataRequest,
@@ -33,7 +33,7 @@ export type {
 export { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "./identity-metadata/model.js";
 export type { IdentityMetadataDTO } from "./identity-metadata/model.js";
 
-export { RelationshipsFacade } from "./relationships/facade.js";
+export type { RelationshipsFacade } from "./relationships/facade.js";
 export type {
   CreateOwnRelationshipTemplateRequest,
   CreateRelationshipRequest,
@@ -50,7 +50,7 @@ export type {
   RelationshipTemplateDTO,
 } from "./relationships/model.js";
 
-export { IdentityDeletionFacade } from "./identity-deletion/facade.js";
+export type { IdentityDeletionFacade } from "./identity-deletion/facade.js";
 export type {
   IdentityDeletionStatus,
   InitiateIdentityDeletionProcessRequest,
@@ -61,10 +61,10 @@ export type {
   IdentityDeletionProcessStatus,
 } from "./identity-deletion/model.js";
 
-export { RequestsFacade } from "./requests/facade.js";
+export type { RequestsFacade } from "./requests/facade.js";
 export type { CreateOutgoingRequestRequest, IncomingRequestIdRequest } from "./requests/facade.js";
 export type { LocalRequestDTO, LocalRequestResponse, LocalRequestStatus } from "./requests/model.js";
 
-export { MessagesFacade } from "./messages/facade.js";
+export type { MessagesFacade } from "./messages/facade.js";
 export type { SendMessageRequest } from "./messages/facade.js";
 export type { MessageDTO } from "./messages/model.js";

@@ -268,7 +268,7 @@ export class LocalBackbone implements Backbone {
       if (checked.err) return checked;
       const template = checked.val;
       const now = this.clock.now().toISOString();
-      const relationship: BackboneRelationship = {
+      let relationship: BackboneRelationship = {
         id: generateId("REL"),
         templateId,
         from: requestor,
@@ -278,6 +278,13 @@ export class LocalBackbone implements Backbone {
         decomposedBy: [],
       };
       if (creationContent !== undefined) relationship.creationContent = creationContent;
+      // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
+      const requestorStanding = await this.deletions.standing(requestor);
+      if (requestorStanding.kind === "inDeletion") {
+        const change = { kind: "toBeDeleted", deletionDate: requestorStanding.deletionDate } as const;
+        relationship =
+          applyPeerDeletion(relationship, requestor, change, this.clock.now())?.relationship ?? relationship;
+      }
       await this.storage.commit([
         this.relationships.put(relationship),
         this.templates.put({ ...template, allocations: template.allocations + 1 }),

@@ -13,7 +13,8 @@ export interface UpsertIdentityMetadataRequest {
   /** The address of the identity the metadata is about: the own address or a relationship's peer. */
   reference: string;
   key?: string;
-  value: JsonValue;
+  /** Any JSON value: string, number, boolean, null, array or object (checked at run time). */
+  value: unknown;
 }
 
 export interface IdentityMetadataSlotRequest {

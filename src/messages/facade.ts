@@ -9,8 +9,8 @@ import type { MessageDTO } from "./model.js";
 export interface SendMessageRequest {
   /** Addresses of peers; at least one, no duplicates. */
   recipients: string[];
-  /** Any JSON; a Notification is content whose "@type" is "Notification". */
-  content: JsonValue;
+  /** Any JSON value (checked at run time); a Notification is content whose "@type" is "Notification". */
+  content: unknown;
 }
 
 const sendRequest = requestSchema({

@@ -36,6 +36,7 @@ export class MessageBox {
     private readonly relationships: RecordCollection<RelationshipDTO>,
     private readonly events: Publisher<MessageEvents>,
     private readonly hooks: MessageHooks,
+    private readonly now: () => Date,
   ) {}
 
   async send(recipients: readonly string[], content: JsonValue): Promise<RuntimeResult<MessageDTO>> {
@@ -45,7 +46,7 @@ export class MessageBox {
         relationships: await this.relationships.listByPeer(address),
       })),
     );
-    const allowed = checkRecipients(standings, isNotification(content));
+    const allowed = checkRecipients(standings, isNotification(content), this.now());
     if (allowed.err) return allowed;
     const sent = await this.backbone.sendMessage(this.ownAddress, recipients, content);
     if (sent.ok) {

@@ -1,6 +1,7 @@
 import type { Result } from "ts-results";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
+import { peerDeletionStanding } from "../relationships/model.js";
 import type { RelationshipDTO } from "../relationships/model.js";
 
 /** What the sender's relationships say about one recipient. */
@@ -9,8 +10,6 @@ interface RecipientStanding {
   relationships: readonly RelationshipDTO[];
 }
 
-const isDeleted = (r: RelationshipDTO) => r.peerDeletionInfo?.deletionStatus === "Deleted";
-const isInDeletion = (r: RelationshipDTO) => r.peerDeletionInfo?.deletionStatus === "ToBeDeleted";
 const isActive = (r: RelationshipDTO) => r.status === "Active";
 const isActiveOrTerminated = (r: RelationshipDTO) => r.status === "Active" || r.status === "Terminated";
 
@@ -21,14 +20,15 @@ const isActiveOrTerminated = (r: RelationshipDTO) => r.status === "Active" || r.
 export function checkRecipients(
   recipients: readonly RecipientStanding[],
   notification: boolean,
+  now: Date,
 ): Result<void, RuntimeError> {
   const breaking = (breaks: (relationships: readonly RelationshipDTO[]) => boolean) =>
     recipients.filter((recipient) => breaks(recipient.relationships)).map((recipient) => recipient.address);
 
-  const deleted = breaking((relationships) => relationships.some(isDeleted));
+  const deleted = breaking((relationships) => peerDeletionStanding(relationships, now) === "deleted");
   if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
   if (!notification) {
-    const inDeletion = breaking((relationships) => relationships.some(isInDeletion));
+    const inDeletion = breaking((relationships) => peerDeletionStanding(relationships, now) === "inDeletion");
     if (inDeletion.length > 0) return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
     const notActive = breaking((relationships) => !relationships.some(isActive));
     if (notActive.length > 0) return fail("error.runtime.messages.hasNoActiveRelationship", notActive);

@@ -16,7 +16,8 @@ import type {
 } from "./model.js";
 
 export interface CreateOwnRelationshipTemplateRequest {
-  content?: JsonValue;
+  /** Any JSON value (checked at run time). */
+  content?: unknown;
   /** ISO date-time in the future. */
   expiresAt?: string;
   /** How many relationships may be created from the template; an integer ≥ 1. */
@@ -25,7 +26,8 @@ export interface CreateOwnRelationshipTemplateRequest {
 
 export interface CreateRelationshipRequest {
   templateId: string;
-  creationContent?: JsonValue;
+  /** Any JSON value (checked at run time). */
+  creationContent?: unknown;
 }
 
 export interface RelationshipIdRequest {

@@ -87,6 +87,24 @@ export const EXISTING_RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
   "DeletionProposed",
 ];
 
+/**
+ * Where a peer stands in its deletion, as the own relationships to it say at `now`: a ToBeDeleted date that
+ * has passed means deleted, even before the Backbone's due job has told the relationship so.
+ */
+export function peerDeletionStanding(
+  relationships: readonly RelationshipDTO[],
+  now: Date,
+): "none" | "inDeletion" | "deleted" {
+  let standing: "none" | "inDeletion" = "none";
+  for (const { peerDeletionInfo } of relationships) {
+    if (peerDeletionInfo === undefined) continue;
+    if (peerDeletionInfo.deletionStatus === "Deleted") return "deleted";
+    if (now.getTime() > Date.parse(peerDeletionInfo.deletionDate)) return "deleted";
+    standing = "inDeletion";
+  }
+  return standing;
+}
+
 export function otherParty(relationship: BackboneRelationship, side: string): string {
   return relationship.from === side ? relationship.to : relationship.from;
 }

@@ -1,7 +1,6 @@
 import { fail, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
-import { KeyedLock } from "../core/keyed-lock.js";
 import type { JsonObject } from "../core/json.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
@@ -15,7 +14,7 @@ import { checkRequestPeer, CREATE_STATUSES, DECIDE_STATUSES } from "./rules.js";
 export interface CreateOutgoingRequestRequest {
   peer: string;
   /** A JSON object; the request sets its `"@type"` to `"Request"` and its `id` to the request's id. */
-  content: JsonObject;
+  content: unknown;
 }
 
 export interface IncomingRequestIdRequest {
@@ -39,8 +38,6 @@ export class RequestsFacade {
     private readonly relationships: RecordCollection<RelationshipDTO>,
     private readonly now: () => Date,
   ) {}
-
-  private readonly deciding = new KeyedLock();
 
   /**
    * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
@@ -156,7 +153,7 @@ export class RequestsFacade {
   ): Promise<RuntimeResult<LocalRequestDTO>> {
     // One decision per request at a time: a second one waits, then finds the request Completed.
     return this.runner.mutate(incomingRequest, request, ({ requestId }) =>
-      this.deciding.run(requestId, () => this.decideNow(requestId, result)),
+      this.book.exclusively(requestId, () => this.decideNow(requestId, result)),
     );
   }
 
@@ -194,6 +191,6 @@ export class RequestsFacade {
   }
 
   private async checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
-    return checkRequestPeer(peer, await this.relationships.listByPeer(peer), allowed);
+    return checkRequestPeer(peer, await this.relationships.listByPeer(peer), allowed, this.now());
   }
 }

@@ -1,4 +1,5 @@
 import type { Publisher } from "../core/events.js";
+import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
 import type { MessageHooks } from "../messages/message-box.js";
@@ -15,6 +16,9 @@ export function requestCollection(storage: StorageAdapter, scope: string): Recor
 
 /** The local requests, kept in step with the messages that carry them. */
 export class RequestBook implements MessageHooks {
+  /** Every read-modify-write of one request runs alone: deciding, sending and a response can overlap. */
+  private readonly lock = new KeyedLock();
+
   constructor(
     readonly requests: RecordCollection<LocalRequestDTO>,
     private readonly events: Publisher<RequestEvents>,
@@ -23,10 +27,18 @@ export class RequestBook implements MessageHooks {
   /** An own Draft request sent to its peer is Open. */
   async sent(message: MessageDTO): Promise<void> {
     const id = requestIdOf(message.content);
-    const request = id === undefined ? undefined : await this.requests.get(id);
-    if (request?.isOwn !== true || request.status !== "Draft" || !message.recipients.includes(request.peer))
-      return;
-    await this.update({ ...request, status: "Open" }, "consumption.outgoingRequestStatusChanged");
+    if (id === undefined) return;
+    await this.exclusively(id, async () => {
+      const request = await this.requests.get(id);
+      if (request?.isOwn !== true || request.status !== "Draft" || !message.recipients.includes(request.peer))
+        return;
+      await this.update({ ...request, status: "Open" }, "consumption.outgoingRequestStatusChanged");
+    });
+  }
+
+  /** Runs `work` while no other change of request `id` runs. */
+  exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(id, work);
   }
 
   /** A peer's request becomes an incoming one; a peer's response completes the own request it answers. */
@@ -46,23 +58,22 @@ export class RequestBook implements MessageHooks {
       return;
     }
     const response = responseOf(message.content);
-    const answered = response === undefined ? undefined : await this.requests.get(response.requestId);
-    if (
-      response === undefined ||
-      answered?.isOwn !== true ||
-      answered.status !== "Open" ||
-      answered.peer !== message.createdBy
-    ) {
-      return;
-    }
-    await this.update(
-      {
-        ...answered,
-        status: "Completed",
-        response: { result: response.result, createdAt: message.createdAt },
-      },
-      "consumption.outgoingRequestStatusChanged",
-    );
+    if (response === undefined) return;
+    await this.exclusively(response.requestId, async () => {
+      const answered = await this.requests.get(response.requestId);
+      // A response may overtake the own "sent" bookkeeping (the peer decides while the send is still being
+      // recorded), so a Draft counts as sent: its random id only ever leaves the runtime in that message.
+      const awaited = answered?.status === "Open" || answered?.status === "Draft";
+      if (answered?.isOwn !== true || !awaited || answered.peer !== message.createdBy) return;
+      await this.update(
+        {
+          ...answered,
+          status: "Completed",
+          response: { result: response.result, createdAt: message.createdAt },
+        },
+        "consumption.outgoingRequestStatusChanged",
+      );
+    });
   }
 
   async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {

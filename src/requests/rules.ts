@@ -1,6 +1,7 @@
 import type { Result } from "ts-results";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
+import { peerDeletionStanding } from "../relationships/model.js";
 import type { RelationshipDTO, RelationshipStatus } from "../relationships/model.js";
 
 /** Creating a request needs a Pending or Active relationship; deciding one an Active relationship. */
@@ -15,13 +16,11 @@ export function checkRequestPeer(
   peer: string,
   relationships: readonly RelationshipDTO[],
   allowed: readonly RelationshipStatus[],
+  now: Date,
 ): Result<void, RuntimeError> {
-  if (relationships.some((r) => r.peerDeletionInfo?.deletionStatus === "Deleted")) {
-    return fail("error.consumption.requests.peerIsDeleted", peer);
-  }
-  if (relationships.some((r) => r.peerDeletionInfo?.deletionStatus === "ToBeDeleted")) {
-    return fail("error.consumption.requests.peerIsInDeletion", peer);
-  }
+  const standing = peerDeletionStanding(relationships, now);
+  if (standing === "deleted") return fail("error.consumption.requests.peerIsDeleted", peer);
+  if (standing === "inDeletion") return fail("error.consumption.requests.peerIsInDeletion", peer);
   const latest = relationships.at(-1);
   if (latest === undefined) return fail("error.consumption.requests.missingRelationship", peer);
   if (!relationships.some((r) => allowed.includes(r.status))) {

@@ -36,6 +36,11 @@ export interface RuntimeOptions {
   maxIdentityMetadataValueBytes?: number;
   /** Told what an event listener threw or rejected with; default: `console.error`. */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * The identity to reopen from `storage`. Without it, the runtime reopens the first identity in the storage
+   * that no runtime of this process has open, or creates a new identity when there is none.
+   */
+  address?: string;
 }
 
 export interface Runtime {
@@ -60,10 +65,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-interface OwnIdentityRecord {
-  id: "self";
-  address: string;
+/** An identity kept in a storage; a storage can hold many, each with its own records. */
+interface IdentityRecord {
+  /** The identity's address. */
+  id: string;
 }
+
+/** The identities each storage adapter has open in this process, so two runtimes never share one. */
+const openIdentities = new WeakMap<StorageAdapter, Set<string>>();
 
 const noRequest = requestSchema({}, { mayBeOmitted: true });
 
@@ -87,8 +96,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const ownsStorage = options.storage === undefined;
   const storage = options.storage ?? lokiStorage();
 
-  const identity = new RecordCollection<OwnIdentityRecord>(storage, "runtime/identity");
-  const address = await ownIdentity(identity, backbone);
+  const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities");
+  const open = openIdentities.get(storage) ?? new Set<string>();
+  openIdentities.set(storage, open);
+  const address = await ownIdentity(identities, open, backbone, options.address);
+  open.add(address);
   const events = new EventBus<RuntimeEventPayloads>(
     address,
     options.onListenerError ??
@@ -105,6 +117,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     relationships,
     events,
     requestBook,
+    () => clock.now(),
   );
   const own = new OwnDeletion(processCollection(storage, address), events, clock);
   const book = new RelationshipBook(relationships, templates, events);
@@ -135,6 +148,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   ];
 
   async function close(): Promise<void> {
+    open.delete(address);
     await runner.close();
     disconnect();
     await events.idle();
@@ -155,7 +169,6 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const erased = await runner.run(noRequest, undefined, async () => {
         if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
         const everything = [
-          identity.name,
           metadata.collection,
           relationships.name,
           templates.name,
@@ -168,7 +181,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           for (const { id } of await storage.list(collection))
             changes.push({ kind: "delete", collection, id });
         }
-        await storage.commit(changes);
+        await storage.commit([...changes, identities.delete(address)]);
         return succeed(undefined);
       });
       if (erased.ok) await close();
@@ -178,14 +191,28 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   };
 }
 
-/** The address kept in the storage, so reopening a store is the same identity; a new identity otherwise. */
+/** The identity this runtime is: the one asked for, else one the storage holds and nobody has open, else a new one. */
 async function ownIdentity(
-  identity: RecordCollection<OwnIdentityRecord>,
+  identities: RecordCollection<IdentityRecord>,
+  open: ReadonlySet<string>,
   backbone: Backbone,
+  requested: string | undefined,
 ): Promise<string> {
-  const known = await identity.get("self");
-  if (known !== undefined) return known.address;
+  const known = await identities.list();
+  if (requested !== undefined) {
+    if (!known.some((identity) => identity.id === requested)) {
+      throw new RangeError(`identity-runtime: the storage holds no identity ${JSON.stringify(requested)}`);
+    }
+    if (open.has(requested)) {
+      throw new RangeError(
+        `identity-runtime: a runtime of this process has ${JSON.stringify(requested)} open already`,
+      );
+    }
+    return requested;
+  }
+  const reopened = known.find((identity) => !open.has(identity.id));
+  if (reopened !== undefined) return reopened.id;
   const address = await backbone.createIdentity();
-  await identity.save({ id: "self", address });
+  await identities.save({ id: address });
   return address;
 }
