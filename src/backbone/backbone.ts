@@ -34,8 +34,11 @@ export type RelationshipStatusChange = "accept" | "reject" | "revoke" | "termina
 export interface Backbone {
   readonly clock: Clock;
   createIdentity(): Promise<string>;
-  /** Lets the Backbone push to the runtime of `address`. Returns the disconnect function. */
-  connect(address: string, inbox: BackboneInbox): () => void;
+  /**
+   * Lets the Backbone push to the runtime of `address`, first handing it, in order, whatever was pushed while
+   * it was not connected. Resolves to the disconnect function.
+   */
+  connect(address: string, inbox: BackboneInbox): Promise<() => void>;
 
   createRelationshipTemplate(
     owner: string,

@@ -1,3 +1,4 @@
+import { addDays } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
@@ -61,12 +62,19 @@ export class IdentityDeletions {
     return this.processes.listByPeer(address);
   }
 
-  initiate(
+  async initiate(
     address: string,
     lengthOfGracePeriodInDays?: number,
   ): Promise<RuntimeResult<StoredIdentityDeletionProcess>> {
     const days = lengthOfGracePeriodInDays ?? this.gracePeriodInDays;
-    return this.insert(initiatedProcess(address, this.clock.now(), days));
+    const now = this.clock.now();
+    if (Number.isNaN(addDays(now, days).getTime())) {
+      return fail(
+        "error.runtime.validation.invalidPropertyValue",
+        "lengthOfGracePeriodInDays must end the grace period within the dates JavaScript can represent",
+      );
+    }
+    return this.insert(initiatedProcess(address, now, days));
   }
 
   startByAdmin(address: string): Promise<RuntimeResult<StoredIdentityDeletionProcess>> {

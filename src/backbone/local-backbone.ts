@@ -1,4 +1,4 @@
-import { createAddress, isHost } from "../core/address.js";
+import { createAddress, isAddress, isHost } from "../core/address.js";
 import { SystemClock } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
 import { fail, succeed } from "../core/errors.js";
@@ -28,6 +28,7 @@ import {
 import type {
   BackboneRelationship,
   PeerDeletionChange,
+  PeerDeletionEvent,
   RelationshipDTO,
   RelationshipTemplateDTO,
 } from "../relationships/model.js";
@@ -78,6 +79,18 @@ interface IdentityRecord {
   createdAt: string;
 }
 
+/** What the Backbone pushes to a runtime, as data, so that it can wait in the outbox while the runtime is away. */
+type Push =
+  | { kind: "relationshipChanged"; relationship: RelationshipDTO; peerDeletion?: PeerDeletionEvent }
+  | { kind: "messageReceived"; message: MessageDTO }
+  | { kind: "identityDeletionProcessChanged"; process: IdentityDeletionProcessDTO };
+
+interface OutboxEntry {
+  id: string;
+  recipient: string;
+  push: Push;
+}
+
 /** A Notification kept for a recipient in deletion, delivered if it cancels, dropped if it is deleted. */
 interface HeldNotification {
   /** `<recipient>/<message id>` */
@@ -112,6 +125,8 @@ export class LocalBackbone implements Backbone {
   private readonly onDeliveryError: (error: unknown, address: string) => void;
   private readonly deletions: IdentityDeletions;
   private readonly heldNotifications: RecordCollection<HeldNotification>;
+  /** Pushes for runtimes that are not connected, delivered when they connect. */
+  private readonly outbox: RecordCollection<OutboxEntry>;
   private readonly runsDueJobsItself: boolean;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -136,6 +151,9 @@ export class LocalBackbone implements Backbone {
     this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => ({
       peers: [relationship.from, relationship.to],
     }));
+    this.outbox = new RecordCollection(this.storage, "backbone/outbox", (entry) => ({
+      peers: [entry.recipient],
+    }));
     this.heldNotifications = new RecordCollection(this.storage, "backbone/heldNotifications", (held) => ({
       peers: [held.recipient],
     }));
@@ -146,9 +164,21 @@ export class LocalBackbone implements Backbone {
       this.approvalPeriodInDays,
     );
     this.runsDueJobsItself = options.runsDueJobsItself ?? this.clock instanceof SystemClock;
+    // On a storage that outlived a restart, expiries may be pending already.
+    if (this.runsDueJobsItself) {
+      this.exclusively(() => this.reschedule()).catch((error: unknown) =>
+        this.onDeliveryError(error, "(due jobs)"),
+      );
+    }
     this.admin = {
       startIdentityDeletionProcess: (address) =>
-        this.exclusively(async () => {
+        this.whileOpen(async () => {
+          if (!isAddress(address)) {
+            return fail(
+              "error.runtime.validation.invalidPropertyValue",
+              "address must match the address pattern",
+            );
+          }
           if ((await this.identities.get(address)) === undefined) {
             return fail("error.runtime.recordNotFound", "Identity", address);
           }
@@ -156,7 +186,7 @@ export class LocalBackbone implements Backbone {
           const started = await this.deletions.startByAdmin(address);
           if (started.err) return started;
           const dto = toProcessDTO(started.val);
-          await this.deliver(address, (inbox) => inbox.identityDeletionProcessChanged({ ...dto }));
+          await this.deliver(address, { kind: "identityDeletionProcessChanged", process: dto });
           await this.reschedule();
           return succeed(dto);
         }),
@@ -168,6 +198,7 @@ export class LocalBackbone implements Backbone {
    * Cancelled, and identities past their grace period are deleted. Runtimes are told before it resolves.
    */
   runDueJobs(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return this.exclusively(async () => {
       await this.settle();
       await this.reschedule();
@@ -178,7 +209,7 @@ export class LocalBackbone implements Backbone {
     address: string,
     lengthOfGracePeriodInDays?: number,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       await this.settle(address);
       const initiated = await this.deletions.initiate(address, lengthOfGracePeriodInDays);
       if (initiated.err) return initiated;
@@ -191,7 +222,7 @@ export class LocalBackbone implements Backbone {
     address: string,
     decision: IdentityDeletionDecision,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       await this.settle(address);
       const decided = await this.deletions.decide(address, decision);
       if (decided.err) return decided;
@@ -201,7 +232,7 @@ export class LocalBackbone implements Backbone {
   }
 
   getIdentityDeletionProcesses(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       await this.settle(address);
       return succeed((await this.deletions.list(address)).map(toProcessDTO));
     });
@@ -213,18 +244,25 @@ export class LocalBackbone implements Backbone {
     return address;
   }
 
-  connect(address: string, inbox: BackboneInbox): () => void {
-    this.inboxes.set(address, inbox);
-    return () => {
-      if (this.inboxes.get(address) === inbox) this.inboxes.delete(address);
-    };
+  /** Connects a runtime and hands it, in order, what was pushed while it was away. */
+  connect(address: string, inbox: BackboneInbox): Promise<() => void> {
+    return this.exclusively(async () => {
+      this.inboxes.set(address, inbox);
+      for (const entry of await this.outbox.listByPeer(address)) {
+        await this.hand(inbox, address, entry.push);
+        await this.outbox.commit([this.outbox.delete(entry.id)]);
+      }
+      return () => {
+        if (this.inboxes.get(address) === inbox) this.inboxes.delete(address);
+      };
+    });
   }
 
   createRelationshipTemplate(
     owner: string,
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const refused = await this.refuseDeleted(owner);
       if (refused !== undefined) return refused;
       const record: TemplateRecord = {
@@ -232,6 +270,7 @@ export class LocalBackbone implements Backbone {
         createdBy: owner,
         createdAt: this.clock.now().toISOString(),
         ...template,
+        ...(template.content === undefined ? {} : { content: cloneJson(template.content) }),
         allocations: 0,
       };
       await this.templates.save(record);
@@ -243,6 +282,7 @@ export class LocalBackbone implements Backbone {
     _reader: string,
     templateId: string,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    if (this.closed) return fail("error.runtime.runtimeClosed", "backbone");
     const template = await this.templates.get(templateId);
     if (template === undefined)
       return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
@@ -250,7 +290,7 @@ export class LocalBackbone implements Backbone {
   }
 
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const checked = await this.checkRelationshipCreation(requestor, templateId);
       return checked.ok ? succeed(undefined) : checked;
     });
@@ -261,7 +301,7 @@ export class LocalBackbone implements Backbone {
     templateId: string,
     creationContent?: JsonValue,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const refused = await this.refuseDeleted(requestor);
       if (refused !== undefined) return refused;
       const checked = await this.checkRelationshipCreation(requestor, templateId);
@@ -277,7 +317,7 @@ export class LocalBackbone implements Backbone {
         auditLog: [{ createdAt: now, createdBy: requestor, reason: "Creation", newStatus: "Pending" }],
         decomposedBy: [],
       };
-      if (creationContent !== undefined) relationship.creationContent = creationContent;
+      if (creationContent !== undefined) relationship.creationContent = cloneJson(creationContent);
       // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
       const requestorStanding = await this.deletions.standing(requestor);
       if (requestorStanding.kind === "inDeletion") {
@@ -299,7 +339,7 @@ export class LocalBackbone implements Backbone {
     relationshipId: string,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const refused = await this.refuseDeleted(actor);
       if (refused !== undefined) return refused;
       const changed = await this.transitionRelationship(actor, relationshipId, change);
@@ -308,7 +348,7 @@ export class LocalBackbone implements Backbone {
   }
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const refused = await this.refuseDeleted(actor);
       if (refused !== undefined) return refused;
       // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
@@ -324,14 +364,14 @@ export class LocalBackbone implements Backbone {
     recipients: readonly string[],
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>> {
-    return this.exclusively(async () => {
+    return this.whileOpen(async () => {
       const refused = await this.refuseDeleted(sender);
       if (refused !== undefined) return refused;
       const message: MessageDTO = {
         id: generateId("MSG"),
         createdBy: sender,
         recipients: [...recipients],
-        content,
+        content: cloneJson(content),
         createdAt: this.clock.now().toISOString(),
       };
       const standings = await Promise.all(recipients.map((recipient) => this.deletions.standing(recipient)));
@@ -347,13 +387,7 @@ export class LocalBackbone implements Backbone {
         await this.heldNotifications.commit(held.map((entry) => this.heldNotifications.put(entry)));
       for (const recipient of recipients) {
         if (inDeletion.includes(recipient)) continue;
-        await this.deliver(recipient, (inbox) =>
-          inbox.messageReceived({
-            ...message,
-            recipients: [...message.recipients],
-            content: cloneJson(message.content),
-          }),
-        );
+        await this.deliver(recipient, { kind: "messageReceived", message });
       }
       return succeed(message);
     });
@@ -436,15 +470,35 @@ export class LocalBackbone implements Backbone {
   private async pushRelationship(relationship: BackboneRelationship, actor: string): Promise<void> {
     for (const side of [relationship.from, relationship.to]) {
       if (side === actor || !isVisibleTo(relationship, side)) continue;
-      await this.deliver(side, (inbox) => inbox.relationshipChanged(projectRelationship(relationship, side)));
+      await this.deliver(side, {
+        kind: "relationshipChanged",
+        relationship: projectRelationship(relationship, side),
+      });
     }
   }
 
-  private async deliver(address: string, push: (inbox: BackboneInbox) => Promise<void>): Promise<void> {
+  /** Hands a push to the runtime of `address`, or keeps it in the outbox until that runtime connects. */
+  private async deliver(address: string, push: Push): Promise<void> {
     const inbox = this.inboxes.get(address);
-    if (inbox === undefined) return;
+    if (inbox === undefined) await this.outbox.save({ id: generateId("PSH"), recipient: address, push });
+    else await this.hand(inbox, address, push);
+  }
+
+  private async hand(inbox: BackboneInbox, address: string, push: Push): Promise<void> {
+    // Every recipient gets its own copy: runtimes on one Backbone never share objects.
+    const copy = cloneJson(push);
     try {
-      await push(inbox);
+      switch (copy.kind) {
+        case "relationshipChanged":
+          await inbox.relationshipChanged(copy.relationship, copy.peerDeletion);
+          break;
+        case "messageReceived":
+          await inbox.messageReceived(copy.message);
+          break;
+        case "identityDeletionProcessChanged":
+          await inbox.identityDeletionProcessChanged(copy.process);
+          break;
+      }
     } catch (error) {
       this.onDeliveryError(error, address);
     }
@@ -456,7 +510,10 @@ export class LocalBackbone implements Backbone {
       switch (outcome.kind) {
         case "approvalExpired": {
           const dto = toProcessDTO(outcome.process);
-          await this.deliver(outcome.process.address, (inbox) => inbox.identityDeletionProcessChanged(dto));
+          await this.deliver(outcome.process.address, {
+            kind: "identityDeletionProcessChanged",
+            process: dto,
+          });
           break;
         }
         case "identityDeleted": {
@@ -495,9 +552,11 @@ export class LocalBackbone implements Backbone {
     for (const { relationship, event } of changed) {
       const peer = otherParty(relationship, party);
       if (!isVisibleTo(relationship, peer)) continue;
-      await this.deliver(peer, (inbox) =>
-        inbox.relationshipChanged(projectRelationship(relationship, peer), event),
-      );
+      await this.deliver(peer, {
+        kind: "relationshipChanged",
+        relationship: projectRelationship(relationship, peer),
+        peerDeletion: event,
+      });
     }
   }
 
@@ -506,7 +565,7 @@ export class LocalBackbone implements Backbone {
     const held = await this.heldNotifications.listByPeer(recipient);
     if (held.length === 0) return;
     await this.heldNotifications.commit([this.heldNotifications.deleteByPeer(recipient)]);
-    for (const { message } of held) await this.deliver(recipient, (inbox) => inbox.messageReceived(message));
+    for (const { message } of held) await this.deliver(recipient, { kind: "messageReceived", message });
   }
 
   /** Why `actor` may not act any more, if its identity has been deleted. */
@@ -530,6 +589,13 @@ export class LocalBackbone implements Backbone {
     this.timer.unref();
   }
 
+  /** Like `exclusively`, for calls that answer with a Result: once closed, `error.runtime.runtimeClosed`. */
+  private whileOpen<T>(work: () => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+    return this.closed
+      ? Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"))
+      : this.exclusively(work);
+  }
+
   /** Runs mutations one after another, so a check and the write it guards cannot interleave with another. */
   private exclusively<T>(work: () => Promise<T>): Promise<T> {
     const result = this.queue.then(work);
@@ -543,7 +609,12 @@ function toTemplateDTO(record: TemplateRecord): RelationshipTemplateDTO {
   return template;
 }
 
+// The days JavaScript dates span on either side of 1970: a longer period could never end.
+const MAX_PERIOD_IN_DAYS = 100_000_000;
+
 function nonNegative(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number ≥ 0`);
+  if (!Number.isFinite(value) || value < 0 || value > MAX_PERIOD_IN_DAYS) {
+    throw new RangeError(`${name} must be a number from 0 to ${MAX_PERIOD_IN_DAYS}`);
+  }
   return value;
 }

@@ -16,7 +16,7 @@ const catalogue = {
   "error.runtime.validation.invalidPropertyValue": (detail: string) => detail,
   "error.runtime.recordNotFound": (type: string, id: string) => `${type} ${quote(id)} was not found.`,
   "error.runtime.unknown": (detail: string) => `An unexpected error occurred: ${detail}`,
-  "error.runtime.runtimeClosed": () => "The runtime has been closed.",
+  "error.runtime.runtimeClosed": (what = "runtime") => `The ${what} has been closed.`,
   "error.runtime.identityNotDeleted": (address: string) =>
     `The identity ${quote(address)} has not been deleted; its local data can only be erased after its deletion.`,
   "error.runtime.identityDeleted": (address: string) =>

@@ -70,7 +70,7 @@ export function utf8LengthExceeds(text: string, maxBytes: number): boolean {
   return Buffer.byteLength(text) > maxBytes;
 }
 
-/** A deep copy of a JSON value, made in this realm. */
-export function cloneJson<T extends JsonValue>(value: T): T {
+/** A deep copy, made in this realm, of a value that is JSON (a JsonValue, or a DTO made of JSON). */
+export function cloneJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -118,6 +118,9 @@ export function requestSchema<S extends Shape>(
   return { shape, fields: Object.entries(shape), mayBeOmitted: options.mayBeOmitted ?? false };
 }
 
+/** The schema of calls that take no request. */
+export const NO_REQUEST = requestSchema({}, { mayBeOmitted: true });
+
 /**
  * Checks a request against its schema: the first failure becomes `error.runtime.validation.invalidPropertyValue`
  * with a message naming the property. Properties set to `undefined` count as absent.

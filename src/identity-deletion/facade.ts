@@ -1,8 +1,9 @@
 import type { Backbone } from "../backbone/backbone.js";
+import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import type { UseCaseRunner } from "../core/use-case.js";
-import { requestSchema, rules } from "../core/validation.js";
+import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "./model.js";
 import type { OwnDeletion } from "./own-deletion.js";
 
@@ -22,7 +23,6 @@ const initiateRequest = requestSchema(
   { mayBeOmitted: true },
 );
 const byIdRequest = requestSchema({ id: rules.id("IDP") });
-const noRequest = requestSchema({}, { mayBeOmitted: true });
 
 /**
  * The deletion of the own identity (behaviour §4). An identity can never start the deletion of another:
@@ -35,7 +35,9 @@ export class IdentityDeletionFacade {
     private readonly ownAddress: string,
     private readonly backbone: Backbone,
     private readonly own: OwnDeletion,
-  ) {}
+  ) {
+    bindMethods(this);
+  }
 
   /**
    * Starts the deletion of the own identity: an Approved process, deleted once the grace period has passed
@@ -100,7 +102,7 @@ export class IdentityDeletionFacade {
    * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
    */
   getIdentityDeletionProcesses(): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
-    return this.runner.run(noRequest, undefined, async () => succeed(await this.own.processes.list()));
+    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.own.processes.list()));
   }
 
   /**
@@ -110,7 +112,7 @@ export class IdentityDeletionFacade {
    * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
    */
   getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(noRequest, undefined, () => {
+    return this.runner.run(NO_REQUEST, undefined, () => {
       const active = this.own.activeProcess();
       return active === undefined
         ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.ownAddress)
@@ -124,7 +126,7 @@ export class IdentityDeletionFacade {
    * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
    */
   checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
-    return this.runner.run(noRequest, undefined, () => {
+    return this.runner.run(NO_REQUEST, undefined, () => {
       const standing = this.own.standing();
       return succeed(
         standing.kind === "none"
@@ -135,7 +137,7 @@ export class IdentityDeletionFacade {
   }
 
   private decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(noRequest, undefined, async () =>
+    return this.runner.run(NO_REQUEST, undefined, async () =>
       this.recorded(await this.backbone.decideIdentityDeletionProcess(this.ownAddress, decision)),
     );
   }

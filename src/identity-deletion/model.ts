@@ -16,6 +16,11 @@ export interface IdentityDeletionProcessDTO {
   rejectedAt?: string;
   gracePeriodEndsAt?: string;
   cancelledAt?: string;
+  /** The device fields of the enmeshed record; this library has no devices, so they are never set. */
+  createdByDevice?: string;
+  approvedByDevice?: string;
+  rejectedByDevice?: string;
+  cancelledByDevice?: string;
 }
 
 /** The Backbone's record of a process: the DTO, the identity it deletes, and whether that deletion happened. */

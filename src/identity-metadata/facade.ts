@@ -1,7 +1,9 @@
+import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { utf8LengthExceeds } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
+import type { KeyedLock } from "../core/keyed-lock.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
@@ -37,7 +39,11 @@ export class IdentityMetadataFacade {
     private readonly metadata: IdentityMetadataStore,
     private readonly relationships: RecordCollection<RelationshipDTO>,
     private readonly maxValueBytes: number,
-  ) {}
+    /** Shared with decomposition: one change about a peer at a time. */
+    private readonly peerLock: KeyedLock,
+  ) {
+    bindMethods(this);
+  }
 
   /**
    * Creates the IdentityMetadata of the (`reference`, `key`) slot, or replaces the `value` of the one there
@@ -57,12 +63,16 @@ export class IdentityMetadataFacade {
           `value must not be larger than ${this.maxValueBytes} bytes when serialized as JSON`,
         );
       }
-      if (!(await this.isFamiliar(reference))) {
-        return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
-      }
-      const id = await this.metadata.upsert(reference, key, valueJson);
-      // A copy of the value, so the caller's object and the result never alias each other.
-      return succeed(toMetadataDTO(id, reference, key, JSON.parse(valueJson) as JsonValue));
+      const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
+        if (!(await this.isFamiliar(reference))) {
+          return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
+        }
+        const id = await this.metadata.upsert(reference, key, valueJson);
+        // A copy of the value, so the caller's object and the result never alias each other.
+        return succeed(toMetadataDTO(id, reference, key, JSON.parse(valueJson) as JsonValue));
+      };
+      // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
+      return reference === this.ownAddress ? write() : this.peerLock.run(reference, write);
     });
   }
 

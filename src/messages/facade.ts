@@ -1,8 +1,8 @@
+import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
-import type { JsonValue } from "../core/json.js";
 import type { UseCaseRunner } from "../core/use-case.js";
-import { requestSchema, rules } from "../core/validation.js";
+import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { MessageBox } from "./message-box.js";
 import type { MessageDTO } from "./model.js";
 
@@ -17,14 +17,15 @@ const sendRequest = requestSchema({
   recipients: rules.array(rules.address(), { minItems: 1 }),
   content: rules.json(),
 });
-const noRequest = requestSchema({}, { mayBeOmitted: true });
 
 /** Messages between the own identity and its peers. */
 export class MessagesFacade {
   constructor(
     private readonly runner: UseCaseRunner,
     private readonly box: MessageBox,
-  ) {}
+  ) {
+    bindMethods(this);
+  }
 
   /**
    * Sends a message to peers. Non-Notifications need an Active relationship to every recipient; a
@@ -51,6 +52,6 @@ export class MessagesFacade {
    * const messages = await runtime.messages.getMessages();
    */
   getMessages(): Promise<RuntimeResult<MessageDTO[]>> {
-    return this.runner.run(noRequest, undefined, async () => succeed(await this.box.messages.list()));
+    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.box.messages.list()));
   }
 }

@@ -9,6 +9,8 @@ export interface RelationshipEvents {
   "transport.peerToBeDeleted": RelationshipDTO;
   /** The peer cancelled its deletion: `peerDeletionInfo` is gone. */
   "transport.peerDeletionCancelled": RelationshipDTO;
+  /** The same as `transport.peerDeletionCancelled`, under the name the enmeshed documentation gives it. */
+  "transport.peerDeletionCancelledEvent": RelationshipDTO;
   /** The peer has been deleted: `peerDeletionInfo` is Deleted and the status DeletionProposed. */
   "transport.peerDeleted": RelationshipDTO;
 }

@@ -1,12 +1,14 @@
 import type { Backbone, RelationshipStatusChange } from "../backbone/backbone.js";
+import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
+import { cloneJson } from "../core/json.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import type { Publisher } from "../core/events.js";
-import type { JsonValue } from "../core/json.js";
+import type { KeyedLock } from "../core/keyed-lock.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import type { UseCaseRunner } from "../core/use-case.js";
-import { requestSchema, rules } from "../core/validation.js";
+import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { RelationshipEvents } from "./events.js";
 import type {
   PeerDeletionEvent,
@@ -63,7 +65,6 @@ const creationRequest = requestSchema({
 const relationshipIdRequest = requestSchema({ relationshipId: rules.id("REL") });
 const relationshipByIdRequest = requestSchema({ id: rules.id("REL") });
 const templateByIdRequest = requestSchema({ id: rules.id("RLT") });
-const noRequest = requestSchema({}, { mayBeOmitted: true });
 const relationshipQuery = requestSchema(
   {
     peer: rules.optional(rules.address()),
@@ -86,7 +87,12 @@ export class RelationshipBook {
    */
   async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<RelationshipDTO> {
     await this.relationships.save(relationship);
-    this.events.publish(peerDeletion ?? "transport.relationshipChanged", relationship);
+    // Listeners get their own copy: what they do to it never reaches the caller's result.
+    this.events.publish(peerDeletion ?? "transport.relationshipChanged", cloneJson(relationship));
+    if (peerDeletion === "transport.peerDeletionCancelled") {
+      // The name the enmeshed documentation uses for the same event.
+      this.events.publish("transport.peerDeletionCancelledEvent", cloneJson(relationship));
+    }
     return relationship;
   }
 }
@@ -102,7 +108,11 @@ export class RelationshipsFacade {
     private readonly events: Publisher<RelationshipEvents>,
     /** What else decomposing removes about the peer, in the same unit of work (behaviour §7). */
     private readonly peerCleanup: (peer: string) => Promise<StorageChange[]>,
-  ) {}
+    /** Shared with IdentityMetadata upserts: one change about a peer at a time. */
+    private readonly peerLock: KeyedLock,
+  ) {
+    bindMethods(this);
+  }
 
   /**
    * Creates a template on the Backbone from which peers create relationships to the own identity.
@@ -148,7 +158,7 @@ export class RelationshipsFacade {
    * const templates = await runtime.relationships.getRelationshipTemplates();
    */
   getRelationshipTemplates(): Promise<RuntimeResult<RelationshipTemplateDTO[]>> {
-    return this.runner.run(noRequest, undefined, async () => succeed(await this.book.templates.list()));
+    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.book.templates.list()));
   }
 
   /**
@@ -225,15 +235,17 @@ export class RelationshipsFacade {
       const relationship = await this.book.relationships.get(relationshipId);
       if (relationship === undefined)
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-      const decomposed = await this.backbone.decomposeRelationship(this.ownAddress, relationshipId);
-      // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
-      if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-      await this.storage.commit([
-        this.book.relationships.delete(relationshipId),
-        ...(await this.peerCleanup(relationship.peer)),
-      ]);
-      this.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
-      return succeed(undefined);
+      return this.peerLock.run(relationship.peer, async () => {
+        const decomposed = await this.backbone.decomposeRelationship(this.ownAddress, relationshipId);
+        // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
+        if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
+        await this.storage.commit([
+          this.book.relationships.delete(relationshipId),
+          ...(await this.peerCleanup(relationship.peer)),
+        ]);
+        this.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+        return succeed(undefined);
+      });
     });
   }
 

@@ -1,10 +1,10 @@
+import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
-import type { JsonObject } from "../core/json.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
-import { requestSchema, rules } from "../core/validation.js";
+import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { MessageBox } from "../messages/message-box.js";
 import type { RelationshipDTO } from "../relationships/model.js";
 import type { LocalRequestDTO, LocalRequestResponse, ResponseContent } from "./model.js";
@@ -24,7 +24,6 @@ export interface IncomingRequestIdRequest {
 const createRequest = requestSchema({ peer: rules.address(), content: rules.jsonObject() });
 const incomingRequest = requestSchema({ requestId: rules.id("REQ") });
 const byIdRequest = requestSchema({ id: rules.id("REQ") });
-const noRequest = requestSchema({}, { mayBeOmitted: true });
 
 /**
  * Requests to and from peers, minimal but real: an outgoing request is created (Draft), sent in a message
@@ -37,7 +36,9 @@ export class RequestsFacade {
     private readonly box: MessageBox,
     private readonly relationships: RecordCollection<RelationshipDTO>,
     private readonly now: () => Date,
-  ) {}
+  ) {
+    bindMethods(this);
+  }
 
   /**
    * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
@@ -91,7 +92,7 @@ export class RequestsFacade {
    * const outgoing = await runtime.requests.getOutgoingRequests();
    */
   getOutgoingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
-    return this.runner.run(noRequest, undefined, async () =>
+    return this.runner.run(NO_REQUEST, undefined, async () =>
       succeed((await this.book.requests.list()).filter((r) => r.isOwn)),
     );
   }
@@ -102,7 +103,7 @@ export class RequestsFacade {
    * const incoming = await runtime.requests.getIncomingRequests();
    */
   getIncomingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
-    return this.runner.run(noRequest, undefined, async () =>
+    return this.runner.run(NO_REQUEST, undefined, async () =>
       succeed((await this.book.requests.list()).filter((r) => !r.isOwn)),
     );
   }

@@ -1,4 +1,5 @@
 import type { Publisher } from "../core/events.js";
+import { cloneJson } from "../core/json.js";
 import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter } from "../core/storage.js";
@@ -78,7 +79,8 @@ export class RequestBook implements MessageHooks {
 
   async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {
     await this.requests.save(request);
-    this.events.publish(event, request);
+    // Listeners get their own copy: what they do to it never reaches the caller's result.
+    this.events.publish(event, cloneJson(request));
     return request;
   }
 }

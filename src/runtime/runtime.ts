@@ -7,8 +7,9 @@ import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
+import { KeyedLock } from "../core/keyed-lock.js";
 import { UseCaseRunner } from "../core/use-case.js";
-import { requestSchema } from "../core/validation.js";
+import { NO_REQUEST } from "../core/validation.js";
 import { IdentityDeletionFacade } from "../identity-deletion/facade.js";
 import { OwnDeletion, processCollection } from "../identity-deletion/own-deletion.js";
 import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
@@ -74,8 +75,6 @@ interface IdentityRecord {
 /** The identities each storage adapter has open in this process, so two runtimes never share one. */
 const openIdentities = new WeakMap<StorageAdapter, Set<string>>();
 
-const noRequest = requestSchema({}, { mayBeOmitted: true });
-
 /**
  * Creates a runtime: one own identity (created on the Backbone, or the one its storage already holds) and
  * its facades, wired by hand.
@@ -95,100 +94,146 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const clock = options.clock ?? backbone.clock;
   const ownsStorage = options.storage === undefined;
   const storage = options.storage ?? lokiStorage();
+  const releaseOwned = async (): Promise<void> => {
+    if (ownsBackbone) await backbone.close();
+    if (ownsStorage) await storage.close();
+  };
+  try {
+    return await assembleRuntime(options, backbone, storage, clock, maxValueBytes, releaseOwned);
+  } catch (error) {
+    // Nothing the failed call created may outlive it.
+    await releaseOwned();
+    throw error;
+  }
+}
 
+/** Wires one runtime by hand: its identity, its facades, its inbox on the Backbone. */
+async function assembleRuntime(
+  options: RuntimeOptions,
+  backbone: Backbone,
+  storage: StorageAdapter,
+  clock: Clock,
+  maxValueBytes: number,
+  releaseOwned: () => Promise<void>,
+): Promise<Runtime> {
   const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities");
   const open = openIdentities.get(storage) ?? new Set<string>();
   openIdentities.set(storage, open);
   const address = await ownIdentity(identities, open, backbone, options.address);
   open.add(address);
-  const events = new EventBus<RuntimeEventPayloads>(
-    address,
-    options.onListenerError ??
-      ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
-  );
-  const metadata = new IdentityMetadataStore(storage, address);
-  const relationships = relationshipCollection(storage, address);
-  const templates = templateCollection(storage, address);
-  const requestBook = new RequestBook(requestCollection(storage, address), events);
-  const box = new MessageBox(
-    address,
-    backbone,
-    messageCollection(storage, address, address),
-    relationships,
-    events,
-    requestBook,
-    () => clock.now(),
-  );
-  const own = new OwnDeletion(processCollection(storage, address), events, clock);
-  const book = new RelationshipBook(relationships, templates, events);
-  const runner = new UseCaseRunner(() =>
-    own.standing().kind === "deleted" ? runtimeError("error.runtime.identityDeleted", address) : undefined,
-  );
-
-  // Catch up with what the Backbone decided while this runtime was not connected.
-  const processes = await backbone.getIdentityDeletionProcesses(address);
-  if (processes.err) throw new Error(`identity-runtime: ${processes.val.toString()}`);
-  await own.replaceAll(processes.val);
-
-  const disconnect = backbone.connect(address, {
-    relationshipChanged: async (relationship, peerDeletion) => {
-      await book.apply(relationship, peerDeletion);
-    },
-    messageReceived: (message) => box.receive(message),
-    identityDeletionProcessChanged: async (process) => {
-      await own.record(process);
-    },
-  });
-
-  const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
-    metadata.deleteAbout(peer),
-    templates.deleteByPeer(peer),
-    requestBook.requests.deleteByPeer(peer),
-    ...(await box.forgetPeer(peer)),
-  ];
-
-  async function close(): Promise<void> {
+  try {
+    return await wire(address);
+  } catch (error) {
     open.delete(address);
-    await runner.close();
-    disconnect();
-    await events.idle();
-    events.clear();
-    if (ownsBackbone) await backbone.close();
-    if (ownsStorage) await storage.close();
+    throw error;
   }
 
-  return {
-    address,
-    identityMetadata: new IdentityMetadataFacade(runner, address, metadata, relationships, maxValueBytes),
-    identityDeletion: new IdentityDeletionFacade(runner, address, backbone, own),
-    relationships: new RelationshipsFacade(runner, address, backbone, storage, book, events, forgetPeer),
-    messages: new MessagesFacade(runner, box),
-    requests: new RequestsFacade(runner, requestBook, box, relationships, () => clock.now()),
-    events: { on: (name, listener) => events.on(name, listener) },
-    async eraseLocalData() {
-      const erased = await runner.run(noRequest, undefined, async () => {
-        if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
-        const everything = [
-          metadata.collection,
-          relationships.name,
-          templates.name,
-          box.messages.name,
-          requestBook.requests.name,
-          own.processes.name,
-        ];
-        const changes: StorageChange[] = [];
-        for (const collection of everything) {
-          for (const { id } of await storage.list(collection))
-            changes.push({ kind: "delete", collection, id });
-        }
-        await storage.commit([...changes, identities.delete(address)]);
-        return succeed(undefined);
-      });
-      if (erased.ok) await close();
-      return erased;
-    },
-    close,
-  };
+  async function wire(address: string): Promise<Runtime> {
+    const events = new EventBus<RuntimeEventPayloads>(
+      address,
+      options.onListenerError ??
+        ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
+    );
+    const metadata = new IdentityMetadataStore(storage, address);
+    const relationships = relationshipCollection(storage, address);
+    const templates = templateCollection(storage, address);
+    const requestBook = new RequestBook(requestCollection(storage, address), events);
+    const box = new MessageBox(
+      address,
+      backbone,
+      messageCollection(storage, address, address),
+      relationships,
+      events,
+      requestBook,
+      () => clock.now(),
+    );
+    const own = new OwnDeletion(processCollection(storage, address), events, clock);
+    const book = new RelationshipBook(relationships, templates, events);
+    const peerLock = new KeyedLock();
+    const runner = new UseCaseRunner(() =>
+      own.standing().kind === "deleted" ? runtimeError("error.runtime.identityDeleted", address) : undefined,
+    );
+
+    // Catch up with what the Backbone decided while this runtime was not connected.
+    const processes = await backbone.getIdentityDeletionProcesses(address);
+    if (processes.err) throw new Error(`identity-runtime: ${processes.val.toString()}`);
+    await own.replaceAll(processes.val);
+
+    const disconnect = await backbone.connect(address, {
+      relationshipChanged: async (relationship, peerDeletion) => {
+        await book.apply(relationship, peerDeletion);
+      },
+      messageReceived: (message) => box.receive(message),
+      identityDeletionProcessChanged: async (process) => {
+        await own.record(process);
+      },
+    });
+
+    const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
+      metadata.deleteAbout(peer),
+      templates.deleteByPeer(peer),
+      requestBook.requests.deleteByPeer(peer),
+      ...(await box.forgetPeer(peer)),
+    ];
+
+    async function close(): Promise<void> {
+      open.delete(address);
+      await runner.close();
+      disconnect();
+      await events.idle();
+      events.clear();
+      await releaseOwned();
+    }
+
+    return {
+      address,
+      identityMetadata: new IdentityMetadataFacade(
+        runner,
+        address,
+        metadata,
+        relationships,
+        maxValueBytes,
+        peerLock,
+      ),
+      identityDeletion: new IdentityDeletionFacade(runner, address, backbone, own),
+      relationships: new RelationshipsFacade(
+        runner,
+        address,
+        backbone,
+        storage,
+        book,
+        events,
+        forgetPeer,
+        peerLock,
+      ),
+      messages: new MessagesFacade(runner, box),
+      requests: new RequestsFacade(runner, requestBook, box, relationships, () => clock.now()),
+      events: { on: (name, listener) => events.on(name, listener) },
+      async eraseLocalData() {
+        const erased = await runner.run(NO_REQUEST, undefined, async () => {
+          if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
+          const everything = [
+            metadata.collection,
+            relationships.name,
+            templates.name,
+            box.messages.name,
+            requestBook.requests.name,
+            own.processes.name,
+          ];
+          const changes: StorageChange[] = [];
+          for (const collection of everything) {
+            for (const { id } of await storage.list(collection))
+              changes.push({ kind: "delete", collection, id });
+          }
+          await storage.commit([...changes, identities.delete(address)]);
+          return succeed(undefined);
+        });
+        if (erased.ok) await close();
+        return erased;
+      },
+      close,
+    };
+  }
 }
 
 /** The identity this runtime is: the one asked for, else one the storage holds and nobody has open, else a new one. */

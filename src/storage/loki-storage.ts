@@ -42,7 +42,8 @@ class Shelf {
   constructor(readonly loki: Collection<StoredLokiRecord>) {}
 
   bySlot(slot: string): StoredLokiRecord | undefined {
-    return this.loki.by("slot", slot);
+    // LokiJS's by() with an undefined value returns a lookup function, not "nothing".
+    return typeof slot === "string" ? this.loki.by("slot", slot) : undefined;
   }
 
   live(): StoredLokiRecord[] {
