@@ -17,17 +17,30 @@ if (subject === "facade") {
   const backbone = new LocalBackbone({ clock: new ManualClock() });
   const runtime = await createRuntime({ backbone });
   // Warm up the collection so that its fixed cost is not counted per record.
-  (await runtime.identityMetadata.upsertIdentityMetadata({ reference: runtime.address, key: "warm-up", value: 1 })).unwrap();
+  (
+    await runtime.identityMetadata.upsertIdentityMetadata({
+      reference: runtime.address,
+      key: "warm-up",
+      value: 1,
+    })
+  ).unwrap();
   const before = heapUsed();
   for (let i = 0; i < n; i++) {
-    (await runtime.identityMetadata.upsertIdentityMetadata({ reference: runtime.address, key: keyFor(i), value: valueFor(i) })).unwrap();
+    (
+      await runtime.identityMetadata.upsertIdentityMetadata({
+        reference: runtime.address,
+        key: keyFor(i),
+        value: valueFor(i),
+      })
+    ).unwrap();
   }
   console.log((heapUsed() - before) / n);
 } else {
   const records = new Map<string, { reference: string; key: string; value: unknown }>();
   const reference = "did:e:localhost:dids:0123456789abcdef012345";
   const before = heapUsed();
-  for (let i = 0; i < n; i++) records.set(`${reference}\u0000${keyFor(i)}`, { reference, key: keyFor(i), value: valueFor(i) });
+  for (let i = 0; i < n; i++)
+    records.set(`${reference}\u0000${keyFor(i)}`, { reference, key: keyFor(i), value: valueFor(i) });
   console.log((heapUsed() - before) / n);
   if (records.size !== n) throw new Error("lost records");
 }

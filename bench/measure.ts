@@ -5,7 +5,9 @@ import { keyFor, valueFor } from "./subjects.js";
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 /** A small seeded PRNG (mulberry32), so every subject works on the same slots. */
@@ -59,25 +61,36 @@ export async function measureOperations(
   batch: number,
   seed: number,
 ): Promise<OperationSeries[]> {
-  const slot = (index: number): Slot => ({ reference: references[index % references.length] as string, key: keyFor(index) });
+  const slot = (index: number): Slot => ({
+    reference: references[index % references.length] as string,
+    key: keyFor(index),
+  });
   await each(
     Array.from({ length: n }, (_, i) => i),
     (i) => subject.insert(slot(i), valueFor(i)),
   );
   const next = random(seed);
   const series: Record<Operation, number[]> = { insert: [], update: [], get: [], delete: [] };
-  const record = (operation: Operation, seconds: number, count: number) => series[operation].push(count / seconds);
+  const record = (operation: Operation, seconds: number, count: number) =>
+    series[operation].push(count / seconds);
   for (let repetition = 0; repetition < repetitions; repetition++) {
     const fresh = Array.from({ length: batch }, (_, i) => n + repetition * batch + i);
     record("insert", await timed(() => each(fresh, (i) => subject.insert(slot(i), valueFor(i)))), batch);
     await each(fresh, (i) => subject.delete(slot(i)));
     const updated = sample(next, n, batch);
-    record("update", await timed(() => each(updated, (i) => subject.update(slot(i), valueFor(i + 1)))), updated.length);
+    record(
+      "update",
+      await timed(() => each(updated, (i) => subject.update(slot(i), valueFor(i + 1)))),
+      updated.length,
+    );
     const read = sample(next, n, batch);
     record("get", await timed(() => each(read, (i) => subject.get(slot(i)))), read.length);
     const deleted = sample(next, n, batch);
     record("delete", await timed(() => each(deleted, (i) => subject.delete(slot(i)))), deleted.length);
     await each(deleted, (i) => subject.insert(slot(i), valueFor(i)));
   }
-  return (Object.keys(series) as Operation[]).map((operation) => ({ operation, opsPerSec: series[operation] }));
+  return (Object.keys(series) as Operation[]).map((operation) => ({
+    operation,
+    opsPerSec: series[operation],
+  }));
 }

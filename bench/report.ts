@@ -15,7 +15,9 @@ const format = (value: number) => value.toLocaleString("en-US");
 const ratio = (a: number, b: number) => (b === 0 ? "n/a" : `${(a / b).toFixed(2)}×`);
 
 function opsOf(runs: readonly RunResult[], n: number, operation: Operation, subject: SubjectName): number {
-  return runs.find((run) => run.n === n && run.operation === operation && run.subject === subject)?.opsPerSec ?? 0;
+  return (
+    runs.find((run) => run.n === n && run.operation === operation && run.subject === subject)?.opsPerSec ?? 0
+  );
 }
 
 export function renderTable(results: Results): string {
@@ -29,12 +31,9 @@ export function renderTable(results: Results): string {
   ];
   for (const n of sizes) {
     for (const operation of OPERATIONS) {
-      const [facade, lokiClone, loki, map] = SUBJECTS.map((subject) => opsOf(results.runs, n, operation, subject)) as [
-        number,
-        number,
-        number,
-        number,
-      ];
+      const [facade, lokiClone, loki, map] = SUBJECTS.map((subject) =>
+        opsOf(results.runs, n, operation, subject),
+      ) as [number, number, number, number];
       const flat = ratio(facade, opsOf(results.runs, smallest, operation, "facade"));
       lines.push(
         `| ${format(n)} | ${operation} | ${format(facade)} | ${format(lokiClone)} | ${format(loki)} | ${format(map)} | ${ratio(facade, lokiClone)} | ${ratio(facade, map)} | ${flat} |`,
@@ -69,21 +68,28 @@ export function renderChart(runs: readonly RunResult[]): string {
     ((Math.log10(n) - Math.log10(sizes[0] as number)) /
       Math.max(Math.log10(sizes.at(-1) as number) - Math.log10(sizes[0] as number), 1)) *
       (width - pad.left - pad.right);
-  const y = (ops: number) => pad.top + ((high - Math.log10(ops)) / (high - low)) * (height - pad.top - pad.bottom);
+  const y = (ops: number) =>
+    pad.top + ((high - Math.log10(ops)) / (high - low)) * (height - pad.top - pad.bottom);
   const panels = OPERATIONS.map((operation, index) => {
     const parts: string[] = [`<g transform="translate(${index * width},0)">`];
     parts.push(`<text x="${width / 2}" y="16" text-anchor="middle" font-weight="bold">${operation}</text>`);
     for (let power = low; power <= high; power++) {
       const yy = y(10 ** power).toFixed(1);
       parts.push(`<line x1="${pad.left}" x2="${width - pad.right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
-      parts.push(`<text x="${pad.left - 4}" y="${yy}" text-anchor="end" dominant-baseline="middle">1e${power}</text>`);
+      parts.push(
+        `<text x="${pad.left - 4}" y="${yy}" text-anchor="end" dominant-baseline="middle">1e${power}</text>`,
+      );
     }
     for (const n of sizes) {
       parts.push(`<text x="${x(n).toFixed(1)}" y="${height - 18}" text-anchor="middle">${format(n)}</text>`);
     }
     for (const subject of SUBJECTS) {
-      const points = sizes.map((n) => `${x(n).toFixed(1)},${y(Math.max(opsOf(runs, n, operation, subject), 1)).toFixed(1)}`);
-      parts.push(`<polyline fill="none" stroke="${colors[subject]}" stroke-width="2" points="${points.join(" ")}"/>`);
+      const points = sizes.map(
+        (n) => `${x(n).toFixed(1)},${y(Math.max(opsOf(runs, n, operation, subject), 1)).toFixed(1)}`,
+      );
+      parts.push(
+        `<polyline fill="none" stroke="${colors[subject]}" stroke-width="2" points="${points.join(" ")}"/>`,
+      );
     }
     parts.push("</g>");
     return parts.join("");
@@ -110,6 +116,7 @@ export function updateDocs(file: URL, table: string): void {
   const docs = readFileSync(file, "utf8");
   const before = docs.slice(0, docs.indexOf(start) + start.length);
   const after = docs.slice(docs.indexOf(end));
-  if (!docs.includes(start) || !docs.includes(end)) throw new Error(`${file.pathname} lacks the bench markers`);
+  if (!docs.includes(start) || !docs.includes(end))
+    throw new Error(`${file.pathname} lacks the bench markers`);
   writeFileSync(file, `${before}\n\n${table}\n\n${after}`);
 }

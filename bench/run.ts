@@ -35,7 +35,14 @@ async function main(): Promise<void> {
     const facade = await facadeSubject(PEERS);
     const subjects: Subject[] = [facade, lokiSubject(true), lokiSubject(false), mapSubject()];
     for (const subject of subjects) {
-      const series: OperationSeries[] = await measureOperations(subject, n, facade.peers, repetitions, batch, n);
+      const series: OperationSeries[] = await measureOperations(
+        subject,
+        n,
+        facade.peers,
+        repetitions,
+        batch,
+        n,
+      );
       for (const { operation, opsPerSec } of series) {
         runs.push({ n, operation, subject: subject.name, opsPerSec: Math.round(median(opsPerSec)) });
       }

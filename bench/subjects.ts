@@ -79,7 +79,10 @@ interface LokiDoc {
 
 /** Raw LokiJS: one collection with a unique index on a synthetic slot field, as a careful user would write it. */
 export function lokiSubject(clone: boolean): Subject {
-  const collection = new Loki("bench").addCollection<LokiDoc>("identityMetadata", { unique: ["slot"], clone });
+  const collection = new Loki("bench").addCollection<LokiDoc>("identityMetadata", {
+    unique: ["slot"],
+    clone,
+  });
   const find = (slot: Slot) => {
     const doc = collection.by("slot", slotKey(slot));
     if (doc === undefined) throw new Error("missing record");

@@ -6,8 +6,8 @@ export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
 export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
 
-export { LocalBackbone } from "./backbone/local-backbone.js";
-export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";
+export { LocalBackbone } from "./local-backbone/local-backbone.js";
+export type { BackboneAdmin, LocalBackboneOptions } from "./local-backbone/local-backbone.js";
 export type {
   Backbone,
   BackboneInbox,

@@ -1,5 +1,5 @@
 import { createRuntime, LocalBackbone, ManualClock } from "../src/index";
-import type { EventName, Runtime, RuntimeEvent, RuntimeOptions } from "../src/index";
+import type { EventName, Runtime, RuntimeEvent, RuntimeOptions, StorageAdapter } from "../src/index";
 import type { Result } from "ts-results";
 
 export const START = new Date("2030-01-01T00:00:00.000Z");
@@ -75,3 +75,30 @@ export function recordEvents<N extends EventName>(runtime: Runtime, ...names: N[
 }
 
 export const UNKNOWN_ADDRESS = "did:e:localhost:dids:0123456789abcdef012345";
+
+/** Resolves after `ms` milliseconds of real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Wraps a storage adapter so that every call does its work at once but resolves only after `delayMs` of real
+ * time, like a database across a network: callers that await storage interleave as they would in production.
+ */
+export function slowStorage(inner: StorageAdapter, delayMs = 2): StorageAdapter {
+  const slow =
+    <A extends unknown[], T>(call: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      const [value] = await Promise.all([call(...args), sleep(delayMs)]);
+      return value;
+    };
+  return {
+    get: slow((collection, id) => inner.get(collection, id)),
+    getBySlot: slow((collection, slot) => inner.getBySlot(collection, slot)),
+    list: slow((collection) => inner.list(collection)),
+    listByPeer: slow((collection, peer) => inner.listByPeer(collection, peer)),
+    upsertBySlot: slow((collection, record) => inner.upsertBySlot(collection, record)),
+    commit: slow((changes) => inner.commit(changes)),
+    close: () => inner.close(),
+  };
+}

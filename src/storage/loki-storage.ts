@@ -7,9 +7,9 @@ interface LokiRecord {
   id: string;
   /** Write order; survives a rolled-back removal, which re-inserts at the end of LokiJS's own order. */
   seq: number;
-  slot?: string;
+  slot?: string | undefined;
   /** The record's peers: one as a plain string (the common case, and cheaper to keep), several as an array. */
-  peers?: string | readonly string[];
+  peers?: string | readonly string[] | undefined;
   data: string;
   /** A removed record waiting for compaction (see `Shelf.remove`). */
   gone?: true;
@@ -60,10 +60,9 @@ class Shelf {
   replace(existing: StoredLokiRecord, record: StoredRecord): void {
     const samePeers = sameList(peersOf(existing), record.peers);
     if (!samePeers) this.indexPeers(existing.id, peersOf(existing), false);
-    if (record.slot === undefined) delete existing.slot;
-    else existing.slot = record.slot;
-    if (record.peers === undefined) delete existing.peers;
-    else if (!samePeers) existing.peers = packPeers(record.peers);
+    // Assigning undefined rather than deleting keeps V8's fast object shape.
+    existing.slot = record.slot;
+    if (!samePeers) existing.peers = record.peers === undefined ? undefined : packPeers(record.peers);
     existing.data = record.data;
     // LokiJS indexes go stale unless every edit of a stored document goes through update().
     this.loki.update(existing);
@@ -74,8 +73,8 @@ class Shelf {
     this.byId.delete(record.id);
     this.indexPeers(record.id, peersOf(record), false);
     // A tombstone releases the slot at the cost of an update (O(log N)), where LokiJS's remove is O(N).
-    delete record.slot;
-    delete record.peers;
+    record.slot = undefined;
+    record.peers = undefined;
     record.data = "";
     record.gone = true;
     this.loki.update(record);
@@ -145,6 +144,8 @@ class LokiStorage implements StorageAdapter {
 
   commit(changes: readonly StorageChange[]): Promise<number[]> {
     return this.synchronously(() => {
+      // A single change fails before it changes anything (a taken slot), so it needs no way back.
+      if (changes.length === 1) return [this.apply(changes[0] as StorageChange, undefined)];
       // Each applied change leaves a way back, so a failure half-way restores the state before the commit.
       const undo: (() => void)[] = [];
       try {
@@ -162,7 +163,7 @@ class LokiStorage implements StorageAdapter {
     return Promise.resolve();
   }
 
-  private apply(change: StorageChange, undo: (() => void)[]): number {
+  private apply(change: StorageChange, undo: (() => void)[] | undefined): number {
     const shelf = this.shelf(change.collection);
     switch (change.kind) {
       case "put": {
@@ -174,11 +175,11 @@ class LokiStorage implements StorageAdapter {
         const existing = shelf.byId.get(record.id);
         if (existing === undefined) {
           shelf.insert(record, ++this.sequence);
-          undo.push(() => shelf.remove(shelf.byId.get(record.id) as StoredLokiRecord));
+          undo?.push(() => shelf.remove(shelf.byId.get(record.id) as StoredLokiRecord));
         } else {
-          const before = toStored(existing) as StoredRecord;
+          const before = undo === undefined ? undefined : (toStored(existing) as StoredRecord);
           shelf.replace(existing, record);
-          undo.push(() => shelf.replace(existing, before));
+          if (before !== undefined) undo?.push(() => shelf.replace(existing, before));
         }
         return 1;
       }
@@ -197,17 +198,23 @@ class LokiStorage implements StorageAdapter {
     }
   }
 
-  private removeAll(shelf: Shelf, records: (StoredLokiRecord | undefined)[], undo: (() => void)[]): number {
+  private removeAll(
+    shelf: Shelf,
+    records: (StoredLokiRecord | undefined)[],
+    undo: (() => void)[] | undefined,
+  ): number {
     let removed = 0;
     for (const record of records) {
       if (record === undefined) continue;
-      const before = toStored(record) as StoredRecord;
-      const seq = record.seq;
+      if (undo !== undefined) {
+        const before = toStored(record) as StoredRecord;
+        const seq = record.seq;
+        undo.push(() => {
+          shelf.insert(before, seq);
+          shelf.reordered = true;
+        });
+      }
       shelf.remove(record);
-      undo.push(() => {
-        shelf.insert(before, seq);
-        shelf.reordered = true;
-      });
       removed++;
     }
     return removed;

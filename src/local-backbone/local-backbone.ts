@@ -38,7 +38,7 @@ import type {
   BackboneInbox,
   NewRelationshipTemplate,
   RelationshipStatusChange,
-} from "./backbone.js";
+} from "../backbone/backbone.js";
 import { IdentityDeletions } from "./identity-deletions.js";
 
 // setTimeout's longest delay; a later due instant is reached in steps.
