@@ -223,7 +223,7 @@ describe("values", () => {
   test.each(values)("%s round-trips exactly through upsert and get", async (_label, value) => {
     const rt = await w.runtime();
     const stored = ok(
-      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value as never }),
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value }),
     );
     expect(stored.value).toStrictEqual(value);
     expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toStrictEqual(
@@ -278,7 +278,7 @@ describe("values", () => {
         await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: "original" }),
       );
       const error = err(
-        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value as never }),
+        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value }),
       );
       expect(error.code).toBe(VALIDATION);
       expect(error.message).toContain(property);

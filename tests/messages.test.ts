@@ -209,7 +209,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
     const events = [sender, ...recipients].map(received);
     const result = await sender.messages.sendMessage({
       recipients: addresses ?? recipients.map((r) => r.address),
-      content: content as never,
+      content: content,
     });
     const error = err(result);
     for (const runtime of [sender, ...recipients]) expect(await messagesOf(runtime)).toEqual([]);

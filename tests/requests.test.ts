@@ -720,7 +720,7 @@ describe("validation (behaviour §3)", () => {
     content["self"] = content;
     await refused(
       [a, b],
-      () => a.requests.createOutgoingRequest({ peer: b.address, content } as never),
+      () => a.requests.createOutgoingRequest({ peer: b.address, content }),
       VALIDATION,
       "content",
     );
