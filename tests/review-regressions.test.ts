@@ -4,9 +4,11 @@ import type {
   Backbone,
   LocalRequestDTO,
   RelationshipDTO,
+  Result,
   Runtime,
   RuntimeEvent,
   StorageAdapter,
+  StorageChange,
 } from "../src/index";
 import { err, ok, recordEvents, sleep, slowStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
@@ -70,9 +72,9 @@ describe("1. runtimes sharing one storage are distinct identities", () => {
     const reopened = await w.runtime({ storage });
     expect(reopened.address).toBe(first.address);
     expect(reopened.address).not.toBe(second.address);
-    expect(
-      ok(await reopened.identityMetadata.getIdentityMetadata({ reference: first.address })).value,
-    ).toBe("first");
+    expect(ok(await reopened.identityMetadata.getIdentityMetadata({ reference: first.address })).value).toBe(
+      "first",
+    );
   });
 
   test("with an address, createRuntime reopens that identity", async () => {
@@ -109,7 +111,9 @@ describe("1. runtimes sharing one storage are distinct identities", () => {
     const doomed = await w.runtime({ storage });
     const survivor = await w.runtime({ storage });
     await relate(doomed, survivor);
-    ok(await survivor.identityMetadata.upsertIdentityMetadata({ reference: survivor.address, value: "kept" }));
+    ok(
+      await survivor.identityMetadata.upsertIdentityMetadata({ reference: survivor.address, value: "kept" }),
+    );
     ok(
       await survivor.identityMetadata.upsertIdentityMetadata({
         reference: doomed.address,
@@ -123,11 +127,12 @@ describe("1. runtimes sharing one storage are distinct identities", () => {
     expect(ok(await doomed.identityDeletion.checkIfIdentityIsDeleted()).isDeleted).toBe(true);
     ok(await doomed.eraseLocalData());
 
-    expect(ok(await survivor.identityMetadata.getIdentityMetadata({ reference: survivor.address })).value).toBe(
-      "kept",
-    );
     expect(
-      ok(await survivor.identityMetadata.getIdentityMetadata({ reference: doomed.address, key: "peer" })).value,
+      ok(await survivor.identityMetadata.getIdentityMetadata({ reference: survivor.address })).value,
+    ).toBe("kept");
+    expect(
+      ok(await survivor.identityMetadata.getIdentityMetadata({ reference: doomed.address, key: "peer" }))
+        .value,
     ).toBe("about the doomed");
     expect(ok(await survivor.relationships.getRelationships())).toHaveLength(1);
 
@@ -137,29 +142,29 @@ describe("1. runtimes sharing one storage are distinct identities", () => {
     );
     await survivor.close();
     const reopened = await w.runtime({ storage, address: survivor.address });
-    expect(ok(await reopened.identityMetadata.getIdentityMetadata({ reference: survivor.address })).value).toBe(
-      "kept",
-    );
+    expect(
+      ok(await reopened.identityMetadata.getIdentityMetadata({ reference: survivor.address })).value,
+    ).toBe("kept");
   });
 });
 
 describe("2. a Response that overtakes the sender's bookkeeping", () => {
   test("a peer accepting from inside incomingRequestReceived leaves both sides Completed with one response", async () => {
-    const a = await w.runtime({ storage: slowStorage(lokiStorage(), 3) });
-    const b = await w.runtime({ storage: slowStorage(lokiStorage(), 3) });
+    // The peer's storage is faster than the creator's: its Response reaches the creator while the creator is
+    // still recording that the request was sent.
+    const a = await w.runtime({ storage: slowStorage(lokiStorage(), 8) });
+    const b = await w.runtime({ storage: slowStorage(lokiStorage(), 1) });
     await relate(a, b);
-    const decisions: Promise<unknown>[] = [];
+    const decisions: Promise<Result<LocalRequestDTO, RuntimeError>>[] = [];
     b.events.on("consumption.incomingRequestReceived", (event) => {
-      const decision = b.requests.acceptIncomingRequest({ requestId: event.data.id });
-      decisions.push(decision);
-      return decision.then(() => undefined);
+      decisions.push(b.requests.acceptIncomingRequest({ requestId: event.data.id }));
     });
 
     const draft = ok(await a.requests.createOutgoingRequest({ peer: b.address, content: { q: "?" } }));
     ok(await a.messages.sendMessage({ recipients: [b.address], content: draft.content }));
     const completed = await eventually(async () => (await requestOf(a, draft.id)).status === "Completed");
     expect(decisions).toHaveLength(1);
-    ok((await decisions[0]) as Awaited<ReturnType<Runtime["requests"]["acceptIncomingRequest"]>>);
+    ok(await (decisions[0] as Promise<Result<LocalRequestDTO, RuntimeError>>));
 
     const outgoing = await requestOf(a, draft.id);
     const incoming = await requestOf(b, draft.id);
@@ -167,6 +172,37 @@ describe("2. a Response that overtakes the sender's bookkeeping", () => {
     expect(incoming.status).toBe("Completed");
     expect(outgoing.response).toStrictEqual(incoming.response);
     expect(outgoing.response?.result).toBe("Accepted");
+  });
+
+  test("a Response that arrives while the sender is still recording its send completes the request", async () => {
+    // The sender's storage is slow to record its own sent messages, so the peer's Response gets there first.
+    const slowOwnSends = (method: string, args: readonly unknown[]): number => {
+      if (method !== "commit") return 0;
+      const changes = args[0] as readonly StorageChange[];
+      const ownSent = changes.some(
+        (change) =>
+          change.kind === "put" &&
+          change.collection.endsWith("/messages") &&
+          (JSON.parse(change.record.data) as { createdBy?: string }).createdBy ===
+            change.collection.slice(0, -"/messages".length),
+      );
+      return ownSent ? 30 : 0;
+    };
+    const a = await w.runtime({ storage: slowStorage(lokiStorage(), slowOwnSends) });
+    const b = await w.runtime();
+    await relate(a, b);
+    const decisions: Promise<Result<LocalRequestDTO, RuntimeError>>[] = [];
+    b.events.on("consumption.incomingRequestReceived", (event) => {
+      decisions.push(b.requests.acceptIncomingRequest({ requestId: event.data.id }));
+    });
+
+    const draft = ok(await a.requests.createOutgoingRequest({ peer: b.address, content: { q: "?" } }));
+    ok(await a.messages.sendMessage({ recipients: [b.address], content: draft.content }));
+    expect(decisions).toHaveLength(1);
+    const incoming = ok(await (decisions[0] as Promise<Result<LocalRequestDTO, RuntimeError>>));
+    const outgoing = await requestOf(a, draft.id);
+    expect(outgoing.status).toBe("Completed");
+    expect(outgoing.response).toStrictEqual(incoming.response);
   });
 
   test("deciding one request twice at once: one success, one wrongRequestStatus", async () => {
@@ -183,7 +219,9 @@ describe("2. a Response that overtakes the sender's bookkeeping", () => {
     expect(results.filter((result) => result.ok)).toHaveLength(1);
     const failures = results.filter((result) => result.err);
     expect(failures).toHaveLength(1);
-    expect(err(failures[0] as (typeof results)[number]).code).toBe("error.consumption.requests.wrongRequestStatus");
+    expect(err(failures[0] as (typeof results)[number]).code).toBe(
+      "error.consumption.requests.wrongRequestStatus",
+    );
     // Exactly one Response reached the creator.
     const responses = ok(await a.messages.getMessages()).filter(
       (message) => (message.content as { "@type"?: string })["@type"] === "Response",
@@ -202,9 +240,9 @@ describe("3. a peer past its deletion date counts as deleted before the due job 
     expect(
       err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Mail" } })).code,
     ).toBe("error.runtime.messages.peerIsInDeletion");
-    expect(
-      ok(await a.requests.canCreateOutgoingRequest({ peer: b.address, content: {} })).code,
-    ).toBe("error.consumption.requests.peerIsInDeletion");
+    expect(ok(await a.requests.canCreateOutgoingRequest({ peer: b.address, content: {} })).code).toBe(
+      "error.consumption.requests.peerIsInDeletion",
+    );
 
     w.clock.advance({ ms: 1 });
     // No runDueJobs: the relationship still says ToBeDeleted, the clock says deleted.
@@ -214,7 +252,8 @@ describe("3. a peer past its deletion date counts as deleted before the due job 
       err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Mail" } })).code,
     ).toBe("error.transport.messages.peerIsDeleted");
     expect(
-      err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Notification" } })).code,
+      err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Notification" } }))
+        .code,
     ).toBe("error.transport.messages.peerIsDeleted");
     expect(err(await a.requests.createOutgoingRequest({ peer: b.address, content: {} })).code).toBe(
       "error.consumption.requests.peerIsDeleted",
@@ -284,7 +323,10 @@ describe("5. the Backbone keeps pushes for a runtime that is away", () => {
     await relate(a, b);
     ok(await b.identityDeletion.initiateIdentityDeletionProcess());
     const held = ok(
-      await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Notification", held: true } }),
+      await a.messages.sendMessage({
+        recipients: [b.address],
+        content: { "@type": "Notification", held: true },
+      }),
     );
     expect(ok(await b.messages.getMessages())).toHaveLength(0);
     await b.close();
@@ -298,10 +340,9 @@ describe("5. the Backbone keeps pushes for a runtime that is away", () => {
     expect(reopened.address).toBe(b.address);
     expect(ok(await reopened.messages.getMessages()).map((message) => message.id)).toStrictEqual([held.id]);
     expect(ok(await reopened.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(started);
-    expect(ok(await reopened.identityDeletion.getIdentityDeletionProcesses()).map((p) => p.status)).toStrictEqual([
-      "Cancelled",
-      "WaitingForApproval",
-    ]);
+    expect(
+      ok(await reopened.identityDeletion.getIdentityDeletionProcesses()).map((p) => p.status),
+    ).toStrictEqual(["Cancelled", "WaitingForApproval"]);
     // The peer's side no longer says B is in deletion.
     const relationship = ok(await reopened.relationships.getRelationships())[0];
     expect(relationship?.peerDeletionInfo).toBeUndefined();
@@ -316,7 +357,9 @@ describe("6. a closed Backbone answers with Results", () => {
     expect(err(await w.backbone.admin.startIdentityDeletionProcess(a.address)).code).toBe(CLOSED);
     expect(err(await a.identityDeletion.initiateIdentityDeletionProcess()).code).toBe(CLOSED);
     expect(err(await a.relationships.createOwnRelationshipTemplate()).code).toBe(CLOSED);
-    expect(err(await a.relationships.getRelationshipTemplate({ id: "RLTaaaaaaaaaaaaaaaaa" })).code).toBe(CLOSED);
+    expect(err(await a.relationships.getRelationshipTemplate({ id: "RLTaaaaaaaaaaaaaaaaa" })).code).toBe(
+      CLOSED,
+    );
     expect(
       err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Mail" } })).code,
     ).toBe(CLOSED);
@@ -349,7 +392,9 @@ describe("7. admin.startIdentityDeletionProcess validates its address; lokiStora
 describe("8. grace periods must end within JavaScript dates", () => {
   test("a grace period of 1e9 days is a validation error naming it, and creates no process", async () => {
     const rt = await w.runtime();
-    const error = err(await rt.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1e9 }));
+    const error = err(
+      await rt.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1e9 }),
+    );
     expect(error.code).toBe(VALIDATION);
     expect(error.message).toContain("lengthOfGracePeriodInDays");
     expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
@@ -383,7 +428,11 @@ describe("9. facade methods work detached", () => {
 
 describe("10. an upsert about a peer never outlives that peer's decomposition", () => {
   test("12 upserts racing decomposeRelationship leave no metadata about the peer", async () => {
-    const a = await w.runtime({ storage: slowStorage(lokiStorage(), 2) });
+    // The familiarity check (and the decomposition's last read) are slow, writes are not: a decomposition that
+    // commits while an upsert waits for its check lands between that check and its write, unless they take turns.
+    const a = await w.runtime({
+      storage: slowStorage(lokiStorage(), (method) => (method === "listByPeer" ? 6 : 0)),
+    });
     const b = await w.runtime();
     const relationshipId = await relate(a, b);
     ok(await a.relationships.terminateRelationship({ relationshipId }));
@@ -445,7 +494,10 @@ describe("11. event data is a copy", () => {
     b.events.on("consumption.incomingRequestStatusChanged", (event) => {
       (event.data as { status: string }).status = "Hacked";
     });
-    const received: RuntimeEvent<"transport.messageReceived">[] = recordEvents(b, "transport.messageReceived");
+    const received: RuntimeEvent<"transport.messageReceived">[] = recordEvents(
+      b,
+      "transport.messageReceived",
+    );
 
     const draft = ok(await a.requests.createOutgoingRequest({ peer: b.address, content: { q: "?" } }));
     ok(await a.messages.sendMessage({ recipients: [b.address], content: draft.content }));
@@ -501,7 +553,8 @@ describe("13. a failing createRuntime leaks nothing", () => {
     const failing = new Proxy(w.backbone, {
       get(target, key) {
         if (key === "getIdentityDeletionProcesses") {
-          return () => Promise.resolve(new Err(new RuntimeError("error.runtime.unknown", "the Backbone is down")));
+          return () =>
+            Promise.resolve(new Err(new RuntimeError("error.runtime.unknown", "the Backbone is down")));
         }
         if (key === "createIdentity") {
           return async () => {

@@ -82,23 +82,29 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Wraps a storage adapter so that every call does its work at once but resolves only after `delayMs` of real
+ * Wraps a storage adapter so that every call does its work at once but resolves only after a delay of real
  * time, like a database across a network: callers that await storage interleave as they would in production.
+ * `delayMs` is a number of milliseconds, or a function choosing it per call (0: no delay).
  */
-export function slowStorage(inner: StorageAdapter, delayMs = 2): StorageAdapter {
+export function slowStorage(
+  inner: StorageAdapter,
+  delayMs: number | ((method: keyof StorageAdapter, args: readonly unknown[]) => number) = 2,
+): StorageAdapter {
   const slow =
-    <A extends unknown[], T>(call: (...args: A) => Promise<T>) =>
+    <A extends unknown[], T>(method: keyof StorageAdapter, call: (...args: A) => Promise<T>) =>
     async (...args: A): Promise<T> => {
-      const [value] = await Promise.all([call(...args), sleep(delayMs)]);
+      const ms = typeof delayMs === "number" ? delayMs : delayMs(method, args);
+      if (ms <= 0) return call(...args);
+      const [value] = await Promise.all([call(...args), sleep(ms)]);
       return value;
     };
   return {
-    get: slow((collection, id) => inner.get(collection, id)),
-    getBySlot: slow((collection, slot) => inner.getBySlot(collection, slot)),
-    list: slow((collection) => inner.list(collection)),
-    listByPeer: slow((collection, peer) => inner.listByPeer(collection, peer)),
-    upsertBySlot: slow((collection, record) => inner.upsertBySlot(collection, record)),
-    commit: slow((changes) => inner.commit(changes)),
+    get: slow("get", (collection, id) => inner.get(collection, id)),
+    getBySlot: slow("getBySlot", (collection, slot) => inner.getBySlot(collection, slot)),
+    list: slow("list", (collection) => inner.list(collection)),
+    listByPeer: slow("listByPeer", (collection, peer) => inner.listByPeer(collection, peer)),
+    upsertBySlot: slow("upsertBySlot", (collection, record) => inner.upsertBySlot(collection, record)),
+    commit: slow("commit", (changes) => inner.commit(changes)),
     close: () => inner.close(),
   };
 }
