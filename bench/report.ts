@@ -59,7 +59,7 @@ export function renderChart(runs: readonly RunResult[]): string {
   };
   const width = 300;
   const height = 220;
-  const pad = { left: 60, right: 10, top: 28, bottom: 36 };
+  const pad = { left: 50, right: 34, top: 28, bottom: 36 };
   const values = runs.map((run) => run.opsPerSec).filter((v) => v > 0);
   const low = Math.floor(Math.log10(Math.min(...values)));
   const high = Math.ceil(Math.log10(Math.max(...values)));
@@ -96,14 +96,14 @@ export function renderChart(runs: readonly RunResult[]): string {
   });
   const legend = SUBJECTS.map(
     (subject, index) =>
-      `<g transform="translate(${pad.left + index * 190},${height + 6})"><rect width="14" height="4" y="-2" fill="${colors[subject]}"/><text x="20" dominant-baseline="middle">${subject}</text></g>`,
+      `<g transform="translate(${pad.left + index * 190},${height + 30})"><rect width="14" height="4" y="-2" fill="${colors[subject]}"/><text x="20" dominant-baseline="middle">${subject}</text></g>`,
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width * 4}" height="${height + 24}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width * 4}" height="${height + 44}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...panels,
     ...legend,
-    `<text x="${width * 2}" y="${height - 4}" text-anchor="middle">N (stored records) — ops/s, both axes log scale</text>`,
+    `<text x="${width * 2}" y="${height + 8}" text-anchor="middle">N (stored records) — ops/s, both axes log scale</text>`,
     "</svg>",
     "",
   ].join("\n");
