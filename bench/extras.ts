@@ -8,8 +8,12 @@ import { keyFor, valueFor } from "./subjects.js";
 
 const here = new URL(".", import.meta.url).pathname;
 
+// Children run the built package too: the run-time tsconfig does not map the package name to src.
+const runTimeTsconfig = new URL("../tsconfig.run.json", import.meta.url).pathname;
+
 function child(args: string[]): string {
-  return execFileSync(process.execPath, args, { cwd: here, encoding: "utf8" }).trim();
+  const env = { ...process.env, TSX_TSCONFIG_PATH: runTimeTsconfig };
+  return execFileSync(process.execPath, args, { cwd: here, encoding: "utf8", env }).trim();
 }
 
 /** Heap bytes per stored record after GC, measured in a fresh process each. */
