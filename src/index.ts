@@ -6,6 +6,10 @@ export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
 export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
 
+export { createHttpHandler, statusOfCode } from "./http/handler.js";
+export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
+export { openApiDocument } from "./http/openapi.js";
+
 export { LocalBackbone } from "./local-backbone/local-backbone.js";
 export type { BackboneAdmin, LocalBackboneOptions } from "./local-backbone/local-backbone.js";
 export type {

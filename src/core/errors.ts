@@ -68,6 +68,15 @@ const catalogue = {
   "error.transport.messages.hasNeitherActiveNorTerminatedRelationship": (addresses: readonly string[]) =>
     `There is neither an active nor a terminated relationship to these recipients: ${list(addresses)}.`,
 
+  "error.http.unauthorized": () => "The X-API-KEY header is missing or wrong.",
+  "error.http.routeNotFound": (method: string, path: string) => `There is no route ${method} ${path}.`,
+  "error.http.methodNotAllowed": (method: string, path: string, allowed: readonly string[]) =>
+    `${path} does not support ${method}; it supports ${allowed.join(", ")}.`,
+  "error.http.unsupportedMediaType": (contentType: string) =>
+    `The body must be application/json, not ${contentType === "" ? "without a content type" : quote(contentType)}.`,
+  "error.http.payloadTooLarge": (limit: number) => `The body is larger than ${limit} bytes.`,
+  "error.http.invalidJson": () => "The body is not valid JSON.",
+
   "error.consumption.requests.peerIsDeleted": (peer: string) => `The peer ${quote(peer)} has been deleted.`,
   "error.consumption.requests.peerIsInDeletion": (peer: string) => `The peer ${quote(peer)} is in deletion.`,
   "error.consumption.requests.missingRelationship": (peer: string) =>
@@ -85,6 +94,9 @@ type Catalogue = typeof catalogue;
 
 /** Every error code the library can return. */
 export type ErrorCode = keyof Catalogue;
+
+/** What the message of `C` is made from. */
+export type ErrorArgs<C extends ErrorCode> = Parameters<Catalogue[C]>;
 
 /** Every error code, for switch statements and comparisons without string literals. */
 export const ErrorCodes: readonly ErrorCode[] = Object.freeze(Object.keys(catalogue) as ErrorCode[]);
@@ -116,8 +128,8 @@ export interface CheckResult {
   message?: string;
 }
 
-export function runtimeError<C extends ErrorCode>(code: C, ...args: Parameters<Catalogue[C]>): RuntimeError {
-  const format = catalogue[code] as (...params: Parameters<Catalogue[C]>) => string;
+export function runtimeError<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>): RuntimeError {
+  const format = catalogue[code] as (...params: ErrorArgs<C>) => string;
   return new RuntimeError(code, format(...args));
 }
 
@@ -135,7 +147,7 @@ export function errResult(error: RuntimeError): Err<RuntimeError> {
   }
 }
 
-export function fail<C extends ErrorCode>(code: C, ...args: Parameters<Catalogue[C]>): Err<RuntimeError> {
+export function fail<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>): Err<RuntimeError> {
   return errResult(runtimeError(code, ...args));
 }
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// `identity-runtime serve`: the HTTP API on the embedded default, as a ready server.
+import { createServer } from "node:http";
+import { parseArgs } from "node:util";
+import { createHttpHandler } from "./http/handler.js";
+import { LocalBackbone } from "./local-backbone/local-backbone.js";
+import { createRuntime } from "./runtime/runtime.js";
+
+const USAGE = `Usage: identity-runtime serve [options]
+
+Serves the IdentityMetadata and IdentityDeletionProcess routes of the enmeshed Connector
+(under /api/v2 and /api/core/v1) on an embedded Backbone.
+
+Options:
+  --port <n>        port to listen on (default 8080; 0 picks a free one)
+  --host <host>     address to listen on (default 127.0.0.1)
+  --api-key <key>   the X-API-KEY clients must send (or IDENTITY_RUNTIME_API_KEY)
+  --storage <kind>  memory (default; the only kind in this version)
+  --help            this text`;
+
+/** One JSON object per line on stdout: easy to read for people and for log shippers. */
+function log(level: "info" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+function exitWith(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: "8080" },
+      host: { type: "string", default: "127.0.0.1" },
+      "api-key": { type: "string" },
+      storage: { type: "string", default: "memory" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    exitWith(`--port must be 0 to 65535, not ${values.port}`);
+  const apiKey = values["api-key"] ?? process.env["IDENTITY_RUNTIME_API_KEY"];
+  if (apiKey === undefined || apiKey === "")
+    exitWith("an API key is required: --api-key or IDENTITY_RUNTIME_API_KEY");
+  if (values.storage !== "memory")
+    exitWith(`--storage ${values.storage} is not available; this version has: memory`);
+
+  const backbone = new LocalBackbone();
+  const runtime = await createRuntime({ backbone });
+  const handler = createHttpHandler(runtime, {
+    apiKey,
+    onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
+  });
+  const server = createServer(handler);
+  server.listen(port, values.host, () => {
+    const address = server.address();
+    const listening = typeof address === "object" && address !== null ? address.port : port;
+    log("info", "listening", { url: `http://${values.host}:${listening}`, identity: runtime.address });
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down", { signal });
+    // Stop accepting, let requests in flight finish, then close the runtime and the Backbone.
+    server.close(() => {
+      void runtime
+        .close()
+        .then(() => backbone.close())
+        .then(() => {
+          log("info", "stopped");
+          process.exit(0);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === "serve") {
+  serve(rest).catch((error: unknown) => {
+    log("error", "could not start", { error: error instanceof Error ? error.message : String(error) });
+    process.exit(1);
+  });
+} else if (command === undefined || command === "--help" || command === "help") {
+  process.stdout.write(`${USAGE}\n`);
+} else {
+  exitWith(`unknown command ${command}`);
+}

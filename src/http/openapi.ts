@@ -1,0 +1,107 @@
+import { ErrorCodes } from "../core/errors.js";
+import { API_PREFIX_LIST } from "./prefixes.js";
+import { ROUTES } from "./routes.js";
+import type { Route } from "./routes.js";
+
+const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
+
+/** The OpenAPI 3.1 document of the HTTP API, made from the same route table the handler serves. */
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+  }
+  paths["/openapi.json"] = {
+    get: {
+      operationId: "getOpenApiDocument",
+      summary: "This document.",
+      responses: { "200": { description: "The OpenAPI document.", content: { "application/json": {} } } },
+    },
+  };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "identity-runtime",
+      version: "0.1.0",
+      description:
+        "IdentityMetadata and identity deletion of the enmeshed runtime, with the routes and envelopes of the " +
+        "enmeshed Connector. Every route needs the X-API-KEY header; GET /health does not.",
+    },
+    servers: API_PREFIX_LIST.map((url) => ({ url })),
+    security: [{ apiKey: [] }],
+    paths,
+    components: {
+      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY" } },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: {
+              type: "object",
+              required: ["id", "code", "message", "docs", "time"],
+              properties: {
+                id: { type: "string", pattern: "^ERR[A-Za-z0-9]{17}$" },
+                code: { enum: [...ErrorCodes] },
+                message: { type: "string" },
+                docs: { type: "string", format: "uri" },
+                time: { type: "string", format: "date-time" },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        Error: {
+          description:
+            "A failure: 400 malformed request or refused by a rule, 401 no or wrong API key, 404 not found, " +
+            "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, 503 closed.",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+      },
+    },
+  };
+}
+
+function operation(route: Route): Record<string, unknown> {
+  const parameters = [
+    ...Object.entries(route.query ?? {}).map(([name, { description, required }]) => ({
+      name,
+      in: "query",
+      required,
+      description,
+      schema: { type: "string" },
+    })),
+    ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    })),
+  ];
+  const success =
+    route.successStatus === 204
+      ? { description: "Done." }
+      : {
+          description: "Done.",
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["result"], properties: { result: route.result ?? {} } },
+            },
+          },
+        };
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: route.method === "PUT",
+            content: { "application/json": { schema: route.body } },
+          },
+        }),
+    responses: { [String(route.successStatus)]: success, default: ERROR_RESPONSE },
+  };
+}
