@@ -11,6 +11,8 @@ const EXPECTED_EXPORTS = {
   Err: "function",
   RuntimeError: "function",
   ErrorCodes: "object",
+  createHttpHandler: "function",
+  openApiDocument: "function",
 };
 
 function checkExports(lib, testing) {
