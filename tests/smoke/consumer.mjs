@@ -27,6 +27,13 @@ try {
   for (const file of ["esm.mjs", "cjs.cjs", "checks.cjs"]) cpSync(join(here, file), join(scratch, file));
   for (const file of ["esm.mjs", "cjs.cjs"])
     execFileSync(process.execPath, [file], { cwd: scratch, stdio: "inherit" });
+  // The bin the package declares runs from the installed package.
+  const { bin } = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+  const help = execFileSync(process.execPath, [join(installed, bin["identity-runtime"]), "--help"], {
+    encoding: "utf8",
+  });
+  if (!help.includes("identity-runtime serve")) throw new Error("the bin did not print its usage");
+  console.log("bin smoke ok");
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
