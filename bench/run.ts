@@ -3,6 +3,7 @@
 // results section of docs/benchmarks.md.
 import { writeFileSync } from "node:fs";
 import { measureExtras } from "./extras.js";
+import { measureHttp } from "./http.js";
 import type { OperationSeries } from "./measure.js";
 import { measureOperations, median } from "./measure.js";
 import { renderChart, renderTable, updateDocs } from "./report.js";
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       console.error(`measured ${subject.name} at n=${n}`);
     }
   }
-  const extras = await measureExtras({ quick });
+  const extras = { ...(await measureExtras({ quick })), http: await measureHttp({ quick }) };
   const results = {
     generatedAt: new Date().toISOString(),
     mode: quick ? "quick" : "full",
