@@ -59,14 +59,18 @@ async function serve(args: string[]): Promise<void> {
     apiKey,
     onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
   });
-  const server = createServer(handler);
+  let stopping = false;
+  const server = createServer((request, response) => {
+    // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
+    if (stopping) response.setHeader("connection", "close");
+    handler(request, response);
+  });
   server.listen(port, values.host, () => {
     const address = server.address();
     const listening = typeof address === "object" && address !== null ? address.port : port;
     log("info", "listening", { url: `http://${values.host}:${listening}`, identity: runtime.address });
   });
 
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -89,17 +89,17 @@ export function createHttpHandler(
       }),
     );
     serve(request, response, path).catch((error: unknown) => {
-      // Nothing unexpected may leak: no message, no stack, no path.
-      void error;
-      if (!response.headersSent) sendError(response, new HttpFailure(500, genericUnknown()));
-      else response.destroy();
+      if (response.headersSent) return response.destroy();
+      // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
+      sendError(response, error instanceof HttpFailure ? error : new HttpFailure(500, genericUnknown()));
     });
   };
 
   async function serve(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
     const method = request.method ?? "GET";
     if (path === "/health") {
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, path, ["GET"]);
+      if (method !== "GET" && method !== "HEAD")
+        return sendError(response, methodNotAllowed(method, path, ["GET"]));
       return send(response, 200, { isHealthy: true });
     }
     const key = request.headers["x-api-key"];
@@ -126,22 +126,17 @@ export function createHttpHandler(
         methodNotAllowed(method, path, [...new Set(matches.map(({ route }) => route.method))]),
       );
     }
-    try {
-      const query = queryOf(request.url);
-      const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
-      const result = await match.route.run(runtime, { query, body, params: match.params });
-      if (result.err)
-        return sendError(response, new HttpFailure(statusOfCode(result.val.code), publicError(result.val)));
-      if (match.route.successStatus === 204) {
-        response.writeHead(204);
-        response.end();
-        return;
-      }
-      return send(response, match.route.successStatus, { result: result.val });
-    } catch (error) {
-      if (error instanceof HttpFailure) return sendError(response, error);
-      throw error;
+    const query = queryOf(request.url);
+    const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
+    const result = await match.route.run(runtime, { query, body, params: match.params });
+    if (result.err)
+      return sendError(response, new HttpFailure(statusOfCode(result.val.code), publicError(result.val)));
+    if (match.route.successStatus === 204) {
+      response.writeHead(204);
+      response.end();
+      return;
     }
+    return send(response, match.route.successStatus, { result: result.val });
   }
 }
 
@@ -156,13 +151,27 @@ function matchRoute(
   for (let index = 0; index < pattern.length; index++) {
     const expected = pattern[index] as string;
     const segment = actual[index] as string;
-    if (expected.startsWith("{")) params[expected.slice(1, -1)] = decodeURIComponent(segment);
+    if (expected.startsWith("{")) params[expected.slice(1, -1)] = decodeSegment(segment);
     else if (expected !== segment) return undefined;
   }
   // A literal route ("Active") wins over a parameter ("{id}") for the same path.
   if (Object.keys(params).length > 0 && ROUTES.some((other) => other !== route && other.path === path))
     return undefined;
   return { route, params };
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpFailure(
+      400,
+      runtimeError(
+        "error.runtime.validation.invalidPropertyValue",
+        `the path segment ${segment} is not valid percent-encoding`,
+      ),
+    );
+  }
 }
 
 /** The query as given; a parameter given twice is refused, since a slot has one reference and one key. */
@@ -204,9 +213,11 @@ async function readJsonBody(request: IncomingMessage, limit: number): Promise<un
     }
     chunks.push(chunk);
   }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.length === 0) return undefined;
   try {
     // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new HttpFailure(400, runtimeError("error.http.invalidJson"));
   }

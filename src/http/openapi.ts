@@ -11,6 +11,25 @@ export function openApiDocument(): Record<string, unknown> {
   for (const route of ROUTES) {
     paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
   }
+  paths["/health"] = {
+    // Served at the root, not below the API prefixes, and open to all.
+    servers: [{ url: "/" }],
+    get: {
+      operationId: "getHealth",
+      summary: "Whether the server is up; needs no API key.",
+      security: [],
+      responses: {
+        "200": {
+          description: "Up.",
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["isHealthy"], properties: { isHealthy: { const: true } } },
+            },
+          },
+        },
+      },
+    },
+  };
   paths["/openapi.json"] = {
     get: {
       operationId: "getOpenApiDocument",

@@ -93,9 +93,10 @@ export function resultOf<T>(answer: Answer, status = 200): T {
  * ERR and 17 characters, `docs` a URL naming the code, `time` an ISO date. Returns the error.
  */
 export function expectError(answer: Answer, status: number, code: string): HttpErrorBody["error"] {
-  expect({ status: answer.status, code: (answer.body as Partial<HttpErrorBody> | undefined)?.error?.code }).toEqual(
-    { status, code },
-  );
+  expect({
+    status: answer.status,
+    code: (answer.body as Partial<HttpErrorBody> | undefined)?.error?.code,
+  }).toEqual({ status, code });
   expect(answer.headers.get("content-type")).toMatch(/^application\/json/);
   const body = answer.body as HttpErrorBody;
   expect(Object.keys(body)).toEqual(["error"]);

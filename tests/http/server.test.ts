@@ -1,0 +1,263 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { call, expectError, query, resultOf } from "./client";
+import type { IdentityMetadataDTO } from "../../src/index";
+
+const ROOT = join(__dirname, "..", "..");
+const TEST_TIMEOUT_MS = 15_000;
+const WAIT_MS = 10_000;
+
+interface LogLine {
+  time: string;
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+interface Cli {
+  child: ChildProcess;
+  lines: LogLine[];
+  stderr(): string;
+  /** The first line (seen or to come) matching `predicate`; rejects after `timeoutMs`. */
+  line(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit code (or signal) once the process has exited; rejects after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started: Cli[] = [];
+
+afterEach(() => {
+  for (const cli of started.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGKILL");
+  }
+});
+
+/** Runs `src/cli.ts` with tsx, the way the `bin` runs `dist/cli.js`. */
+function startCli(args: string[], env: Record<string, string> = {}): Cli {
+  const environment: NodeJS.ProcessEnv = {
+    ...process.env,
+    TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.run.json"),
+    ...env,
+  };
+  if (env["IDENTITY_RUNTIME_API_KEY"] === undefined) delete environment["IDENTITY_RUNTIME_API_KEY"];
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli.ts"), ...args], {
+    cwd: ROOT,
+    env: environment,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: LogLine[] = [];
+  const listeners = new Set<() => void>();
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => (stderr += chunk));
+  createInterface({ input: child.stdout }).on("line", (text) => {
+    let parsed: LogLine;
+    try {
+      parsed = JSON.parse(text) as LogLine;
+    } catch {
+      parsed = { time: "", level: "unparsed", msg: text };
+    }
+    lines.push(parsed);
+    for (const listener of listeners) listener();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const describeState = () => `stdout lines: ${JSON.stringify(lines)}\nstderr: ${stderr}`;
+
+  const cli: Cli = {
+    child,
+    lines,
+    stderr: () => stderr,
+    line: (predicate, timeoutMs = WAIT_MS) =>
+      new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const found = lines.find(predicate);
+          if (found === undefined) return;
+          cleanup();
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no matching log line within ${timeoutMs} ms\n${describeState()}`));
+        }, timeoutMs);
+        const onExit = () => {
+          // Lines may still be buffered in readline: give them a moment before giving up.
+          setTimeout(() => {
+            check();
+            if (listeners.has(check)) {
+              cleanup();
+              reject(new Error(`the process exited without a matching log line\n${describeState()}`));
+            }
+          }, 50);
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off("exit", onExit);
+        };
+        listeners.add(check);
+        child.once("exit", onExit);
+        check();
+      }),
+    exited: (timeoutMs = WAIT_MS) =>
+      Promise.race([
+        exit,
+        new Promise<never>((_resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`the process did not exit within ${timeoutMs} ms\n${describeState()}`)),
+            timeoutMs,
+          );
+          void exit.then(() => clearTimeout(timer));
+        }),
+      ]),
+  };
+  started.push(cli);
+  return cli;
+}
+
+/** Starts `serve` and waits for its "listening" line: the URL and the own identity. */
+async function startServer(args: string[], env: Record<string, string> = {}) {
+  const cli = startCli(["serve", "--port", "0", ...args], env);
+  const listening = await cli.line((line) => line.msg === "listening");
+  expect(listening).toMatchObject({
+    level: "info",
+    url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+  });
+  expect(listening.identity).toMatch(/^did:e:[a-z0-9.-]+:dids:[0-9a-f]{22}$/);
+  return { cli, url: listening.url as string, identity: listening.identity as string };
+}
+
+test(
+  "serve: listens, answers /health and a PUT + GET on its own identity, logs each request, stops on SIGTERM with exit 0",
+  async () => {
+    const { cli, url, identity } = await startServer(["--api-key", "k"]);
+
+    const health = await call(url, "GET", "/health", { key: null });
+    expect({ status: health.status, body: health.body }).toEqual({ status: 200, body: { isHealthy: true } });
+
+    const put = await call(url, "PUT", "/api/v2/IdentityMetadata", {
+      key: "k",
+      json: { reference: identity, key: "cli", value: { from: "test" } },
+    });
+    const created = resultOf<IdentityMetadataDTO>(put);
+    expect(created).toStrictEqual({
+      id: created.id,
+      reference: identity,
+      key: "cli",
+      value: { from: "test" },
+    });
+    const get = await call(
+      url,
+      "GET",
+      `/api/v2/IdentityMetadata${query(["reference", identity], ["key", "cli"])}`,
+      {
+        key: "k",
+      },
+    );
+    expect(resultOf<IdentityMetadataDTO>(get)).toStrictEqual(created);
+    expectError(
+      await call(url, "GET", "/api/v2/IdentityDeletionStatus", { key: "wrong" }),
+      401,
+      "error.http.unauthorized",
+    );
+
+    const logged = await cli.line((line) => line.msg === "request" && line.method === "PUT");
+    expect(logged).toMatchObject({
+      level: "info",
+      method: "PUT",
+      path: "/api/v2/IdentityMetadata",
+      status: 200,
+    });
+    expect(typeof logged.ms).toBe("number");
+    expect(logged.ms).toBeGreaterThanOrEqual(0);
+    expect(new Date(logged.time).toISOString()).toBe(logged.time);
+    await cli.line((line) => line.msg === "request" && line.method === "GET" && line.status === 200);
+    await cli.line((line) => line.msg === "request" && line.status === 401);
+    // The API key never reaches the logs.
+    expect(JSON.stringify(cli.lines)).not.toContain('"k"');
+
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited()).toEqual({ code: 0, signal: null });
+    await cli.line((line) => line.msg === "stopped");
+    expect(cli.lines.find((line) => line.msg === "shutting down")).toMatchObject({ signal: "SIGTERM" });
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "SIGTERM while a request is in flight: the request completes with 200, then the process exits 0",
+  async () => {
+    const { cli, url, identity } = await startServer(["--api-key", "k"]);
+    const body = JSON.stringify({ reference: identity, value: "in flight" });
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+        controller.enqueue(Buffer.from(body.slice(0, 10)));
+      },
+    });
+    const answer = call(url, "PUT", "/api/v2/IdentityMetadata", {
+      key: "k",
+      raw: stream,
+      headers: { "content-type": "application/json" },
+    });
+    // Let the request reach the server, then ask it to stop while the body is still coming.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    cli.child.kill("SIGTERM");
+    await cli.line((line) => line.msg === "shutting down");
+    controller.enqueue(Buffer.from(body.slice(10)));
+    controller.close();
+    const finished = await answer;
+    expect(resultOf<IdentityMetadataDTO>(finished).value).toBe("in flight");
+    expect(await cli.exited()).toEqual({ code: 0, signal: null });
+    await cli.line((line) => line.msg === "stopped");
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "the API key may come from IDENTITY_RUNTIME_API_KEY; SIGINT stops with exit 0 too",
+  async () => {
+    const { cli, url } = await startServer([], { IDENTITY_RUNTIME_API_KEY: "from-env" });
+    expectError(
+      await call(url, "GET", "/api/v2/IdentityDeletionStatus", { key: "k" }),
+      401,
+      "error.http.unauthorized",
+    );
+    expect(resultOf(await call(url, "GET", "/api/v2/IdentityDeletionStatus", { key: "from-env" }))).toEqual({
+      isDeleted: false,
+    });
+    cli.child.kill("SIGINT");
+    expect(await cli.exited()).toEqual({ code: 0, signal: null });
+    await cli.line((line) => line.msg === "stopped");
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "serve without an API key exits with code 2 and says why, without listening",
+  async () => {
+    const cli = startCli(["serve", "--port", "0"]);
+    expect(await cli.exited()).toEqual({ code: 2, signal: null });
+    expect(cli.stderr()).toMatch(/API key/i);
+    expect(cli.lines.some((line) => line.msg === "listening")).toBe(false);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test.each([
+  ["an unknown storage", ["serve", "--port", "0", "--api-key", "k", "--storage", "nope"]],
+  ["an invalid port", ["serve", "--port", "70000", "--api-key", "k"]],
+  ["an unknown command", ["nope"]],
+])(
+  "%s exits with code 2",
+  async (_name, args) => {
+    const cli = startCli(args);
+    expect(await cli.exited()).toEqual({ code: 2, signal: null });
+    expect(cli.lines.some((line) => line.msg === "listening")).toBe(false);
+  },
+  TEST_TIMEOUT_MS,
+);
