@@ -131,15 +131,23 @@ async function fanOut(count: number): Promise<number> {
     (await deleting.relationships.acceptRelationship({ relationshipId: id })).unwrap();
     peers.push(peer);
   }
-  collectGarbage();
-  const seconds = await timed(async () => {
-    (await deleting.identityDeletion.initiateIdentityDeletionProcess()).unwrap();
-  });
-  for (const peer of peers) {
-    const [relationship] = (await peer.relationships.getRelationships()).unwrap();
-    if (relationship?.peerDeletionInfo?.deletionStatus !== "ToBeDeleted")
-      throw new Error("a peer was not told");
+  // Three rounds (a cancel in between tells every peer again): one sample would be at the mercy of a GC.
+  const samples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    collectGarbage();
+    samples.push(
+      await timed(async () => {
+        (await deleting.identityDeletion.initiateIdentityDeletionProcess()).unwrap();
+      }),
+    );
+    for (const peer of peers) {
+      const [relationship] = (await peer.relationships.getRelationships()).unwrap();
+      if (relationship?.peerDeletionInfo?.deletionStatus !== "ToBeDeleted")
+        throw new Error("a peer was not told");
+    }
+    (await deleting.identityDeletion.cancelIdentityDeletionProcess()).unwrap();
   }
+  const seconds = median(samples);
   await Promise.all([deleting, ...peers].map((runtime) => runtime.close()));
   await backbone.close();
   return round(seconds * 1_000);

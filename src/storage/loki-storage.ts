@@ -71,7 +71,7 @@ class Shelf {
 
   remove(record: StoredLokiRecord): void {
     this.byId.delete(record.id);
-    this.indexPeers(record.id, peersOf(record), false);
+    this.indexPeers(record.id, record.peers, false);
     // A tombstone releases the slot at the cost of an update (O(log N)), where LokiJS's remove is O(N).
     record.slot = undefined;
     record.peers = undefined;
@@ -87,17 +87,21 @@ class Shelf {
     this.tombstones = 0;
   }
 
-  private indexPeers(id: string, peers: readonly string[] | undefined, add: boolean): void {
+  private indexPeers(id: string, peers: string | readonly string[] | undefined, add: boolean): void {
     if (peers === undefined) return;
-    for (const peer of peers) {
-      let ids = this.byPeer.get(peer);
-      if (add) {
-        if (ids === undefined) this.byPeer.set(peer, (ids = new Set()));
-        ids.add(id);
-      } else if (ids !== undefined) {
-        ids.delete(id);
-        if (ids.size === 0) this.byPeer.delete(peer);
-      }
+    // One peer is kept as a plain string, and indexed without making an array for it.
+    if (typeof peers === "string") this.indexPeer(id, peers, add);
+    else for (const peer of peers) this.indexPeer(id, peer, add);
+  }
+
+  private indexPeer(id: string, peer: string, add: boolean): void {
+    let ids = this.byPeer.get(peer);
+    if (add) {
+      if (ids === undefined) this.byPeer.set(peer, (ids = new Set()));
+      ids.add(id);
+    } else if (ids !== undefined) {
+      ids.delete(id);
+      if (ids.size === 0) this.byPeer.delete(peer);
     }
   }
 }
