@@ -262,9 +262,7 @@ export class LocalBackbone implements Backbone {
     owner: string,
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.whileOpen(async () => {
-      const refused = await this.refuseDeleted(owner);
-      if (refused !== undefined) return refused;
+    return this.actingAs(owner, async () => {
       const record: TemplateRecord = {
         id: generateId("RLT"),
         createdBy: owner,
@@ -301,9 +299,7 @@ export class LocalBackbone implements Backbone {
     templateId: string,
     creationContent?: JsonValue,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.whileOpen(async () => {
-      const refused = await this.refuseDeleted(requestor);
-      if (refused !== undefined) return refused;
+    return this.actingAs(requestor, async () => {
       const checked = await this.checkRelationshipCreation(requestor, templateId);
       if (checked.err) return checked;
       const template = checked.val;
@@ -339,18 +335,14 @@ export class LocalBackbone implements Backbone {
     relationshipId: string,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.whileOpen(async () => {
-      const refused = await this.refuseDeleted(actor);
-      if (refused !== undefined) return refused;
+    return this.actingAs(actor, async () => {
       const changed = await this.transitionRelationship(actor, relationshipId, change);
       return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
     });
   }
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
-    return this.whileOpen(async () => {
-      const refused = await this.refuseDeleted(actor);
-      if (refused !== undefined) return refused;
+    return this.actingAs(actor, async () => {
       // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
       const relationship = await this.relationships.get(relationshipId);
       if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
@@ -364,9 +356,7 @@ export class LocalBackbone implements Backbone {
     recipients: readonly string[],
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>> {
-    return this.whileOpen(async () => {
-      const refused = await this.refuseDeleted(sender);
-      if (refused !== undefined) return refused;
+    return this.actingAs(sender, async () => {
       const message: MessageDTO = {
         id: generateId("MSG"),
         createdBy: sender,
@@ -587,6 +577,11 @@ export class LocalBackbone implements Backbone {
       this.runDueJobs().catch((error: unknown) => this.onDeliveryError(error, "(due jobs)"));
     }, delay);
     this.timer.unref();
+  }
+
+  /** A call an identity makes: refused with `error.runtime.identityDeleted` once that identity is deleted. */
+  private actingAs<T>(actor: string, work: () => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+    return this.whileOpen(async () => (await this.refuseDeleted(actor)) ?? (await work()));
   }
 
   /** Like `exclusively`, for calls that answer with a Result: once closed, `error.runtime.runtimeClosed`. */
