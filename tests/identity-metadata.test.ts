@@ -390,6 +390,12 @@ describe("facades never throw or reject", () => {
     Object.create(null),
   ];
 
+  /** A method that takes no request, called with one anyway (facade methods are bound, so this is fair). */
+  const withAnyArgument =
+    (method: (...args: never[]) => Promise<{ ok: boolean }>) =>
+    (request: unknown): Promise<{ ok: boolean }> =>
+      (method as (request: unknown) => Promise<{ ok: boolean }>)(request);
+
   test("every facade method resolves to a Result for garbage requests", async () => {
     const rt = await w.runtime();
     const calls: ((request: unknown) => Promise<{ ok: boolean }>)[] = [
@@ -408,6 +414,25 @@ describe("facades never throw or reject", () => {
       (r) => rt.relationships.getRelationship(r as never),
       (r) => rt.relationships.getRelationships(r as never),
       (r) => rt.messages.sendMessage(r as never),
+      withAnyArgument(rt.messages.getMessages),
+      withAnyArgument(rt.relationships.getRelationshipTemplates),
+      (r) => rt.identityDeletion.initiateIdentityDeletionProcess(r as never),
+      (r) => rt.identityDeletion.getIdentityDeletionProcess(r as never),
+      withAnyArgument(rt.identityDeletion.getIdentityDeletionProcesses),
+      withAnyArgument(rt.identityDeletion.getActiveIdentityDeletionProcess),
+      withAnyArgument(rt.identityDeletion.approveIdentityDeletionProcess),
+      withAnyArgument(rt.identityDeletion.rejectIdentityDeletionProcess),
+      withAnyArgument(rt.identityDeletion.checkIfIdentityIsDeleted),
+      (r) => rt.requests.canCreateOutgoingRequest(r as never),
+      (r) => rt.requests.createOutgoingRequest(r as never),
+      (r) => rt.requests.getRequest(r as never),
+      withAnyArgument(rt.requests.getOutgoingRequests),
+      withAnyArgument(rt.requests.getIncomingRequests),
+      (r) => rt.requests.canAcceptIncomingRequest(r as never),
+      (r) => rt.requests.canRejectIncomingRequest(r as never),
+      (r) => rt.requests.acceptIncomingRequest(r as never),
+      (r) => rt.requests.rejectIncomingRequest(r as never),
+      withAnyArgument(rt.eraseLocalData),
     ];
     for (const call of calls) {
       for (const request of garbage) {

@@ -216,8 +216,12 @@ describe("creating a relationship from the template of an identity in deletion (
     ok(await b.identityDeletion.initiateIdentityDeletionProcess());
     await passGracePeriod();
     const code = "error.transport.relationships.deletedOwnerOfRelationshipTemplate";
+    const events = recordEvents(c, "transport.relationshipChanged");
     expect(err(await c.relationships.createRelationship({ templateId })).code).toBe(code);
     expect(ok(await c.relationships.canCreateRelationship({ templateId })).code).toBe(code);
+    expect(ok(await c.relationships.getRelationships())).toEqual([]);
+    expect(ok(await b.relationships.getRelationships())).toEqual([]);
+    expect(events).toEqual([]);
   });
 
   test("the deletion checks come before an existing relationship or an expired template", async () => {
@@ -272,6 +276,22 @@ describe("sending messages to an identity in deletion (behaviour §7)", () => {
     expect(ok(await a.messages.getMessages())).toEqual([]);
   });
 
+  test.each(["Pending", "Terminated"] as const)(
+    "rule 2 comes before rule 3: a peer in deletion over a %s relationship gets peerIsInDeletion",
+    async (status) => {
+      const { a, b, relationshipId } = await w.connected(status === "Pending");
+      if (status === "Terminated") ok(await a.relationships.terminateRelationship({ relationshipId }));
+      ok(await a.identityDeletion.initiateIdentityDeletionProcess());
+      const received = recordEvents(a, "transport.messageReceived");
+      const error = err(await b.messages.sendMessage({ recipients: [a.address], content: { text: "hi" } }));
+      expect(error.code).toBe("error.runtime.messages.peerIsInDeletion");
+      expect(error.message).toContain(a.address);
+      expect(ok(await a.messages.getMessages())).toEqual([]);
+      expect(ok(await b.messages.getMessages())).toEqual([]);
+      expect(received).toEqual([]);
+    },
+  );
+
   test("rule 1: any content to a deleted peer is refused with peerIsDeleted, ahead of the other rules", async () => {
     const { a, b } = await threeWay();
     ok(await b.identityDeletion.initiateIdentityDeletionProcess());
@@ -282,6 +302,8 @@ describe("sending messages to an identity in deletion (behaviour §7)", () => {
       expect(error.code).toBe("error.transport.messages.peerIsDeleted");
       expect(error.message).toContain(b.address);
     }
+    expect(ok(await a.messages.getMessages())).toEqual([]);
+    expect(ok(await b.messages.getMessages())).toEqual([]);
   });
 
   test("rule 1 beats rule 2, and the error lists every deleted recipient", async () => {
@@ -294,6 +316,7 @@ describe("sending messages to an identity in deletion (behaviour §7)", () => {
     );
     expect(error.code).toBe("error.transport.messages.peerIsDeleted");
     expect(error.message).toContain(b.address);
+    for (const runtime of [a, b, c]) expect(ok(await runtime.messages.getMessages())).toEqual([]);
   });
 
   test("a Notification to a peer in deletion is held, and delivered when the peer cancels", async () => {
