@@ -30,12 +30,16 @@ const byIdRequest = requestSchema({ id: rules.id("IDP") });
  * identity has been deleted.
  */
 export class IdentityDeletionFacade {
-  constructor(
-    private readonly runner: UseCaseRunner,
-    private readonly ownAddress: string,
-    private readonly backbone: Backbone,
-    private readonly own: OwnDeletion,
-  ) {
+  readonly #runner: UseCaseRunner;
+  readonly #ownAddress: string;
+  readonly #backbone: Backbone;
+  readonly #own: OwnDeletion;
+
+  constructor(runner: UseCaseRunner, ownAddress: string, backbone: Backbone, own: OwnDeletion) {
+    this.#runner = runner;
+    this.#ownAddress = ownAddress;
+    this.#backbone = backbone;
+    this.#own = own;
     bindMethods(this);
   }
 
@@ -48,9 +52,9 @@ export class IdentityDeletionFacade {
   initiateIdentityDeletionProcess(
     request?: InitiateIdentityDeletionProcessRequest,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
-      this.recorded(
-        await this.backbone.initiateIdentityDeletionProcess(this.ownAddress, lengthOfGracePeriodInDays),
+    return this.#runner.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
+      this.#recorded(
+        await this.#backbone.initiateIdentityDeletionProcess(this.#ownAddress, lengthOfGracePeriodInDays),
       ),
     );
   }
@@ -61,7 +65,7 @@ export class IdentityDeletionFacade {
    * await runtime.identityDeletion.approveIdentityDeletionProcess();
    */
   approveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.decide("approve");
+    return this.#decide("approve");
   }
 
   /**
@@ -70,7 +74,7 @@ export class IdentityDeletionFacade {
    * await runtime.identityDeletion.rejectIdentityDeletionProcess();
    */
   rejectIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.decide("reject");
+    return this.#decide("reject");
   }
 
   /**
@@ -79,7 +83,7 @@ export class IdentityDeletionFacade {
    * await runtime.identityDeletion.cancelIdentityDeletionProcess();
    */
   cancelIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.decide("cancel");
+    return this.#decide("cancel");
   }
 
   /**
@@ -88,8 +92,8 @@ export class IdentityDeletionFacade {
    * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
    */
   getIdentityDeletionProcess(request: { id: string }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(byIdRequest, request, async ({ id }) => {
-      const process = await this.own.processes.get(id);
+    return this.#runner.run(byIdRequest, request, async ({ id }) => {
+      const process = await this.#own.processes.get(id);
       return process === undefined
         ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
         : succeed(process);
@@ -102,7 +106,7 @@ export class IdentityDeletionFacade {
    * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
    */
   getIdentityDeletionProcesses(): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
-    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.own.processes.list()));
+    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#own.processes.list()));
   }
 
   /**
@@ -112,10 +116,10 @@ export class IdentityDeletionFacade {
    * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
    */
   getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(NO_REQUEST, undefined, () => {
-      const active = this.own.activeProcess();
+    return this.#runner.run(NO_REQUEST, undefined, () => {
+      const active = this.#own.activeProcess();
       return active === undefined
-        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.ownAddress)
+        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.#ownAddress)
         : succeed(active);
     });
   }
@@ -126,8 +130,8 @@ export class IdentityDeletionFacade {
    * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
    */
   checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
-    return this.runner.run(NO_REQUEST, undefined, () => {
-      const standing = this.own.standing();
+    return this.#runner.run(NO_REQUEST, undefined, () => {
+      const standing = this.#own.standing();
       return succeed(
         standing.kind === "none"
           ? { isDeleted: false }
@@ -136,15 +140,15 @@ export class IdentityDeletionFacade {
     });
   }
 
-  private decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.runner.run(NO_REQUEST, undefined, async () =>
-      this.recorded(await this.backbone.decideIdentityDeletionProcess(this.ownAddress, decision)),
+  #decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return this.#runner.run(NO_REQUEST, undefined, async () =>
+      this.#recorded(await this.#backbone.decideIdentityDeletionProcess(this.#ownAddress, decision)),
     );
   }
 
-  private async recorded(
+  async #recorded(
     result: RuntimeResult<IdentityDeletionProcessDTO>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await this.own.record(result.val)) : result;
+    return result.ok ? succeed(await this.#own.record(result.val)) : result;
   }
 }

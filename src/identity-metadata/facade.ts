@@ -33,15 +33,28 @@ const slotRequest = requestSchema({ reference: rules.address(), key: rules.optio
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export class IdentityMetadataFacade {
+  readonly #runner: UseCaseRunner;
+  readonly #ownAddress: string;
+  readonly #metadata: IdentityMetadataStore;
+  readonly #relationships: RecordCollection<RelationshipDTO>;
+  readonly #maxValueBytes: number;
+  /** Shared with decomposition: one change about a peer at a time. */
+  readonly #peerLock: KeyedLock;
+
   constructor(
-    private readonly runner: UseCaseRunner,
-    private readonly ownAddress: string,
-    private readonly metadata: IdentityMetadataStore,
-    private readonly relationships: RecordCollection<RelationshipDTO>,
-    private readonly maxValueBytes: number,
-    /** Shared with decomposition: one change about a peer at a time. */
-    private readonly peerLock: KeyedLock,
+    runner: UseCaseRunner,
+    ownAddress: string,
+    metadata: IdentityMetadataStore,
+    relationships: RecordCollection<RelationshipDTO>,
+    maxValueBytes: number,
+    peerLock: KeyedLock,
   ) {
+    this.#runner = runner;
+    this.#ownAddress = ownAddress;
+    this.#metadata = metadata;
+    this.#relationships = relationships;
+    this.#maxValueBytes = maxValueBytes;
+    this.#peerLock = peerLock;
     bindMethods(this);
   }
 
@@ -55,24 +68,24 @@ export class IdentityMetadataFacade {
   upsertIdentityMetadata(
     request: UpsertIdentityMetadataRequest,
   ): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.runner.mutate(upsertRequest, request, async ({ reference, key, value }) => {
+    return this.#runner.mutate(upsertRequest, request, async ({ reference, key, value }) => {
       const valueJson = JSON.stringify(value);
-      if (utf8LengthExceeds(valueJson, this.maxValueBytes)) {
+      if (utf8LengthExceeds(valueJson, this.#maxValueBytes)) {
         return fail(
           "error.runtime.validation.invalidPropertyValue",
-          `value must not be larger than ${this.maxValueBytes} bytes when serialized as JSON`,
+          `value must not be larger than ${this.#maxValueBytes} bytes when serialized as JSON`,
         );
       }
       const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
-        if (!(await this.isFamiliar(reference))) {
+        if (!(await this.#isFamiliar(reference))) {
           return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
         }
-        const id = await this.metadata.upsert(reference, key, valueJson);
+        const id = await this.#metadata.upsert(reference, key, valueJson);
         // A copy of the value, so the caller's object and the result never alias each other.
         return succeed(toMetadataDTO(id, reference, key, JSON.parse(valueJson) as JsonValue));
       };
       // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
-      return reference === this.ownAddress ? write() : this.peerLock.run(reference, write);
+      return reference === this.#ownAddress ? write() : this.#peerLock.run(reference, write);
     });
   }
 
@@ -83,8 +96,8 @@ export class IdentityMetadataFacade {
    * if (result.err) console.log(result.val.code); // "error.runtime.identityMetadata.notFound"
    */
   getIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.runner.run(slotRequest, request, async ({ reference, key }) => {
-      const found = await this.metadata.get(reference, key);
+    return this.#runner.run(slotRequest, request, async ({ reference, key }) => {
+      const found = await this.#metadata.get(reference, key);
       return found === undefined
         ? fail("error.runtime.identityMetadata.notFound", reference, key)
         : succeed(found);
@@ -97,14 +110,14 @@ export class IdentityMetadataFacade {
    * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
    */
   deleteIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> {
-    return this.runner.mutate(slotRequest, request, async ({ reference, key }) =>
-      (await this.metadata.delete(reference, key))
+    return this.#runner.mutate(slotRequest, request, async ({ reference, key }) =>
+      (await this.#metadata.delete(reference, key))
         ? succeed(undefined)
         : fail("error.runtime.identityMetadata.notFound", reference, key),
     );
   }
 
-  private async isFamiliar(reference: string): Promise<boolean> {
-    return reference === this.ownAddress || (await this.relationships.hasPeer(reference));
+  async #isFamiliar(reference: string): Promise<boolean> {
+    return reference === this.#ownAddress || (await this.#relationships.hasPeer(reference));
   }
 }

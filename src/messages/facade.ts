@@ -20,10 +20,12 @@ const sendRequest = requestSchema({
 
 /** Messages between the own identity and its peers. */
 export class MessagesFacade {
-  constructor(
-    private readonly runner: UseCaseRunner,
-    private readonly box: MessageBox,
-  ) {
+  readonly #runner: UseCaseRunner;
+  readonly #box: MessageBox;
+
+  constructor(runner: UseCaseRunner, box: MessageBox) {
+    this.#runner = runner;
+    this.#box = box;
     bindMethods(this);
   }
 
@@ -34,7 +36,7 @@ export class MessagesFacade {
    * const sent = await runtime.messages.sendMessage({ recipients: [peer], content: { "@type": "Mail", body: "Hi" } });
    */
   sendMessage(request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> {
-    return this.runner.mutate(sendRequest, request, async ({ recipients, content }) => {
+    return this.#runner.mutate(sendRequest, request, async ({ recipients, content }) => {
       const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
       if (duplicate !== undefined) {
         return fail(
@@ -42,7 +44,7 @@ export class MessagesFacade {
           `recipients must not list ${duplicate} twice`,
         );
       }
-      return this.box.send(recipients, content);
+      return this.#box.send(recipients, content);
     });
   }
 
@@ -52,6 +54,6 @@ export class MessagesFacade {
    * const messages = await runtime.messages.getMessages();
    */
   getMessages(): Promise<RuntimeResult<MessageDTO[]>> {
-    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.box.messages.list()));
+    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#box.messages.list()));
   }
 }

@@ -99,18 +99,35 @@ export class RelationshipBook {
 
 /** Relationship templates and relationships of the own identity. */
 export class RelationshipsFacade {
+  readonly #runner: UseCaseRunner;
+  readonly #ownAddress: string;
+  readonly #backbone: Backbone;
+  readonly #storage: StorageAdapter;
+  readonly #book: RelationshipBook;
+  readonly #events: Publisher<RelationshipEvents>;
+  /** What else decomposing removes about the peer, in the same unit of work (behaviour §7). */
+  readonly #peerCleanup: (peer: string) => Promise<StorageChange[]>;
+  /** Shared with IdentityMetadata upserts: one change about a peer at a time. */
+  readonly #peerLock: KeyedLock;
+
   constructor(
-    private readonly runner: UseCaseRunner,
-    private readonly ownAddress: string,
-    private readonly backbone: Backbone,
-    private readonly storage: StorageAdapter,
-    private readonly book: RelationshipBook,
-    private readonly events: Publisher<RelationshipEvents>,
-    /** What else decomposing removes about the peer, in the same unit of work (behaviour §7). */
-    private readonly peerCleanup: (peer: string) => Promise<StorageChange[]>,
-    /** Shared with IdentityMetadata upserts: one change about a peer at a time. */
-    private readonly peerLock: KeyedLock,
+    runner: UseCaseRunner,
+    ownAddress: string,
+    backbone: Backbone,
+    storage: StorageAdapter,
+    book: RelationshipBook,
+    events: Publisher<RelationshipEvents>,
+    peerCleanup: (peer: string) => Promise<StorageChange[]>,
+    peerLock: KeyedLock,
   ) {
+    this.#runner = runner;
+    this.#ownAddress = ownAddress;
+    this.#backbone = backbone;
+    this.#storage = storage;
+    this.#book = book;
+    this.#events = events;
+    this.#peerCleanup = peerCleanup;
+    this.#peerLock = peerLock;
     bindMethods(this);
   }
 
@@ -122,10 +139,10 @@ export class RelationshipsFacade {
   createOwnRelationshipTemplate(
     request?: CreateOwnRelationshipTemplateRequest,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.runner.mutate(templateRequest, request, async (template) => {
+    return this.#runner.mutate(templateRequest, request, async (template) => {
       if (
         template.expiresAt !== undefined &&
-        Date.parse(template.expiresAt) <= this.backbone.clock.now().getTime()
+        Date.parse(template.expiresAt) <= this.#backbone.clock.now().getTime()
       ) {
         return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
       }
@@ -134,8 +151,8 @@ export class RelationshipsFacade {
         template.expiresAt === undefined
           ? template
           : { ...template, expiresAt: new Date(template.expiresAt).toISOString() };
-      const created = await this.backbone.createRelationshipTemplate(this.ownAddress, normalized);
-      if (created.ok) await this.book.templates.save(created.val);
+      const created = await this.#backbone.createRelationshipTemplate(this.#ownAddress, normalized);
+      if (created.ok) await this.#book.templates.save(created.val);
       return created;
     });
   }
@@ -146,9 +163,9 @@ export class RelationshipsFacade {
    * const template = await runtime.relationships.getRelationshipTemplate({ id: "RLT…" });
    */
   getRelationshipTemplate(request: { id: string }): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.runner.run(templateByIdRequest, request, async ({ id }) => {
-      const known = await this.book.templates.get(id);
-      return known !== undefined ? succeed(known) : this.loadTemplate(id);
+    return this.#runner.run(templateByIdRequest, request, async ({ id }) => {
+      const known = await this.#book.templates.get(id);
+      return known !== undefined ? succeed(known) : this.#loadTemplate(id);
     });
   }
 
@@ -158,7 +175,7 @@ export class RelationshipsFacade {
    * const templates = await runtime.relationships.getRelationshipTemplates();
    */
   getRelationshipTemplates(): Promise<RuntimeResult<RelationshipTemplateDTO[]>> {
-    return this.runner.run(NO_REQUEST, undefined, async () => succeed(await this.book.templates.list()));
+    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#book.templates.list()));
   }
 
   /**
@@ -169,8 +186,8 @@ export class RelationshipsFacade {
    * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
    */
   canCreateRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.check(creationRequest, request, ({ templateId }) =>
-      this.backbone.canCreateRelationship(this.ownAddress, templateId),
+    return this.#runner.check(creationRequest, request, ({ templateId }) =>
+      this.#backbone.canCreateRelationship(this.#ownAddress, templateId),
     );
   }
 
@@ -180,11 +197,11 @@ export class RelationshipsFacade {
    * const relationship = await runtime.relationships.createRelationship({ templateId });
    */
   createRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.runner.mutate(creationRequest, request, async ({ templateId, creationContent }) => {
-      const created = await this.backbone.createRelationship(this.ownAddress, templateId, creationContent);
+    return this.#runner.mutate(creationRequest, request, async ({ templateId, creationContent }) => {
+      const created = await this.#backbone.createRelationship(this.#ownAddress, templateId, creationContent);
       if (created.err) return created;
-      if ((await this.book.templates.get(templateId)) === undefined) await this.loadTemplate(templateId);
-      return succeed(await this.book.apply(created.val));
+      if ((await this.#book.templates.get(templateId)) === undefined) await this.#loadTemplate(templateId);
+      return succeed(await this.#book.apply(created.val));
     });
   }
 
@@ -194,7 +211,7 @@ export class RelationshipsFacade {
    * await runtime.relationships.acceptRelationship({ relationshipId });
    */
   acceptRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.change(request, "accept");
+    return this.#change(request, "accept");
   }
 
   /**
@@ -203,7 +220,7 @@ export class RelationshipsFacade {
    * await runtime.relationships.rejectRelationship({ relationshipId });
    */
   rejectRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.change(request, "reject");
+    return this.#change(request, "reject");
   }
 
   /**
@@ -212,7 +229,7 @@ export class RelationshipsFacade {
    * await runtime.relationships.revokeRelationship({ relationshipId });
    */
   revokeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.change(request, "revoke");
+    return this.#change(request, "revoke");
   }
 
   /**
@@ -221,7 +238,7 @@ export class RelationshipsFacade {
    * await runtime.relationships.terminateRelationship({ relationshipId });
    */
   terminateRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.change(request, "terminate");
+    return this.#change(request, "terminate");
   }
 
   /**
@@ -231,19 +248,19 @@ export class RelationshipsFacade {
    * await runtime.relationships.decomposeRelationship({ relationshipId });
    */
   decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
-    return this.runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      const relationship = await this.book.relationships.get(relationshipId);
+    return this.#runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      const relationship = await this.#book.relationships.get(relationshipId);
       if (relationship === undefined)
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-      return this.peerLock.run(relationship.peer, async () => {
-        const decomposed = await this.backbone.decomposeRelationship(this.ownAddress, relationshipId);
+      return this.#peerLock.run(relationship.peer, async () => {
+        const decomposed = await this.#backbone.decomposeRelationship(this.#ownAddress, relationshipId);
         // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
         if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-        await this.storage.commit([
-          this.book.relationships.delete(relationshipId),
-          ...(await this.peerCleanup(relationship.peer)),
+        await this.#storage.commit([
+          this.#book.relationships.delete(relationshipId),
+          ...(await this.#peerCleanup(relationship.peer)),
         ]);
-        this.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+        this.#events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
         return succeed(undefined);
       });
     });
@@ -255,8 +272,8 @@ export class RelationshipsFacade {
    * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
    */
   getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.runner.run(relationshipByIdRequest, request, async ({ id }) => {
-      const relationship = await this.book.relationships.get(id);
+    return this.#runner.run(relationshipByIdRequest, request, async ({ id }) => {
+      const relationship = await this.#book.relationships.get(id);
       return relationship === undefined
         ? fail("error.runtime.recordNotFound", "Relationship", id)
         : succeed(relationship);
@@ -269,31 +286,31 @@ export class RelationshipsFacade {
    * const active = await runtime.relationships.getRelationships({ status: "Active" });
    */
   getRelationships(query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> {
-    return this.runner.run(relationshipQuery, query, async ({ peer, status }) => {
+    return this.#runner.run(relationshipQuery, query, async ({ peer, status }) => {
       const candidates =
         peer === undefined
-          ? await this.book.relationships.list()
-          : await this.book.relationships.listByPeer(peer);
+          ? await this.#book.relationships.list()
+          : await this.#book.relationships.listByPeer(peer);
       return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
     });
   }
 
-  private change(
+  #change(
     request: RelationshipIdRequest,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      if ((await this.book.relationships.get(relationshipId)) === undefined) {
+    return this.#runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      if ((await this.#book.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }
-      const changed = await this.backbone.changeRelationship(this.ownAddress, relationshipId, change);
-      return changed.ok ? succeed(await this.book.apply(changed.val)) : changed;
+      const changed = await this.#backbone.changeRelationship(this.#ownAddress, relationshipId, change);
+      return changed.ok ? succeed(await this.#book.apply(changed.val)) : changed;
     });
   }
 
-  private async loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    const loaded = await this.backbone.getRelationshipTemplate(this.ownAddress, id);
-    if (loaded.ok) await this.book.templates.save(loaded.val);
+  async #loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const loaded = await this.#backbone.getRelationshipTemplate(this.#ownAddress, id);
+    if (loaded.ok) await this.#book.templates.save(loaded.val);
     return loaded;
   }
 }

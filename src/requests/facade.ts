@@ -30,13 +30,24 @@ const byIdRequest = requestSchema({ id: rules.id("REQ") });
  * (Open), decided by the peer (Completed on both sides). Peers in deletion or deleted cannot take part.
  */
 export class RequestsFacade {
+  readonly #runner: UseCaseRunner;
+  readonly #book: RequestBook;
+  readonly #box: MessageBox;
+  readonly #relationships: RecordCollection<RelationshipDTO>;
+  readonly #now: () => Date;
+
   constructor(
-    private readonly runner: UseCaseRunner,
-    private readonly book: RequestBook,
-    private readonly box: MessageBox,
-    private readonly relationships: RecordCollection<RelationshipDTO>,
-    private readonly now: () => Date,
+    runner: UseCaseRunner,
+    book: RequestBook,
+    box: MessageBox,
+    relationships: RecordCollection<RelationshipDTO>,
+    now: () => Date,
   ) {
+    this.#runner = runner;
+    this.#book = book;
+    this.#box = box;
+    this.#relationships = relationships;
+    this.#now = now;
     bindMethods(this);
   }
 
@@ -46,7 +57,7 @@ export class RequestsFacade {
    * const check = await runtime.requests.canCreateOutgoingRequest({ peer, content: { question: "?" } });
    */
   canCreateOutgoingRequest(request: CreateOutgoingRequestRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.check(createRequest, request, ({ peer }) => this.checkPeer(peer, CREATE_STATUSES));
+    return this.#runner.check(createRequest, request, ({ peer }) => this.#checkPeer(peer, CREATE_STATUSES));
   }
 
   /**
@@ -57,8 +68,8 @@ export class RequestsFacade {
    * await runtime.messages.sendMessage({ recipients: [peer], content: draft.content });
    */
   createOutgoingRequest(request: CreateOutgoingRequestRequest): Promise<RuntimeResult<LocalRequestDTO>> {
-    return this.runner.mutate(createRequest, request, async ({ peer, content }) => {
-      const allowed = await this.checkPeer(peer, CREATE_STATUSES);
+    return this.#runner.mutate(createRequest, request, async ({ peer, content }) => {
+      const allowed = await this.#checkPeer(peer, CREATE_STATUSES);
       if (allowed.err) return allowed;
       const id = generateId("REQ");
       const draft: LocalRequestDTO = {
@@ -66,10 +77,10 @@ export class RequestsFacade {
         isOwn: true,
         peer,
         status: "Draft",
-        createdAt: this.now().toISOString(),
+        createdAt: this.#now().toISOString(),
         content: { ...content, "@type": "Request", id },
       };
-      await this.book.requests.save(draft);
+      await this.#book.requests.save(draft);
       return succeed(draft);
     });
   }
@@ -80,8 +91,8 @@ export class RequestsFacade {
    * const request = await runtime.requests.getRequest({ id: "REQ…" });
    */
   getRequest(request: { id: string }): Promise<RuntimeResult<LocalRequestDTO>> {
-    return this.runner.run(byIdRequest, request, async ({ id }) => {
-      const found = await this.book.requests.get(id);
+    return this.#runner.run(byIdRequest, request, async ({ id }) => {
+      const found = await this.#book.requests.get(id);
       return found === undefined ? fail("error.runtime.recordNotFound", "Request", id) : succeed(found);
     });
   }
@@ -92,8 +103,8 @@ export class RequestsFacade {
    * const outgoing = await runtime.requests.getOutgoingRequests();
    */
   getOutgoingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
-    return this.runner.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.book.requests.list()).filter((r) => r.isOwn)),
+    return this.#runner.run(NO_REQUEST, undefined, async () =>
+      succeed((await this.#book.requests.list()).filter((r) => r.isOwn)),
     );
   }
 
@@ -103,8 +114,8 @@ export class RequestsFacade {
    * const incoming = await runtime.requests.getIncomingRequests();
    */
   getIncomingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
-    return this.runner.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.book.requests.list()).filter((r) => !r.isOwn)),
+    return this.#runner.run(NO_REQUEST, undefined, async () =>
+      succeed((await this.#book.requests.list()).filter((r) => !r.isOwn)),
     );
   }
 
@@ -114,7 +125,7 @@ export class RequestsFacade {
    * const check = await runtime.requests.canAcceptIncomingRequest({ requestId });
    */
   canAcceptIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.canDecide(request);
+    return this.#canDecide(request);
   }
 
   /**
@@ -123,7 +134,7 @@ export class RequestsFacade {
    * const check = await runtime.requests.canRejectIncomingRequest({ requestId });
    */
   canRejectIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.canDecide(request);
+    return this.#canDecide(request);
   }
 
   /**
@@ -132,7 +143,7 @@ export class RequestsFacade {
    * await runtime.requests.acceptIncomingRequest({ requestId });
    */
   acceptIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<LocalRequestDTO>> {
-    return this.decide(request, "Accepted");
+    return this.#decide(request, "Accepted");
   }
 
   /**
@@ -141,35 +152,35 @@ export class RequestsFacade {
    * await runtime.requests.rejectIncomingRequest({ requestId });
    */
   rejectIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<LocalRequestDTO>> {
-    return this.decide(request, "Rejected");
+    return this.#decide(request, "Rejected");
   }
 
-  private canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.runner.check(incomingRequest, request, ({ requestId }) => this.decidable(requestId));
+  #canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
+    return this.#runner.check(incomingRequest, request, ({ requestId }) => this.#decidable(requestId));
   }
 
-  private decide(
+  #decide(
     request: IncomingRequestIdRequest,
     result: LocalRequestResponse["result"],
   ): Promise<RuntimeResult<LocalRequestDTO>> {
     // One decision per request at a time: a second one waits, then finds the request Completed.
-    return this.runner.mutate(incomingRequest, request, ({ requestId }) =>
-      this.book.exclusively(requestId, () => this.decideNow(requestId, result)),
+    return this.#runner.mutate(incomingRequest, request, ({ requestId }) =>
+      this.#book.exclusively(requestId, () => this.#decideNow(requestId, result)),
     );
   }
 
-  private async decideNow(
+  async #decideNow(
     requestId: string,
     result: LocalRequestResponse["result"],
   ): Promise<RuntimeResult<LocalRequestDTO>> {
-    const decidable = await this.decidable(requestId);
+    const decidable = await this.#decidable(requestId);
     if (decidable.err) return decidable;
     const incoming = decidable.val;
     const content: ResponseContent = { "@type": "Response", requestId, result };
-    const sent = await this.box.send([incoming.peer], { ...content });
+    const sent = await this.#box.send([incoming.peer], { ...content });
     if (sent.err) return sent;
     return succeed(
-      await this.book.update(
+      await this.#book.update(
         { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
         "consumption.incomingRequestStatusChanged",
       ),
@@ -177,11 +188,11 @@ export class RequestsFacade {
   }
 
   /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
-  private async decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
-    const incoming = await this.book.requests.get(requestId);
+  async #decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
+    const incoming = await this.#book.requests.get(requestId);
     if (incoming === undefined || incoming.isOwn)
       return fail("error.runtime.recordNotFound", "incoming Request", requestId);
-    const allowed = await this.checkPeer(incoming.peer, DECIDE_STATUSES);
+    const allowed = await this.#checkPeer(incoming.peer, DECIDE_STATUSES);
     if (allowed.err) return allowed;
     if (incoming.status !== "ManualDecisionRequired") {
       return fail("error.consumption.requests.wrongRequestStatus", requestId, incoming.status, [
@@ -191,7 +202,7 @@ export class RequestsFacade {
     return succeed(incoming);
   }
 
-  private async checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
-    return checkRequestPeer(peer, await this.relationships.listByPeer(peer), allowed, this.now());
+  async #checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
+    return checkRequestPeer(peer, await this.#relationships.listByPeer(peer), allowed, this.#now());
   }
 }
