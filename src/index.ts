@@ -25,7 +25,7 @@ export { ErrorCodes, RuntimeError } from "./core/errors.js";
 export type { CheckResult, ErrorCode, RuntimeResult } from "./core/errors.js";
 export { ADDRESS_PATTERN, isAddress } from "./core/address.js";
 export type { JsonObject, JsonValue } from "./core/json.js";
-export { SlotTakenError } from "./core/storage.js";
+export { SlotTakenError, StorageFailure } from "./core/storage.js";
 export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
 export { lokiStorage } from "./storage/loki-storage.js";
 

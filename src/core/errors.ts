@@ -16,6 +16,7 @@ const catalogue = {
   "error.runtime.validation.invalidPropertyValue": (detail: string) => detail,
   "error.runtime.recordNotFound": (type: string, id: string) => `${type} ${quote(id)} was not found.`,
   "error.runtime.unknown": (detail: string) => `An unexpected error occurred: ${detail}`,
+  "error.runtime.storage": (detail: string) => `The storage failed: ${detail}`,
   "error.runtime.runtimeClosed": (what = "runtime") => `The ${what} has been closed.`,
   "error.runtime.identityNotDeleted": (address: string) =>
     `The identity ${quote(address)} has not been deleted; its local data can only be erased after its deletion.`,
@@ -163,10 +164,16 @@ export function checkOf(result: RuntimeResult<unknown>): CheckResult {
   return result.ok ? checkPassed() : { isSuccess: false, code: result.val.code, message: result.val.message };
 }
 
-/** The one conversion point for exceptions that escape domain code: they become `error.runtime.unknown`. */
+/**
+ * The one conversion point for exceptions that escape domain code: a storage failure becomes
+ * `error.runtime.storage`, anything else `error.runtime.unknown`; both keep the cause.
+ */
 export function unexpected(cause: unknown): Err<RuntimeError> {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return errResult(
-    new RuntimeError("error.runtime.unknown", catalogue["error.runtime.unknown"](detail), cause),
-  );
+  // By name: a StorageFailure thrown by an adapter built against another copy of this package still counts.
+  const code =
+    cause instanceof Error && cause.name === "StorageFailure"
+      ? "error.runtime.storage"
+      : "error.runtime.unknown";
+  return errResult(new RuntimeError(code, catalogue[code](detail), cause));
 }

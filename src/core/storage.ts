@@ -51,6 +51,14 @@ export interface StorageAdapter {
   close(): Promise<void>;
 }
 
+/**
+ * The storage could not do its work (a lost connection, a missing driver, a schema from a newer version).
+ * Adapters throw it for failures of their I/O; facades answer it with `error.runtime.storage`.
+ */
+export class StorageFailure extends Error {
+  override readonly name = "StorageFailure";
+}
+
 /** A put would have given a slot a second record. Its own class, so the core can tell it from a failure. */
 export class SlotTakenError extends Error {
   override readonly name = "SlotTakenError";

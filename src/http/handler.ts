@@ -39,7 +39,7 @@ export function statusOfCode(code: string): number {
   if (code === "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess") return 404;
   if (code.startsWith("error.runtime.identityDeletionProcess.")) return 409;
   if (code === "error.runtime.identityDeleted" || code === "error.runtime.identityNotDeleted") return 409;
-  if (code === "error.runtime.runtimeClosed") return 503;
+  if (code === "error.runtime.runtimeClosed" || code === "error.runtime.storage") return 503;
   if (code === "error.runtime.unknown") return 500;
   return 400;
 }
