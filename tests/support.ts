@@ -1,17 +1,85 @@
-import { createRuntime, LocalBackbone, ManualClock } from "../src/index";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "pg";
+import {
+  createRuntime,
+  LocalBackbone,
+  lokiStorage,
+  ManualClock,
+  postgresStorage,
+  sqliteStorage,
+} from "../src/index";
 import type { EventName, Runtime, RuntimeEvent, RuntimeOptions, StorageAdapter } from "../src/index";
 import type { Result } from "ts-results";
 
 export const START = new Date("2030-01-01T00:00:00.000Z");
 
-/** A LocalBackbone on a ManualClock, and helpers to make runtimes on it that close after the test. */
+/**
+ * The storage the test worlds run on: `IDENTITY_RUNTIME_TEST_STORAGE` = loki (default), sqlite or postgres (with
+ * `DATABASE_URL`). `npm test` runs the suites once on each (see tests/run-suite.mjs).
+ */
+export const TEST_STORAGE = process.env["IDENTITY_RUNTIME_TEST_STORAGE"] ?? "loki";
+
+/** A fresh, empty storage of the kind the suite runs on, and how to get rid of it afterwards. */
+export function testStorage(): { storage: StorageAdapter; dispose: () => Promise<void> } {
+  switch (TEST_STORAGE) {
+    case "loki": {
+      const storage = lokiStorage();
+      return { storage, dispose: () => storage.close() };
+    }
+    case "sqlite": {
+      const directory = mkdtempSync(join(tmpdir(), "identity-runtime-test-"));
+      const storage = sqliteStorage({ filename: join(directory, "test.db") });
+      return {
+        storage,
+        dispose: async () => {
+          await storage.close();
+          rmSync(directory, { recursive: true, force: true });
+        },
+      };
+    }
+    case "postgres": {
+      const connectionString = process.env["DATABASE_URL"];
+      if (connectionString === undefined)
+        throw new Error("IDENTITY_RUNTIME_TEST_STORAGE=postgres needs DATABASE_URL");
+      const schema = `test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+      const storage = postgresStorage({ connectionString, schema });
+      return {
+        storage,
+        dispose: async () => {
+          await storage.close();
+          const client = new Client({ connectionString });
+          await client.connect();
+          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await client.end();
+        },
+      };
+    }
+    default:
+      throw new Error(
+        `IDENTITY_RUNTIME_TEST_STORAGE=${TEST_STORAGE} is not a storage (loki, sqlite, postgres)`,
+      );
+  }
+}
+
+/**
+ * A LocalBackbone on a ManualClock, and helpers to make runtimes on it that close after the test. The Backbone
+ * and every runtime get a fresh storage of their own, of the kind the suite runs on.
+ */
 export function world(options: { backbone?: ConstructorParameters<typeof LocalBackbone>[0] } = {}) {
   const clock = new ManualClock(START);
-  const backbone = new LocalBackbone({ clock, ...options.backbone });
+  const storages: (() => Promise<void>)[] = [];
+  const fresh = (): StorageAdapter => {
+    const { storage, dispose } = testStorage();
+    storages.push(dispose);
+    return storage;
+  };
+  const backbone = new LocalBackbone({ clock, storage: fresh(), ...options.backbone });
   const runtimes: Runtime[] = [];
 
   async function runtime(runtimeOptions: Omit<RuntimeOptions, "backbone"> = {}): Promise<Runtime> {
-    const created = await createRuntime({ backbone, ...runtimeOptions });
+    const created = await createRuntime({ backbone, storage: fresh(), ...runtimeOptions });
     runtimes.push(created);
     return created;
   }
@@ -30,6 +98,7 @@ export function world(options: { backbone?: ConstructorParameters<typeof LocalBa
   async function close(): Promise<void> {
     await Promise.all(runtimes.map((r) => r.close()));
     await backbone.close();
+    await Promise.all(storages.map((dispose) => dispose()));
   }
 
   return { clock, backbone, runtime, connected, close };

@@ -1,7 +1,7 @@
 import { createAddress, isAddress, isHost } from "../core/address.js";
 import { SystemClock } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, succeed, unexpected } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import type { Err } from "ts-results";
 import { generateId } from "../core/ids.js";
@@ -164,11 +164,13 @@ export class LocalBackbone implements Backbone {
       this.approvalPeriodInDays,
     );
     this.runsDueJobsItself = options.runsDueJobsItself ?? this.clock instanceof SystemClock;
-    // On a storage that outlived a restart, expiries may be pending already.
+    // On a storage that outlived a restart, expiries may have become due while the Backbone was down: they are
+    // applied before any call of this instance runs (calls queue behind it).
     if (this.runsDueJobsItself) {
-      this.exclusively(() => this.reschedule()).catch((error: unknown) =>
-        this.onDeliveryError(error, "(due jobs)"),
-      );
+      this.exclusively(async () => {
+        await this.settle();
+        await this.reschedule();
+      }).catch((error: unknown) => this.onDeliveryError(error, "(due jobs)"));
     }
     this.admin = {
       startIdentityDeletionProcess: (address) =>
@@ -281,10 +283,14 @@ export class LocalBackbone implements Backbone {
     templateId: string,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     if (this.closed) return fail("error.runtime.runtimeClosed", "backbone");
-    const template = await this.templates.get(templateId);
-    if (template === undefined)
-      return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
-    return succeed(toTemplateDTO(template));
+    try {
+      const template = await this.templates.get(templateId);
+      if (template === undefined)
+        return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+      return succeed(toTemplateDTO(template));
+    } catch (error) {
+      return unexpected(error);
+    }
   }
 
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
@@ -586,9 +592,9 @@ export class LocalBackbone implements Backbone {
 
   /** Like `exclusively`, for calls that answer with a Result: once closed, `error.runtime.runtimeClosed`. */
   private whileOpen<T>(work: () => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
-    return this.closed
-      ? Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"))
-      : this.exclusively(work);
+    if (this.closed) return Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"));
+    // A failing storage answers like a facade does: error.runtime.storage, never a rejection.
+    return this.exclusively(work).catch((error: unknown) => unexpected(error));
   }
 
   /** Runs mutations one after another, so a check and the write it guards cannot interleave with another. */

@@ -1,0 +1,335 @@
+import { SlotTakenError, StorageFailure } from "../core/storage.js";
+import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
+
+export interface SqliteStorageOptions {
+  /** The database file; created with its schema on first use. */
+  filename: string;
+}
+
+/**
+ * The part of better-sqlite3 this adapter uses. Declared here rather than imported, so that neither the
+ * published types nor the bundle depend on the driver, which is an optional peer dependency.
+ */
+interface SqliteDatabase {
+  pragma(source: string): unknown;
+  exec(source: string): unknown;
+  prepare(source: string): SqliteStatement;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate: (...args: A) => R };
+  close(): unknown;
+}
+
+interface SqliteStatement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+
+type SqliteDriver = new (filename: string) => SqliteDatabase;
+
+/** A record as its row holds it: "no slot" and "no peers" are NULL. */
+interface Row {
+  id: string;
+  slot: string | null;
+  peers: string | null;
+  data: string;
+}
+
+const SCHEMA_VERSION = 1;
+
+// Every statement is written once, here. NULL slots are distinct in a SQLite UNIQUE constraint, so records
+// without a slot never conflict, while "" is a slot like any other. The peers table is the index behind
+// listByPeer and deleteByPeer; its rows follow their record's deletion (ON DELETE CASCADE).
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS identity_runtime_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS identity_runtime_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    slot TEXT,
+    peers TEXT,
+    data TEXT NOT NULL,
+    UNIQUE (collection, id),
+    UNIQUE (collection, slot)
+  );
+  CREATE TABLE IF NOT EXISTS identity_runtime_record_peers (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    PRIMARY KEY (collection, id, peer),
+    FOREIGN KEY (collection, id) REFERENCES identity_runtime_records (collection, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS identity_runtime_record_peers_by_peer
+    ON identity_runtime_record_peers (collection, peer);
+  INSERT INTO identity_runtime_meta (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
+    ON CONFLICT (key) DO NOTHING;
+`;
+
+const COLUMNS = "id, slot, peers, data";
+
+const SQL = {
+  version: "SELECT value FROM identity_runtime_meta WHERE key = 'schema_version'",
+  get: `SELECT ${COLUMNS} FROM identity_runtime_records WHERE collection = ? AND id = ?`,
+  getBySlot: `SELECT ${COLUMNS} FROM identity_runtime_records WHERE collection = ? AND slot = ?`,
+  list: `SELECT ${COLUMNS} FROM identity_runtime_records WHERE collection = ? ORDER BY seq`,
+  listByPeer: `SELECT r.id, r.slot, r.peers, r.data FROM identity_runtime_records r
+    JOIN identity_runtime_record_peers p ON p.collection = r.collection AND p.id = r.id
+    WHERE p.collection = ? AND p.peer = ? ORDER BY r.seq`,
+  // An update in place keeps the record's seq, and with it its place in `list`.
+  put: `INSERT INTO identity_runtime_records (collection, id, slot, peers, data) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (collection, id) DO UPDATE SET slot = excluded.slot, peers = excluded.peers, data = excluded.data`,
+  upsertBySlot: `INSERT INTO identity_runtime_records (collection, id, slot, peers, data) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
+    RETURNING ${COLUMNS}`,
+  delete: "DELETE FROM identity_runtime_records WHERE collection = ? AND id = ?",
+  deleteBySlot: "DELETE FROM identity_runtime_records WHERE collection = ? AND slot = ?",
+  deleteByPeer: `DELETE FROM identity_runtime_records WHERE collection = ? AND id IN
+    (SELECT id FROM identity_runtime_record_peers WHERE collection = ? AND peer = ?)`,
+  deletePeers: "DELETE FROM identity_runtime_record_peers WHERE collection = ? AND id = ?",
+  // OR IGNORE: a peer listed twice is one row.
+  insertPeer: "INSERT OR IGNORE INTO identity_runtime_record_peers (collection, id, peer) VALUES (?, ?, ?)",
+} as const;
+
+/**
+ * Durable storage in one SQLite file (better-sqlite3, WAL), for a single server. The file opens, and gets its
+ * schema, on the first call; a missing driver, an unreadable file or a schema from a newer version of
+ * identity-runtime make every call reject with a `StorageFailure`.
+ * @example
+ * const storage = sqliteStorage({ filename: "identity-runtime.db" });
+ * const backbone = new LocalBackbone({ storage });
+ * const runtime = await createRuntime({ backbone, storage });
+ */
+export function sqliteStorage(options: SqliteStorageOptions): StorageAdapter {
+  return new SqliteStorage(options.filename);
+}
+
+class SqliteStorage implements StorageAdapter {
+  private opening: Promise<Connection> | undefined;
+  private closed = false;
+
+  constructor(private readonly filename: string) {}
+
+  get(collection: string, id: string): Promise<StoredRecord | undefined> {
+    return this.read((c) => found(c.sql.get.get(collection, id)));
+  }
+
+  getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
+    return this.read((c) => found(c.sql.getBySlot.get(collection, slot)));
+  }
+
+  list(collection: string): Promise<StoredRecord[]> {
+    return this.read((c) => fromRows(c.sql.list.all(collection)));
+  }
+
+  listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
+    return this.read((c) => fromRows(c.sql.listByPeer.all(collection, peer)));
+  }
+
+  upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
+    return this.use((c) => c.upsertBySlot(collection, record));
+  }
+
+  commit(changes: readonly StorageChange[]): Promise<number[]> {
+    return this.use((c) => c.commit(changes));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const opening = this.opening;
+    this.opening = undefined;
+    // A database that failed to open has nothing to close.
+    const connection = await opening?.catch(() => undefined);
+    connection?.db.close();
+  }
+
+  /** Reads need no transaction: each is one statement, which SQLite runs on one snapshot. */
+  private read<T>(work: (connection: Connection) => T): Promise<T> {
+    return this.use((connection) => {
+      connection.checkSchema();
+      return work(connection);
+    });
+  }
+
+  /** Runs synchronous work on the open database; turns failures other than a taken slot into StorageFailure. */
+  private async use<T>(work: (connection: Connection) => T): Promise<T> {
+    const connection = await this.connection();
+    if (this.closed) throw this.closedFailure();
+    try {
+      return work(connection);
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private connection(): Promise<Connection> {
+    if (this.closed) return Promise.reject(this.closedFailure());
+    this.opening ??= this.open().catch((error: unknown) => {
+      // Forget the failed attempt: the next call tries again (the file may be reachable by then).
+      this.opening = undefined;
+      throw this.failure(error);
+    });
+    return this.opening;
+  }
+
+  private async open(): Promise<Connection> {
+    const Driver = await loadDriver();
+    const db = new Driver(this.filename);
+    try {
+      // The busy timeout first, so that the pragmas below wait for other processes' locks too.
+      db.pragma("busy_timeout = 5000");
+      db.pragma("journal_mode = WAL");
+      // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not just a crash.
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        // Inside the transaction: refusing a newer database rolls back whatever creating the schema did to it.
+        checkSchema(db.prepare(SQL.version), this.filename);
+      }).immediate();
+      return new Connection(db, this.filename);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private failure(error: unknown): Error {
+    if (error instanceof SlotTakenError || error instanceof StorageFailure) return error;
+    const detail = error instanceof Error ? error.message : String(error);
+    return new StorageFailure(`identity-runtime: the SQLite storage ${this.filename} failed: ${detail}`, {
+      cause: error,
+    });
+  }
+
+  private closedFailure(): StorageFailure {
+    return new StorageFailure(`identity-runtime: the SQLite storage ${this.filename} has been closed.`);
+  }
+}
+
+/** An open database and its prepared statements. Everything here is synchronous, so nothing interleaves. */
+class Connection {
+  readonly sql: { readonly [K in keyof typeof SQL]: SqliteStatement };
+  /** IMMEDIATE takes the write lock at BEGIN: another process cannot slip a write in between. */
+  readonly upsertBySlot: (
+    collection: string,
+    record: StoredRecord & { readonly slot: string },
+  ) => StoredRecord;
+  readonly commit: (changes: readonly StorageChange[]) => number[];
+
+  constructor(
+    readonly db: SqliteDatabase,
+    private readonly filename: string,
+  ) {
+    this.sql = Object.fromEntries(
+      Object.entries(SQL).map(([name, source]) => [name, db.prepare(source)]),
+    ) as Connection["sql"];
+    this.upsertBySlot = db.transaction(
+      (collection: string, record: StoredRecord & { readonly slot: string }) => {
+        this.checkSchema();
+        const row = this.sql.upsertBySlot.get(
+          collection,
+          record.id,
+          record.slot,
+          peersText(record.peers),
+          record.data,
+        ) as Row;
+        this.writePeers(collection, row.id, record.peers);
+        return toStored(row);
+      },
+    ).immediate;
+    this.commit = db.transaction((changes: readonly StorageChange[]) => {
+      this.checkSchema();
+      return changes.map((change) => this.apply(change));
+    }).immediate;
+  }
+
+  /**
+   * Checked on every call, not only at open: another process sharing the file may upgrade it while this one
+   * runs, and must not then write rows of the old schema into it.
+   */
+  checkSchema(): void {
+    checkSchema(this.sql.version, this.filename);
+  }
+
+  private apply(change: StorageChange): number {
+    const { collection } = change;
+    switch (change.kind) {
+      case "put": {
+        const { record } = change;
+        // Checked inside the transaction before writing: a constraint error would not say which slot.
+        if (record.slot !== undefined) {
+          const holder = this.sql.getBySlot.get(collection, record.slot) as Row | undefined;
+          if (holder !== undefined && holder.id !== record.id)
+            throw new SlotTakenError(collection, record.slot);
+        }
+        this.sql.put.run(collection, record.id, record.slot ?? null, peersText(record.peers), record.data);
+        this.writePeers(collection, record.id, record.peers);
+        return 1;
+      }
+      case "delete":
+        return this.sql.delete.run(collection, change.id).changes;
+      case "deleteBySlot":
+        return this.sql.deleteBySlot.run(collection, change.slot).changes;
+      case "deleteByPeer":
+        return this.sql.deleteByPeer.run(collection, collection, change.peer).changes;
+    }
+  }
+
+  private writePeers(collection: string, id: string, peers: readonly string[] | undefined): void {
+    this.sql.deletePeers.run(collection, id);
+    for (const peer of peers ?? []) this.sql.insertPeer.run(collection, id, peer);
+  }
+}
+
+/** better-sqlite3, loaded on first use so that users of other storages never need it installed. */
+async function loadDriver(): Promise<SqliteDriver> {
+  try {
+    const driver = (await import("better-sqlite3")) as unknown as { default?: SqliteDriver };
+    // ESM sees the CommonJS export as `default`; some CommonJS interop layers hand over the module itself.
+    return driver.default ?? (driver as unknown as SqliteDriver);
+  } catch (error) {
+    throw new StorageFailure(
+      "identity-runtime: the SQLite storage needs the better-sqlite3 package, which could not be loaded. " +
+        "Install it with: npm install better-sqlite3",
+      { cause: error },
+    );
+  }
+}
+
+/** Refuses a database whose schema a newer identity-runtime wrote (or one this code does not know). */
+function checkSchema(version: SqliteStatement, filename: string): void {
+  const stored = (version.get() as { value: string } | undefined)?.value;
+  if (Number(stored) === SCHEMA_VERSION) return;
+  throw new StorageFailure(
+    Number(stored) > SCHEMA_VERSION
+      ? `identity-runtime: the SQLite database ${filename} was written by a newer version of identity-runtime ` +
+          `(schema version ${stored}; this version knows up to ${SCHEMA_VERSION}). Upgrade identity-runtime to use it.`
+      : `identity-runtime: the SQLite database ${filename} has an unknown schema version ${JSON.stringify(stored ?? null)}.`,
+  );
+}
+
+/** The peers as given, as JSON text, so they read back exactly (order and duplicates included). */
+function peersText(peers: readonly string[] | undefined): string | null {
+  return peers === undefined ? null : JSON.stringify(peers);
+}
+
+/**
+ * Array.from, not rows.map: the driver's arrays belong to Node's main realm, and mapping them would hand a
+ * caller running in another realm (a Jest sandbox, a vm context) arrays that fail its deepStrictEqual.
+ */
+function fromRows(rows: unknown[]): StoredRecord[] {
+  return Array.from(rows as Row[], toStored);
+}
+
+function found(row: unknown): StoredRecord | undefined {
+  return row === undefined ? undefined : toStored(row as Row);
+}
+
+/** A fresh object with exactly the record's fields: no NULLs, no undefined-valued keys, no shared arrays. */
+function toStored(row: Row): StoredRecord {
+  return {
+    id: row.id,
+    ...(row.slot === null ? {} : { slot: row.slot }),
+    ...(row.peers === null ? {} : { peers: JSON.parse(row.peers) as string[] }),
+    data: row.data,
+  };
+}

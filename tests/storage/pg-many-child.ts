@@ -1,0 +1,56 @@
+// Run four at a time by postgres-storage.test.ts (`node --import tsx pg-many-child.ts <mode> <schema> <address>`,
+// with DATABASE_URL): each process opens its own LocalBackbone and runtime on the same schema and the same
+// identity, prints `ready`, and waits for `go` on stdin so that all of them write at once. Then:
+// - upsert: upserts the same IdentityMetadata slots as the others, several rounds, all in flight together;
+// - delete: tries to initiate the identity's deletion.
+// It prints one JSON line `result {…}` with what the calls resolved to.
+import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
+
+const [mode, schema, address] = process.argv.slice(2);
+const connectionString = process.env["DATABASE_URL"];
+const SLOTS = 20;
+const ROUNDS = 3;
+if ((mode !== "upsert" && mode !== "delete") || schema === undefined || address === undefined) {
+  throw new Error("usage: DATABASE_URL=… pg-many-child.ts <upsert|delete> <schema> <address>");
+}
+if (connectionString === undefined) throw new Error("DATABASE_URL is not set");
+
+const backboneStorage = postgresStorage({ connectionString, schema });
+const storage = postgresStorage({ connectionString, schema });
+const backbone = new LocalBackbone({ storage: backboneStorage });
+const runtime = await createRuntime({ backbone, storage, address });
+
+process.stdout.write("ready\n");
+await new Promise<void>((resolve) => {
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", (chunk: string) => {
+    if (chunk.includes("go")) resolve();
+  });
+});
+process.stdin.pause();
+
+const codes: string[] = [];
+if (mode === "upsert") {
+  for (let round = 0; round < ROUNDS; round++) {
+    const results = await Promise.all(
+      Array.from({ length: SLOTS }, (_, slot) =>
+        runtime.identityMetadata.upsertIdentityMetadata({
+          reference: runtime.address,
+          // Slot 0 is the "no key" slot.
+          ...(slot === 0 ? {} : { key: `slot-${slot}` }),
+          value: { pid: process.pid, round, slot },
+        }),
+      ),
+    );
+    codes.push(...results.map((result) => (result.ok ? "Ok" : result.val.code)));
+  }
+} else {
+  const result = await runtime.identityDeletion.initiateIdentityDeletionProcess();
+  codes.push(result.ok ? "Ok" : result.val.code);
+}
+process.stdout.write(`result ${JSON.stringify({ pid: process.pid, codes })}\n`);
+
+await runtime.close();
+await backbone.close();
+await storage.close();
+await backboneStorage.close();
