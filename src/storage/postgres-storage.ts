@@ -65,7 +65,8 @@ interface RecordRow {
  *
  * Every guarantee is the database's: a slot is a unique constraint (concurrent writers from any number of
  * processes leave one record in it), a unit of work is a transaction, and a write is durable once its call
- * resolves. A lost connection fails the call in flight with `StorageFailure`; the next call reconnects.
+ * resolves. A call that loses its connection before anything can have been applied is retried on a new one;
+ * otherwise, or while the server stays away, it fails with `StorageFailure`, and a later call reconnects.
  * @example
  * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL ?? "", schema: "identities" });
  * const backbone = new LocalBackbone({ storage });
@@ -400,7 +401,7 @@ class PostgresStorage implements StorageAdapter {
     if (found.has_meta === true) {
       const version = await client.query(`SELECT value FROM ${this.meta} WHERE key = 'schema_version'`);
       const recorded = version.rows[0]?.value;
-      if (recorded !== undefined) return this.checkVersion(String(recorded));
+      if (typeof recorded === "string") return this.checkVersion(recorded);
     }
     await client.query(`
       CREATE TABLE IF NOT EXISTS ${this.meta} (key text PRIMARY KEY, value text NOT NULL);
@@ -509,7 +510,7 @@ async function withClient<T>(
 async function loadDriver(): Promise<PgModule> {
   let loaded: { default?: Partial<PgModule> } & Partial<PgModule>;
   try {
-    loaded = (await import("pg")) as unknown as typeof loaded;
+    loaded = await import("pg");
   } catch (error) {
     throw new StorageFailure(
       'The PostgreSQL storage needs the "pg" package, which could not be loaded: npm install pg',

@@ -54,11 +54,8 @@ describe("postgresStorage options", () => {
     });
     try {
       let factory: typeof postgresStorage | undefined;
-      jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        factory = (
-          require("../../src/storage/postgres-storage") as { postgresStorage: typeof postgresStorage }
-        ).postgresStorage;
+      await jest.isolateModulesAsync(async () => {
+        factory = (await import("../../src/storage/postgres-storage")).postgresStorage;
       });
       const storage = (factory as typeof postgresStorage)({ connectionString: "postgres://localhost/x" });
       await expect(storage.list("c")).rejects.toMatchObject(storageFailure(/npm install pg/));
@@ -199,8 +196,9 @@ describePostgres("a runtime and LocalBackbone on postgresStorage", () => {
     clock.advance({ hours: 1 });
     ok(await b.identityDeletion.initiateIdentityDeletionProcess());
     const seenBefore = { a: await snapshot(a, b.address), b: await snapshot(b, a.address) };
-    expect(JSON.parse(seenBefore.b).processes).toHaveLength(1);
-    expect(JSON.parse(seenBefore.a).relationships[0].peerDeletionInfo).toBeDefined();
+    const shown = (json: string) => JSON.parse(json) as { processes: unknown[]; relationships: object[] };
+    expect(shown(seenBefore.b).processes).toHaveLength(1);
+    expect(shown(seenBefore.a).relationships[0]).toHaveProperty("peerDeletionInfo");
     await before.close([a, b]);
 
     const after = open();

@@ -13,6 +13,7 @@ export function postgresUrl(): string | undefined {
 }
 
 let reachability: string | true | undefined;
+let noted = false;
 
 /**
  * Whether a server answers at `DATABASE_URL`: `true`, or why not. Checked once, synchronously (in a child
@@ -61,7 +62,8 @@ export function describePostgres(name: string, fn: () => void): void {
         });
       });
     } else {
-      console.log(`Skipping "${name}": ${status}. Set DATABASE_URL to run it.`);
+      if (!noted) console.log(`Skipping the PostgreSQL tests: ${status}. Set DATABASE_URL to run them.`);
+      noted = true;
       describe.skip(name, fn);
     }
     return;
