@@ -59,9 +59,7 @@ if (role === "worker") {
       reference: runtime.address,
       key: `slot-${i}`,
     });
-    console.log(
-      `slot-${i}: ${slot.ok ? `one record, last written by ${JSON.stringify(slot.val.value)}` : slot.val.code}`,
-    );
+    console.log(`slot-${i}: last written by ${slot.ok ? JSON.stringify(slot.val.value) : slot.val.code}`);
   }
   const processes = (await runtime.identityDeletion.getIdentityDeletionProcesses()).unwrap();
   console.log(`deletion processes: ${processes.length} (${processes.map((p) => p.status).join(", ")})`);
