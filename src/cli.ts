@@ -4,7 +4,10 @@ import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { createHttpHandler } from "./http/handler.js";
 import { LocalBackbone } from "./local-backbone/local-backbone.js";
+import type { StorageAdapter } from "./core/storage.js";
 import { createRuntime } from "./runtime/runtime.js";
+import { postgresStorage } from "./storage/postgres-storage.js";
+import { sqliteStorage } from "./storage/sqlite-storage.js";
 
 const USAGE = `Usage: identity-runtime serve [options]
 
@@ -15,7 +18,8 @@ Options:
   --port <n>        port to listen on (default 8080; 0 picks a free one)
   --host <host>     address to listen on (default 127.0.0.1)
   --api-key <key>   the X-API-KEY clients must send (or IDENTITY_RUNTIME_API_KEY)
-  --storage <kind>  memory (default; the only kind in this version)
+  --storage <kind>  memory (default), sqlite:<file>, or postgres:<connection string>
+                    (the runtime and its Backbone share it; DATABASE_URL works for postgres:)
   --help            this text`;
 
 /** One JSON object per line on stdout: easy to read for people and for log shippers. */
@@ -26,6 +30,24 @@ function log(level: "info" | "error", msg: string, fields: Record<string, unknow
 function exitWith(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
   process.exit(2);
+}
+
+/** The storage `--storage` names; undefined for memory, each part of the runtime then keeps its own. */
+function storageOf(kind: string): StorageAdapter | undefined {
+  if (kind === "memory") return undefined;
+  if (kind.startsWith("sqlite:") && kind.length > "sqlite:".length) {
+    return sqliteStorage({ filename: kind.slice("sqlite:".length) });
+  }
+  if (kind === "postgres" || kind.startsWith("postgres:")) {
+    const given = kind.slice("postgres:".length);
+    const connectionString = given === "" ? process.env["DATABASE_URL"] : given;
+    if (connectionString === undefined)
+      exitWith("--storage postgres: needs a connection string or DATABASE_URL");
+    return postgresStorage({ connectionString });
+  }
+  return exitWith(
+    `--storage ${kind} is not a storage: memory, sqlite:<file> or postgres:<connection string>`,
+  );
 }
 
 async function serve(args: string[]): Promise<void> {
@@ -50,11 +72,11 @@ async function serve(args: string[]): Promise<void> {
   const apiKey = values["api-key"] ?? process.env["IDENTITY_RUNTIME_API_KEY"];
   if (apiKey === undefined || apiKey === "")
     exitWith("an API key is required: --api-key or IDENTITY_RUNTIME_API_KEY");
-  if (values.storage !== "memory")
-    exitWith(`--storage ${values.storage} is not available; this version has: memory`);
+  const storage = storageOf(values.storage ?? "memory");
 
-  const backbone = new LocalBackbone();
-  const runtime = await createRuntime({ backbone });
+  // One storage for the runtime and its Backbone: their collections never collide, and a restart finds both.
+  const backbone = new LocalBackbone(storage === undefined ? {} : { storage });
+  const runtime = await createRuntime(storage === undefined ? { backbone } : { backbone, storage });
   const handler = createHttpHandler(runtime, {
     apiKey,
     onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
@@ -63,6 +85,10 @@ async function serve(args: string[]): Promise<void> {
   const server = createServer((request, response) => {
     // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
     if (stopping) response.setHeader("connection", "close");
+    // A request that came before the signal leaves its connection idle when done: close it then, not later.
+    response.once("finish", () => {
+      if (stopping) server.closeIdleConnections();
+    });
     handler(request, response);
   });
   server.listen(port, values.host, () => {
@@ -80,6 +106,7 @@ async function serve(args: string[]): Promise<void> {
       void runtime
         .close()
         .then(() => backbone.close())
+        .then(() => storage?.close())
         .then(() => {
           log("info", "stopped");
           process.exit(0);

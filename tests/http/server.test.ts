@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { call, expectError, query, resultOf } from "./client";
@@ -258,6 +260,36 @@ test.each([
     const cli = startCli(args);
     expect(await cli.exited()).toEqual({ code: 2, signal: null });
     expect(cli.lines.some((line) => line.msg === "listening")).toBe(false);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "with --storage sqlite:<file>, the identity and its IdentityMetadata survive a restart of the server",
+  async () => {
+    const directory = mkdtempSync(join(tmpdir(), "identity-runtime-serve-"));
+    try {
+      const storage = `sqlite:${join(directory, "server.db")}`;
+      const first = await startServer(["--api-key", "k", "--storage", storage]);
+      const reference = first.identity;
+      const put = await call(first.url, "PUT", "/api/v2/IdentityMetadata", {
+        key: "k",
+        json: { reference, key: "crm", value: { kept: true } },
+      });
+      expect(put.status).toBe(200);
+      first.cli.child.kill("SIGTERM");
+      expect((await first.cli.exited()).code).toBe(0);
+
+      const second = await startServer(["--api-key", "k", "--storage", storage]);
+      expect(second.identity).toBe(reference);
+      const slot = query(["reference", reference], ["key", "crm"]);
+      const got = await call(second.url, "GET", `/api/v2/IdentityMetadata${slot}`, { key: "k" });
+      expect(resultOf<IdentityMetadataDTO>(got, 200).value).toEqual({ kept: true });
+      second.cli.child.kill("SIGTERM");
+      expect((await second.cli.exited()).code).toBe(0);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   },
   TEST_TIMEOUT_MS,
 );
