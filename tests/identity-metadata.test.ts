@@ -1,6 +1,6 @@
 import { createRuntime, lokiStorage } from "../src/index";
 import type { Runtime, StorageAdapter } from "../src/index";
-import { err, ok, recordEvents, UNKNOWN_ADDRESS, worldPerTest } from "./support";
+import { err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.identityMetadata.notFound";
@@ -503,13 +503,25 @@ describe("decomposition removes the metadata about the peer", () => {
     ).toBe(UNFAMILIAR);
   });
 
-  test("a storage failure during decomposition leaves the relationship and the metadata untouched", async () => {
-    const storage = lokiStorage();
+  test("a storage failure in the middle of a decomposition leaves the relationship and the metadata untouched", async () => {
+    // On the storage the suite runs on (LokiJS, SQLite or PostgreSQL): the decomposition's unit of work fails
+    // half-way, on a write that another record's slot refuses, after the adapter has applied the first change.
+    const { storage, dispose } = testStorage();
+    await storage.commit([
+      { kind: "put", collection: "fault", record: { id: "holder", slot: "taken", data: "{}" } },
+    ]);
+    const collide = {
+      kind: "put",
+      collection: "fault",
+      record: { id: "intruder", slot: "taken", data: "{}" },
+    } as const;
     let failCommits = false;
     const flaky: StorageAdapter = {
       ...bind(storage),
       commit: (changes) =>
-        failCommits && changes.length > 1 ? Promise.reject(new Error("crash")) : storage.commit(changes),
+        failCommits && changes.length > 1
+          ? storage.commit([...changes.slice(0, 1), collide, ...changes.slice(1)])
+          : storage.commit(changes),
     };
     const a = await createRuntime({ backbone: w.backbone, storage: flaky });
     try {
@@ -535,6 +547,7 @@ describe("decomposition removes the metadata about the peer", () => {
       expect(ok(await b.relationships.getRelationship({ id })).status).toBe("DeletionProposed");
     } finally {
       await a.close();
+      await dispose();
     }
   });
 });
