@@ -241,24 +241,10 @@ class PostgresStorage implements StorageAdapter {
           affected.push(1);
           break;
         case "delete":
-          affected.push(
-            rowCount(
-              await client.query(`DELETE FROM ${this.records} WHERE collection = $1 AND id = $2`, [
-                change.collection,
-                change.id,
-              ]),
-            ),
-          );
+          affected.push(await this.deleteWhere(client, "id", change.collection, change.id));
           break;
         case "deleteBySlot":
-          affected.push(
-            rowCount(
-              await client.query(`DELETE FROM ${this.records} WHERE collection = $1 AND slot = $2`, [
-                change.collection,
-                change.slot,
-              ]),
-            ),
-          );
+          affected.push(await this.deleteWhere(client, "slot", change.collection, change.slot));
           break;
         case "deleteByPeer":
           affected.push(await this.deleteByPeer(client, change.collection, change.peer));
@@ -266,6 +252,21 @@ class PostgresStorage implements StorageAdapter {
       }
     }
     return affected;
+  }
+
+  /** Deletes the record of `collection` whose `column` is `value` (its peer rows follow); how many went. */
+  private async deleteWhere(
+    client: PgPoolClient,
+    column: "id" | "slot",
+    collection: string,
+    value: string,
+  ): Promise<number> {
+    return rowCount(
+      await client.query(`DELETE FROM ${this.records} WHERE collection = $1 AND ${column} = $2`, [
+        collection,
+        value,
+      ]),
+    );
   }
 
   /** Inserts or replaces records of one collection, in order; a replaced record keeps its `seq`. */
