@@ -103,14 +103,22 @@ async function serve(args: string[]): Promise<void> {
     log("info", "shutting down", { signal });
     // Stop accepting, let requests in flight finish, then close the runtime and the Backbone.
     server.close(() => {
-      void runtime
+      runtime
         .close()
         .then(() => backbone.close())
         .then(() => storage?.close())
-        .then(() => {
-          log("info", "stopped");
-          process.exit(0);
-        });
+        .then(
+          () => {
+            log("info", "stopped");
+            process.exit(0);
+          },
+          (error: unknown) => {
+            log("error", "could not close cleanly", {
+              error: error instanceof Error ? error.message : String(error),
+            });
+            process.exit(1);
+          },
+        );
     });
     server.closeIdleConnections();
   };

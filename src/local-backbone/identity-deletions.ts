@@ -3,8 +3,7 @@ import type { Clock } from "../core/clock.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { RecordCollection } from "../core/record-collection.js";
-import { SlotTakenError } from "../core/storage.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import {
   decide,
   expireApproval,
@@ -27,9 +26,10 @@ export type DueOutcome =
   | { kind: "identityDeleted"; process: StoredIdentityDeletionProcess };
 
 /**
- * The Backbone's book of IdentityDeletionProcesses. "At most one active process per identity" is a storage
- * guarantee: an active process holds the identity's slot, so a second one is refused however calls interleave.
- * Callers (the LocalBackbone) serialise mutations and tell runtimes about what changed.
+ * The Backbone's book of IdentityDeletionProcesses: it reads them and plans their changes; the LocalBackbone
+ * writes each change with everything it entails in one unit of work. "At most one active process per identity"
+ * is a storage guarantee: an active process holds the identity's slot, so writing a second one fails with
+ * SlotTakenError however calls interleave, even across processes.
  */
 export class IdentityDeletions {
   private readonly processes: RecordCollection<StoredIdentityDeletionProcess>;
@@ -62,10 +62,11 @@ export class IdentityDeletions {
     return this.processes.listByPeer(address);
   }
 
-  async initiate(
+  /** The process the identity starts itself, not yet written; or why it may not be. */
+  initiate(
     address: string,
     lengthOfGracePeriodInDays?: number,
-  ): Promise<RuntimeResult<StoredIdentityDeletionProcess>> {
+  ): RuntimeResult<StoredIdentityDeletionProcess> {
     const days = lengthOfGracePeriodInDays ?? this.gracePeriodInDays;
     const now = this.clock.now();
     if (Number.isNaN(addDays(now, days).getTime())) {
@@ -74,11 +75,12 @@ export class IdentityDeletions {
         "lengthOfGracePeriodInDays must end the grace period within the dates JavaScript can represent",
       );
     }
-    return this.insert(initiatedProcess(address, now, days));
+    return succeed(initiatedProcess(address, now, days));
   }
 
-  startByAdmin(address: string): Promise<RuntimeResult<StoredIdentityDeletionProcess>> {
-    return this.insert(startedByAdminProcess(address, this.clock.now(), this.approvalPeriodInDays));
+  /** The process the Admin UI starts, not yet written. */
+  startByAdmin(address: string): StoredIdentityDeletionProcess {
+    return startedByAdminProcess(address, this.clock.now(), this.approvalPeriodInDays);
   }
 
   async decide(
@@ -92,27 +94,27 @@ export class IdentityDeletions {
       this.clock.now(),
       this.gracePeriodInDays,
     );
-    if (decided.ok) await this.processes.save(decided.val);
     return decided;
   }
 
-  /** Applies what is due for one identity, or for all when no address is given. */
-  async applyDue(address?: string): Promise<DueOutcome[]> {
+  /** What is due for one identity, or for all when no address is given: the processes as they become, unwritten. */
+  async due(address?: string): Promise<DueOutcome[]> {
     const now = this.clock.now();
     const candidates =
       address === undefined ? await this.processes.list() : await this.processes.listByPeer(address);
-    const outcomes: DueOutcome[] = [];
-    for (const process of candidates.filter((candidate) => isDue(candidate, now))) {
-      const expired = expireApproval(process, now);
-      const next: StoredIdentityDeletionProcess = expired ?? { ...process, identityDeleted: true };
-      await this.processes.save(next);
-      outcomes.push(
-        expired === undefined
-          ? { kind: "identityDeleted", process: next }
-          : { kind: "approvalExpired", process: next },
-      );
-    }
-    return outcomes;
+    return candidates
+      .filter((candidate) => isDue(candidate, now))
+      .map((process): DueOutcome => {
+        const expired = expireApproval(process, now);
+        return expired === undefined
+          ? { kind: "identityDeleted", process: { ...process, identityDeleted: true } }
+          : { kind: "approvalExpired", process: expired };
+      });
+  }
+
+  /** The change that writes a process, for a unit of work with everything it entails. */
+  put(process: StoredIdentityDeletionProcess): StorageChange {
+    return this.processes.put(process);
   }
 
   /** The earliest instant after which something becomes due, if any. */
@@ -123,22 +125,5 @@ export class IdentityDeletions {
       if (due !== undefined && (earliest === undefined || due < earliest)) earliest = due;
     }
     return earliest;
-  }
-
-  private async insert(
-    process: StoredIdentityDeletionProcess,
-  ): Promise<RuntimeResult<StoredIdentityDeletionProcess>> {
-    try {
-      await this.processes.save(process);
-      return succeed(process);
-    } catch (error) {
-      if (error instanceof SlotTakenError) {
-        return fail(
-          "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists",
-          process.address,
-        );
-      }
-      throw error;
-    }
   }
 }

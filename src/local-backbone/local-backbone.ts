@@ -8,7 +8,8 @@ import { generateId } from "../core/ids.js";
 import { cloneJson } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
+import { SlotTakenError } from "../core/storage.js";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import { toProcessDTO } from "../identity-deletion/model.js";
 import type {
   IdentityDeletionDecision,
@@ -85,6 +86,18 @@ type Push =
   | { kind: "messageReceived"; message: MessageDTO }
   | { kind: "identityDeletionProcessChanged"; process: IdentityDeletionProcessDTO };
 
+/** A push for the runtime of `address`. */
+interface Delivery {
+  address: string;
+  push: Push;
+}
+
+/** What one change of the Backbone writes, and what it tells runtimes once written. */
+interface UnitOfWork {
+  changes: StorageChange[];
+  deliveries: Delivery[];
+}
+
 interface OutboxEntry {
   id: string;
   recipient: string;
@@ -129,6 +142,7 @@ export class LocalBackbone implements Backbone {
   private readonly outbox: RecordCollection<OutboxEntry>;
   private readonly runsDueJobsItself: boolean;
   private timer: NodeJS.Timeout | undefined;
+  private retryDelayMs = 0;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -167,10 +181,7 @@ export class LocalBackbone implements Backbone {
     // On a storage that outlived a restart, expiries may have become due while the Backbone was down: they are
     // applied before any call of this instance runs (calls queue behind it).
     if (this.runsDueJobsItself) {
-      this.exclusively(async () => {
-        await this.settle();
-        await this.reschedule();
-      }).catch((error: unknown) => this.onDeliveryError(error, "(due jobs)"));
+      void this.runDueJobs();
     }
     this.admin = {
       startIdentityDeletionProcess: (address) =>
@@ -185,12 +196,11 @@ export class LocalBackbone implements Backbone {
             return fail("error.runtime.recordNotFound", "Identity", address);
           }
           await this.settle(address);
-          const started = await this.deletions.startByAdmin(address);
-          if (started.err) return started;
-          const dto = toProcessDTO(started.val);
-          await this.deliver(address, { kind: "identityDeletionProcessChanged", process: dto });
+          const started = this.deletions.startByAdmin(address);
+          const recorded = await this.recordProcess(started, { tellOwner: true });
+          if (recorded.err) return recorded;
           await this.reschedule();
-          return succeed(dto);
+          return succeed(toProcessDTO(started));
         }),
     };
   }
@@ -203,7 +213,12 @@ export class LocalBackbone implements Backbone {
     if (this.closed) return Promise.resolve();
     return this.exclusively(async () => {
       await this.settle();
+      this.retryDelayMs = 0;
       await this.reschedule();
+    }).catch((error: unknown) => {
+      // The jobs stay due and are tried again: on the next call, and (when it runs them itself) on a timer.
+      this.onDeliveryError(error, "(due jobs)");
+      this.retryLater();
     });
   }
 
@@ -213,9 +228,11 @@ export class LocalBackbone implements Backbone {
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
     return this.whileOpen(async () => {
       await this.settle(address);
-      const initiated = await this.deletions.initiate(address, lengthOfGracePeriodInDays);
+      const initiated = this.deletions.initiate(address, lengthOfGracePeriodInDays);
       if (initiated.err) return initiated;
-      await this.afterDecision(initiated.val);
+      const recorded = await this.recordProcess(initiated.val, { tellOwner: false });
+      if (recorded.err) return recorded;
+      await this.reschedule();
       return succeed(toProcessDTO(initiated.val));
     });
   }
@@ -228,7 +245,9 @@ export class LocalBackbone implements Backbone {
       await this.settle(address);
       const decided = await this.deletions.decide(address, decision);
       if (decided.err) return decided;
-      await this.afterDecision(decided.val);
+      const recorded = await this.recordProcess(decided.val, { tellOwner: false });
+      if (recorded.err) return recorded;
+      await this.reschedule();
       return succeed(toProcessDTO(decided.val));
     });
   }
@@ -327,11 +346,13 @@ export class LocalBackbone implements Backbone {
         relationship =
           applyPeerDeletion(relationship, requestor, change, this.clock.now())?.relationship ?? relationship;
       }
-      await this.storage.commit([
-        this.relationships.put(relationship),
-        this.templates.put({ ...template, allocations: template.allocations + 1 }),
-      ]);
-      await this.pushRelationship(relationship, requestor);
+      await this.commitAndDeliver({
+        changes: [
+          this.relationships.put(relationship),
+          this.templates.put({ ...template, allocations: template.allocations + 1 }),
+        ],
+        deliveries: this.relationshipDeliveries(relationship, requestor),
+      });
       return succeed(projectRelationship(relationship, requestor));
     });
   }
@@ -379,12 +400,12 @@ export class LocalBackbone implements Backbone {
         return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
       // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
       const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
-      if (held.length > 0)
-        await this.heldNotifications.commit(held.map((entry) => this.heldNotifications.put(entry)));
-      for (const recipient of recipients) {
-        if (inDeletion.includes(recipient)) continue;
-        await this.deliver(recipient, { kind: "messageReceived", message });
-      }
+      await this.commitAndDeliver({
+        changes: held.map((entry) => this.heldNotifications.put(entry)),
+        deliveries: recipients
+          .filter((recipient) => !inDeletion.includes(recipient))
+          .map((address) => ({ address, push: { kind: "messageReceived", message } })),
+      });
       return succeed(message);
     });
   }
@@ -455,29 +476,41 @@ export class LocalBackbone implements Backbone {
     if (changed.err) return changed;
     const next = changed.val;
     const goneForBoth = next.decomposedBy.length === 2;
-    await this.storage.commit([
-      goneForBoth ? this.relationships.delete(next.id) : this.relationships.put(next),
-    ]);
-    if (!goneForBoth) await this.pushRelationship(next, actor);
+    await this.commitAndDeliver({
+      changes: [goneForBoth ? this.relationships.delete(next.id) : this.relationships.put(next)],
+      deliveries: goneForBoth ? [] : this.relationshipDeliveries(next, actor),
+    });
     return changed;
   }
 
   /** Tells every side but the actor (who applies the call's result itself) how the relationship looks now. */
-  private async pushRelationship(relationship: BackboneRelationship, actor: string): Promise<void> {
-    for (const side of [relationship.from, relationship.to]) {
-      if (side === actor || !isVisibleTo(relationship, side)) continue;
-      await this.deliver(side, {
-        kind: "relationshipChanged",
-        relationship: projectRelationship(relationship, side),
-      });
-    }
+  private relationshipDeliveries(relationship: BackboneRelationship, actor: string): Delivery[] {
+    return [relationship.from, relationship.to]
+      .filter((side) => side !== actor && isVisibleTo(relationship, side))
+      .map((side) => ({
+        address: side,
+        push: { kind: "relationshipChanged", relationship: projectRelationship(relationship, side) },
+      }));
   }
 
-  /** Hands a push to the runtime of `address`, or keeps it in the outbox until that runtime connects. */
-  private async deliver(address: string, push: Push): Promise<void> {
-    const inbox = this.inboxes.get(address);
-    if (inbox === undefined) await this.outbox.save({ id: generateId("PSH"), recipient: address, push });
-    else await this.hand(inbox, address, push);
+  /**
+   * Writes a unit of work, with the pushes for runtimes that are not connected in the outbox, in one commit;
+   * then hands the other pushes to their runtimes. Nothing is told that was not written, and nothing written
+   * is left untold.
+   */
+  private async commitAndDeliver(work: UnitOfWork): Promise<void> {
+    const away = work.deliveries.filter(({ address }) => !this.inboxes.has(address));
+    const changes = [
+      ...work.changes,
+      ...away.map(({ address, push }) =>
+        this.outbox.put({ id: generateId("PSH"), recipient: address, push }),
+      ),
+    ];
+    if (changes.length > 0) await this.storage.commit(changes);
+    for (const { address, push } of work.deliveries) {
+      const inbox = this.inboxes.get(address);
+      if (inbox !== undefined) await this.hand(inbox, address, push);
+    }
   }
 
   private async hand(inbox: BackboneInbox, address: string, push: Push): Promise<void> {
@@ -500,68 +533,100 @@ export class LocalBackbone implements Backbone {
     }
   }
 
-  /** Applies what is due (for one identity, or all) and tells the runtimes concerned. */
+  /** Applies what is due (for one identity, or all): each process with its consequences in one unit of work. */
   private async settle(address?: string): Promise<void> {
-    for (const outcome of await this.deletions.applyDue(address)) {
-      switch (outcome.kind) {
-        case "approvalExpired": {
-          const dto = toProcessDTO(outcome.process);
-          await this.deliver(outcome.process.address, {
-            kind: "identityDeletionProcessChanged",
-            process: dto,
-          });
-          break;
-        }
-        case "identityDeleted": {
-          const { address, gracePeriodEndsAt } = outcome.process;
-          await this.tellPeers(address, { kind: "deleted", deletionDate: gracePeriodEndsAt as string });
-          // Held Notifications are never delivered to a deleted identity.
-          await this.heldNotifications.commit([this.heldNotifications.deleteByPeer(address)]);
-          break;
-        }
-      }
-    }
-  }
-
-  /** What the identity's own decision means for its peers, and the next due job. */
-  private async afterDecision(process: StoredIdentityDeletionProcess): Promise<void> {
-    if (process.status === "Approved") {
-      await this.tellPeers(process.address, {
-        kind: "toBeDeleted",
-        deletionDate: process.gracePeriodEndsAt as string,
+    for (const outcome of await this.deletions.due(address)) {
+      const recorded = await this.recordProcess(outcome.process, {
+        tellOwner: outcome.kind === "approvalExpired",
       });
-    } else if (process.status === "Cancelled") {
-      await this.tellPeers(process.address, { kind: "cancelled" });
-      await this.releaseHeldNotifications(process.address);
+      if (recorded.err) throw new Error(recorded.val.message);
     }
-    await this.reschedule();
   }
 
-  /** Updates every relationship of `party` that hears of its deletion, and tells each peer (behaviour §5). */
-  private async tellPeers(party: string, change: PeerDeletionChange): Promise<void> {
+  /**
+   * Writes a deletion process together with what it means for others (behaviour §5), and tells the runtimes:
+   * approved → peers hear ToBeDeleted; cancelled after approval → peers hear the cancellation and held
+   * Notifications are released; deleted → peers hear Deleted and held Notifications are dropped. The owner is
+   * told when the change is not its own doing (the Admin UI, an expiry).
+   */
+  private async recordProcess(
+    process: StoredIdentityDeletionProcess,
+    { tellOwner }: { tellOwner: boolean },
+  ): Promise<RuntimeResult<void>> {
+    const { address } = process;
+    const parts: UnitOfWork[] = [{ changes: [this.deletions.put(process)], deliveries: [] }];
+    if (tellOwner) {
+      const push: Push = { kind: "identityDeletionProcessChanged", process: toProcessDTO(process) };
+      parts.push({ changes: [], deliveries: [{ address, push }] });
+    }
+    if (process.identityDeleted === true) {
+      parts.push(
+        await this.peerTidings(address, {
+          kind: "deleted",
+          deletionDate: process.gracePeriodEndsAt as string,
+        }),
+      );
+      parts.push({ changes: [this.heldNotifications.deleteByPeer(address)], deliveries: [] });
+    } else if (process.status === "Approved") {
+      parts.push(
+        await this.peerTidings(address, {
+          kind: "toBeDeleted",
+          deletionDate: process.gracePeriodEndsAt as string,
+        }),
+      );
+    } else if (process.status === "Cancelled" && process.approvedAt !== undefined) {
+      parts.push(await this.peerTidings(address, { kind: "cancelled" }));
+      parts.push(await this.releasedNotifications(address));
+    }
+    try {
+      await this.commitAndDeliver({
+        changes: parts.flatMap((part) => part.changes),
+        deliveries: parts.flatMap((part) => part.deliveries),
+      });
+      return succeed(undefined);
+    } catch (error) {
+      // A second active process for the identity: its slot is taken, and nothing of this unit was written.
+      if (error instanceof SlotTakenError) {
+        return fail(
+          "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists",
+          address,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The relationships of `party` that hear of its deletion, changed, and what their other sides are told. */
+  private async peerTidings(party: string, change: PeerDeletionChange): Promise<UnitOfWork> {
     const now = this.clock.now();
     const changed = (await this.relationships.listByPeer(party))
       .map((relationship) => applyPeerDeletion(relationship, party, change, now))
       .filter((result) => result !== undefined);
-    if (changed.length === 0) return;
-    await this.relationships.commit(changed.map(({ relationship }) => this.relationships.put(relationship)));
-    for (const { relationship, event } of changed) {
-      const peer = otherParty(relationship, party);
-      if (!isVisibleTo(relationship, peer)) continue;
-      await this.deliver(peer, {
-        kind: "relationshipChanged",
-        relationship: projectRelationship(relationship, peer),
-        peerDeletion: event,
-      });
-    }
+    return {
+      changes: changed.map(({ relationship }) => this.relationships.put(relationship)),
+      deliveries: changed.flatMap(({ relationship, event }) => {
+        const peer = otherParty(relationship, party);
+        if (!isVisibleTo(relationship, peer)) return [];
+        const push: Push = {
+          kind: "relationshipChanged",
+          relationship: projectRelationship(relationship, peer),
+          peerDeletion: event,
+        };
+        return [{ address: peer, push }];
+      }),
+    };
   }
 
-  /** Delivers the Notifications held while `recipient` was in deletion, oldest first. */
-  private async releaseHeldNotifications(recipient: string): Promise<void> {
+  /** The Notifications held while `recipient` was in deletion: removed from the hold, delivered oldest first. */
+  private async releasedNotifications(recipient: string): Promise<UnitOfWork> {
     const held = await this.heldNotifications.listByPeer(recipient);
-    if (held.length === 0) return;
-    await this.heldNotifications.commit([this.heldNotifications.deleteByPeer(recipient)]);
-    for (const { message } of held) await this.deliver(recipient, { kind: "messageReceived", message });
+    return {
+      changes: held.length === 0 ? [] : [this.heldNotifications.deleteByPeer(recipient)],
+      deliveries: held.map(({ message }) => ({
+        address: recipient,
+        push: { kind: "messageReceived", message },
+      })),
+    };
   }
 
   /** Why `actor` may not act any more, if its identity has been deleted. */
@@ -579,9 +644,16 @@ export class LocalBackbone implements Backbone {
     if (due === undefined) return;
     // Due means "passed": one millisecond after the end instant.
     const delay = Math.min(Math.max(due + 1 - this.clock.now().getTime(), 0), MAX_TIMER_DELAY_MS);
-    this.timer = setTimeout(() => {
-      this.runDueJobs().catch((error: unknown) => this.onDeliveryError(error, "(due jobs)"));
-    }, delay);
+    this.timer = setTimeout(() => void this.runDueJobs(), delay);
+    this.timer.unref();
+  }
+
+  /** After a failed run of the due jobs, tries again later: 1 s, doubling up to a minute. */
+  private retryLater(): void {
+    if (!this.runsDueJobsItself || this.closed) return;
+    this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 1_000), 60_000);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.runDueJobs(), this.retryDelayMs);
     this.timer.unref();
   }
 

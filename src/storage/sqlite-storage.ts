@@ -176,6 +176,8 @@ class SqliteStorage implements StorageAdapter {
     try {
       // The busy timeout first, so that the pragmas below wait for other processes' locks too.
       db.pragma("busy_timeout = 5000");
+      // A database of a newer version is refused before anything here changes it (WAL rewrites the file).
+      checkExistingSchema(db, this.filename);
       db.pragma("journal_mode = WAL");
       // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not just a crash.
       db.pragma("synchronous = FULL");
@@ -296,6 +298,14 @@ async function loadDriver(): Promise<SqliteDriver> {
 }
 
 /** Refuses a database whose schema a newer identity-runtime wrote (or one this code does not know). */
+/** Refuses a file whose recorded schema is newer, reading only: a new or empty file passes. */
+function checkExistingSchema(db: SqliteDatabase, filename: string): void {
+  const table = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'identity_runtime_meta'")
+    .get();
+  if (table !== undefined) checkSchema(db.prepare(SQL.version), filename);
+}
+
 function checkSchema(version: SqliteStatement, filename: string): void {
   const stored = (version.get() as { value: string } | undefined)?.value;
   if (Number(stored) === SCHEMA_VERSION) return;

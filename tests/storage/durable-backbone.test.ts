@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, LocalBackbone, ManualClock, sqliteStorage } from "../../src/index";
+import {
+  createRuntime,
+  LocalBackbone,
+  lokiStorage,
+  ManualClock,
+  sqliteStorage,
+  StorageFailure,
+} from "../../src/index";
+import type { StorageAdapter } from "../../src/index";
 import { ok, START } from "../support";
 
 let directory: string;
@@ -80,5 +88,115 @@ describe("a LocalBackbone on durable storage", () => {
     ]);
     await beaAgain.close();
     await reopened.close();
+  });
+});
+
+describe("a LocalBackbone whose storage fails", () => {
+  /** A storage whose next commit touching `collection` fails once, before writing anything. */
+  function failingOnce(collection: string) {
+    const storage = lokiStorage();
+    let armed = false;
+    const adapter: StorageAdapter = {
+      get: (c, id) => storage.get(c, id),
+      getBySlot: (c, slot) => storage.getBySlot(c, slot),
+      list: (c) => storage.list(c),
+      listByPeer: (c, peer) => storage.listByPeer(c, peer),
+      upsertBySlot: (c, record) => storage.upsertBySlot(c, record),
+      commit: (changes) => {
+        if (armed && changes.some((change) => change.collection === collection)) {
+          armed = false;
+          return Promise.reject(new StorageFailure("the disk is full"));
+        }
+        return storage.commit(changes);
+      },
+      close: () => storage.close(),
+    };
+    return { adapter, arm: () => (armed = true) };
+  }
+
+  test("an expiry that cannot be written is neither half-applied nor lost: the next run applies it whole", async () => {
+    const clock = new ManualClock(START);
+    const failing = failingOnce("backbone/relationships");
+    const reported: unknown[] = [];
+    const backbone = new LocalBackbone({
+      clock,
+      storage: failing.adapter,
+      onDeliveryError: (e) => reported.push(e),
+    });
+    const org = await createRuntime({ backbone });
+    const bea = await createRuntime({ backbone });
+    const template = ok(await org.relationships.createOwnRelationshipTemplate());
+    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
+    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    ok(await bea.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1 }));
+    clock.advance({ days: 2 });
+
+    failing.arm();
+    await backbone.runDueJobs(); // resolves: the failure is reported, not thrown
+    expect(reported).toHaveLength(1);
+    expect(ok(await org.relationships.getRelationship({ id })).peerDeletionInfo?.deletionStatus).toBe(
+      "ToBeDeleted",
+    );
+
+    await backbone.runDueJobs();
+    const seen = ok(await org.relationships.getRelationship({ id }));
+    expect(seen.status).toBe("DeletionProposed");
+    expect(seen.peerDeletionInfo?.deletionStatus).toBe("Deleted");
+    await Promise.all([org.close(), bea.close()]);
+    await backbone.close();
+  });
+
+  test("a cancellation that cannot be written changes nothing, and the held Notifications stay held", async () => {
+    const clock = new ManualClock(START);
+    const failing = failingOnce("backbone/identityDeletionProcesses");
+    const backbone = new LocalBackbone({ clock, storage: failing.adapter });
+    const org = await createRuntime({ backbone });
+    const bea = await createRuntime({ backbone });
+    const template = ok(await org.relationships.createOwnRelationshipTemplate());
+    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
+    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    ok(await bea.identityDeletion.initiateIdentityDeletionProcess());
+    ok(await org.messages.sendMessage({ recipients: [bea.address], content: { "@type": "Notification" } }));
+
+    failing.arm();
+    const refused = await bea.identityDeletion.cancelIdentityDeletionProcess();
+    expect(refused.err && refused.val.code).toBe("error.runtime.storage");
+    expect(ok(await org.relationships.getRelationship({ id })).peerDeletionInfo?.deletionStatus).toBe(
+      "ToBeDeleted",
+    );
+    expect(ok(await bea.messages.getMessages())).toEqual([]);
+
+    ok(await bea.identityDeletion.cancelIdentityDeletionProcess());
+    expect(ok(await org.relationships.getRelationship({ id }))).not.toHaveProperty("peerDeletionInfo");
+    expect(ok(await bea.messages.getMessages())).toHaveLength(1);
+    await Promise.all([org.close(), bea.close()]);
+    await backbone.close();
+  });
+
+  test("running its jobs itself, it tries a failed run again later instead of giving up", async () => {
+    const clock = new ManualClock(START);
+    const failing = failingOnce("backbone/relationships");
+    const backbone = new LocalBackbone({
+      clock,
+      storage: failing.adapter,
+      runsDueJobsItself: true,
+      onDeliveryError: () => {},
+    });
+    const org = await createRuntime({ backbone });
+    const bea = await createRuntime({ backbone });
+    const template = ok(await org.relationships.createOwnRelationshipTemplate());
+    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
+    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    ok(await bea.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1 }));
+    clock.advance({ days: 2 });
+    failing.arm();
+    await backbone.runDueJobs(); // fails once; the Backbone schedules a retry by itself
+    const told = new Promise<string>((resolve) =>
+      org.events.on("transport.peerDeleted", (e) => resolve(e.data.status)),
+    );
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve("no retry"), 3_000).unref());
+    expect(await Promise.race([told, timeout])).toBe("DeletionProposed");
+    await Promise.all([org.close(), bea.close()]);
+    await backbone.close();
   });
 });

@@ -3,6 +3,7 @@ import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { createServer, connect } from "node:net";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { join } from "node:path";
+import { runInThisContext } from "node:vm";
 import { createRuntime, LocalBackbone, ManualClock, postgresStorage } from "../../src/index";
 import type { Runtime, StorageAdapter } from "../../src/index";
 import { runComplianceCase, storageAdapterComplianceCases } from "../../src/testing";
@@ -288,6 +289,8 @@ describePostgres("postgresStorage across processes", () => {
       await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 400));
       proc.kill("SIGKILL");
       await output.exited;
+      // It was still writing: the kill ended it, not an error of its own.
+      expect(proc.signalCode).toBe("SIGKILL");
       const acks = output.seen.filter((line) => line.startsWith("ack ")).map((line) => line.slice(4));
       expect(acks.length).toBeGreaterThan(0);
       acked.push(...acks.map((i) => `run${run}-k${i}`));
@@ -470,4 +473,66 @@ describePostgres("postgresStorage when the connection is lost", () => {
       await proxy.stop();
     }
   });
+
+  test("the database gone under a runtime and its LocalBackbone: facades resolve to error.runtime.storage, never reject; once it is back, the next call is Ok", async () => {
+    // Jest's `process` is a copy of the real one whose listeners never fire: listen on the process itself.
+    const realProcess = runInThisContext("process") as NodeJS.Process;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    realProcess.on("unhandledRejection", onUnhandled);
+    const proxy = await proxyTo(new URL(databaseUrl()));
+    const schema = freshSchema();
+    // Both through the proxy: taking it away takes the database away from the runtime and the backbone.
+    const backboneStorage = postgresStorage({ connectionString: proxy.url, schema });
+    const storage = postgresStorage({ connectionString: proxy.url, schema });
+    const backbone = new LocalBackbone({ storage: backboneStorage });
+    let runtime: Runtime | undefined;
+    try {
+      runtime = await createRuntime({ backbone, storage });
+      const { identityMetadata, identityDeletion } = runtime;
+      const reference = runtime.address;
+      ok(await identityMetadata.upsertIdentityMetadata({ reference, key: "k", value: { first: 1 } }));
+
+      await proxy.stop();
+      // Each call must resolve to a Result: a rejection fails the test, naming the call.
+      const codes: Record<string, string> = {};
+      const calls = {
+        upsertIdentityMetadata: () =>
+          identityMetadata.upsertIdentityMetadata({ reference, key: "k2", value: 2 }),
+        getIdentityMetadata: () => identityMetadata.getIdentityMetadata({ reference, key: "k" }),
+        initiateIdentityDeletionProcess: () => identityDeletion.initiateIdentityDeletionProcess(),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        const result = await (call() as Promise<Result<unknown, { code: string }>>).catch(
+          (error: unknown) => {
+            throw new Error(`${name} rejected instead of resolving to a Result: ${String(error)}`);
+          },
+        );
+        codes[name] = result.err ? result.val.code : "Ok";
+      }
+      expect(codes).toEqual({
+        upsertIdentityMetadata: "error.runtime.storage",
+        getIdentityMetadata: "error.runtime.storage",
+        initiateIdentityDeletionProcess: "error.runtime.storage",
+      });
+
+      await proxy.start();
+      expect(
+        ok(await identityMetadata.upsertIdentityMetadata({ reference, key: "k2", value: 2 })).value,
+      ).toBe(2);
+      expect(ok(await identityMetadata.getIdentityMetadata({ reference, key: "k" })).value).toEqual({
+        first: 1,
+      });
+      // Unhandled rejections are reported once the microtasks and pending I/O callbacks have run.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      await runtime?.close();
+      await backbone.close();
+      await storage.close();
+      await backboneStorage.close();
+      await proxy.stop();
+      realProcess.removeListener("unhandledRejection", onUnhandled);
+    }
+  }, 10_000);
 });

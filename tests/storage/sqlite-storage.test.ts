@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -275,4 +275,20 @@ describe("failures of the database are StorageFailures, and error.runtime.storag
     }
     await runtime.close();
   });
+});
+
+test("a file in rollback-journal mode written by a newer version is refused without changing a byte of it", async () => {
+  const directory = freshDirectory();
+  const filename = join(directory, "newer.db");
+  const newer = new Database(filename);
+  newer.pragma("journal_mode = DELETE");
+  newer.exec("CREATE TABLE identity_runtime_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  newer.prepare("INSERT INTO identity_runtime_meta (key, value) VALUES ('schema_version', '2')").run();
+  newer.close();
+  const before = readFileSync(filename);
+  const storage = sqliteStorage({ filename });
+  await expect(storage.list("c")).rejects.toThrow(/newer version of identity-runtime/);
+  await storage.close();
+  expect(readFileSync(filename).equals(before)).toBe(true);
+  expect(readdirSync(directory)).toEqual(["newer.db"]);
 });
