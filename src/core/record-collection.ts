@@ -40,16 +40,6 @@ export class RecordCollection<T extends { id: string }> {
     return (await this.storage.listByPeer(this.name, peer)).map((record) => fromRecord<T>(record));
   }
 
-  /**
-   * Stores `value` in its slot atomically: a new record, or the slot's existing record with its id kept and
-   * everything else replaced. Returns what is stored.
-   */
-  async upsertBySlot(value: T): Promise<T> {
-    const record = this.toRecord(value);
-    if (record.slot === undefined) throw new TypeError(`${this.name} files its records without a slot`);
-    return fromRecord<T>(await this.storage.upsertBySlot(this.name, { ...record, slot: record.slot }));
-  }
-
   /** Applies changes of this (or any) collection as one unit of work. */
   commit(changes: readonly StorageChange[]): Promise<number[]> {
     return this.storage.commit(changes);
@@ -60,12 +50,6 @@ export class RecordCollection<T extends { id: string }> {
     await this.storage.commit([this.put(value)]);
   }
 
-  /** Deletes the record holding `slot` now; whether there was one. */
-  async deleteSlot(slot: string): Promise<boolean> {
-    const [deleted] = await this.storage.commit([this.deleteBySlot(slot)]);
-    return deleted !== 0;
-  }
-
   put(value: T): StorageChange {
     return { kind: "put", collection: this.name, record: this.toRecord(value) };
   }
@@ -74,15 +58,11 @@ export class RecordCollection<T extends { id: string }> {
     return { kind: "delete", collection: this.name, id };
   }
 
-  deleteBySlot(slot: string): StorageChange {
-    return { kind: "deleteBySlot", collection: this.name, slot };
-  }
-
   deleteByPeer(peer: string): StorageChange {
     return { kind: "deleteByPeer", collection: this.name, peer };
   }
 
-  toRecord(value: T): StoredRecord {
+  private toRecord(value: T): StoredRecord {
     const { slot, peers } = this.file(value);
     // The id lives beside the data, not in it: an upsert that finds its slot taken keeps the stored id.
     const { id, ...data } = value;
