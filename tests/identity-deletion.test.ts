@@ -7,7 +7,7 @@ import type {
   RuntimeResult,
   StorageAdapter,
 } from "../src/index";
-import { err, ok, recordEvents, START, UNKNOWN_ADDRESS, world, worldPerTest } from "./support";
+import { delegating, err, ok, recordEvents, START, UNKNOWN_ADDRESS, world, worldPerTest } from "./support";
 
 const CHANGED = "transport.identityDeletionProcessStatusChanged";
 const ALREADY = "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists";
@@ -1183,11 +1183,7 @@ describe("deleted identity (behaviour §6)", () => {
 function trackedStorage(): { storage: StorageAdapter; inner: StorageAdapter; collections: Set<string> } {
   const inner = lokiStorage();
   const collections = new Set<string>();
-  const storage: StorageAdapter = {
-    get: (collection, id) => inner.get(collection, id),
-    getBySlot: (collection, slot) => inner.getBySlot(collection, slot),
-    list: (collection) => inner.list(collection),
-    listByPeer: (collection, peer) => inner.listByPeer(collection, peer),
+  const storage: StorageAdapter = delegating(inner, {
     upsertBySlot: (collection, record) => {
       collections.add(collection);
       return inner.upsertBySlot(collection, record);
@@ -1196,8 +1192,7 @@ function trackedStorage(): { storage: StorageAdapter; inner: StorageAdapter; col
       for (const change of changes) collections.add(change.collection);
       return inner.commit(changes);
     },
-    close: () => inner.close(),
-  };
+  });
   return { storage, inner, collections };
 }
 

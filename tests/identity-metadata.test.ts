@@ -1,6 +1,6 @@
 import { createRuntime, lokiStorage } from "../src/index";
 import type { Runtime, StorageAdapter } from "../src/index";
-import { err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
+import { delegating, err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.identityMetadata.notFound";
@@ -444,10 +444,9 @@ describe("facades never throw or reject", () => {
 
   test("an exception inside the storage becomes error.runtime.unknown, not a rejection", async () => {
     const storage = lokiStorage();
-    const failing: StorageAdapter = {
-      ...bind(storage),
+    const failing: StorageAdapter = delegating(storage, {
       getBySlot: () => Promise.reject(new Error("disk on fire")),
-    };
+    });
     const rt = await createRuntime({ backbone: w.backbone, storage: failing });
     try {
       const error = err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
@@ -516,13 +515,12 @@ describe("decomposition removes the metadata about the peer", () => {
       record: { id: "intruder", slot: "taken", data: "{}" },
     } as const;
     let failCommits = false;
-    const flaky: StorageAdapter = {
-      ...bind(storage),
+    const flaky: StorageAdapter = delegating(storage, {
       commit: (changes) =>
         failCommits && changes.length > 1
           ? storage.commit([...changes.slice(0, 1), collide, ...changes.slice(1)])
           : storage.commit(changes),
-    };
+    });
     const a = await createRuntime({ backbone: w.backbone, storage: flaky });
     try {
       const b = await w.runtime();
@@ -551,18 +549,5 @@ describe("decomposition removes the metadata about the peer", () => {
     }
   });
 });
-
-/** The adapter's methods bound to it, so a test can replace one of them. */
-function bind(storage: StorageAdapter): StorageAdapter {
-  return {
-    get: storage.get.bind(storage),
-    getBySlot: storage.getBySlot.bind(storage),
-    list: storage.list.bind(storage),
-    listByPeer: storage.listByPeer.bind(storage),
-    upsertBySlot: storage.upsertBySlot.bind(storage),
-    commit: storage.commit.bind(storage),
-    close: storage.close.bind(storage),
-  };
-}
 
 export type { Runtime };

@@ -155,6 +155,20 @@ export function sleep(ms: number): Promise<void> {
  * time, like a database across a network: callers that await storage interleave as they would in production.
  * `delayMs` is a number of milliseconds, or a function choosing it per call (0: no delay).
  */
+/** An adapter that does what `inner` does, except for the methods given: the base of every fault-injecting test storage. */
+export function delegating(inner: StorageAdapter, overrides: Partial<StorageAdapter> = {}): StorageAdapter {
+  return {
+    get: (collection, id) => inner.get(collection, id),
+    getBySlot: (collection, slot) => inner.getBySlot(collection, slot),
+    list: (collection) => inner.list(collection),
+    listByPeer: (collection, peer) => inner.listByPeer(collection, peer),
+    upsertBySlot: (collection, record) => inner.upsertBySlot(collection, record),
+    commit: (changes) => inner.commit(changes),
+    close: () => inner.close(),
+    ...overrides,
+  };
+}
+
 export function slowStorage(
   inner: StorageAdapter,
   delayMs: number | ((method: keyof StorageAdapter, args: readonly unknown[]) => number) = 2,

@@ -7,7 +7,7 @@ import type {
   Runtime,
   StorageAdapter,
 } from "../../src/index";
-import { ok, slowStorage, START, UNKNOWN_ADDRESS, world } from "../support";
+import { START, UNKNOWN_ADDRESS, delegating, ok, slowStorage, world } from "../support";
 import type { World } from "../support";
 import { expectError, query, resultOf, serve } from "./client";
 import type { Answer, CallOptions, Served } from "./client";
@@ -692,15 +692,9 @@ describe("security", () => {
 
 test("an unexpected storage failure: 500 error.runtime.unknown without the cause, a path or a stack", async () => {
   const storage = lokiStorage();
-  const failing: StorageAdapter = {
-    get: storage.get.bind(storage),
+  const failing: StorageAdapter = delegating(storage, {
     getBySlot: () => Promise.reject(new Error("secret path /etc/x")),
-    list: storage.list.bind(storage),
-    listByPeer: storage.listByPeer.bind(storage),
-    upsertBySlot: storage.upsertBySlot.bind(storage),
-    commit: storage.commit.bind(storage),
-    close: storage.close.bind(storage),
-  };
+  });
   const rt = await createRuntime({ backbone: w.backbone, storage: failing });
   ownRuntimes.push(rt);
   const api = await served(rt);

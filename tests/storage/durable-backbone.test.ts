@@ -10,7 +10,7 @@ import {
   StorageFailure,
 } from "../../src/index";
 import type { StorageAdapter } from "../../src/index";
-import { ok, START } from "../support";
+import { delegating, ok, START } from "../support";
 
 let directory: string;
 beforeEach(() => {
@@ -91,17 +91,22 @@ describe("a LocalBackbone on durable storage", () => {
   });
 });
 
+/** Org and Bea, each a runtime on `backbone`, with an Active relationship between them. */
+async function connectedOn(backbone: LocalBackbone) {
+  const org = await createRuntime({ backbone });
+  const bea = await createRuntime({ backbone });
+  const template = ok(await org.relationships.createOwnRelationshipTemplate());
+  const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
+  ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+  return { org, bea, id };
+}
+
 describe("a LocalBackbone whose storage fails", () => {
   /** A storage whose next commit touching `collection` fails once, before writing anything. */
   function failingOnce(collection: string) {
     const storage = lokiStorage();
     let armed = false;
-    const adapter: StorageAdapter = {
-      get: (c, id) => storage.get(c, id),
-      getBySlot: (c, slot) => storage.getBySlot(c, slot),
-      list: (c) => storage.list(c),
-      listByPeer: (c, peer) => storage.listByPeer(c, peer),
-      upsertBySlot: (c, record) => storage.upsertBySlot(c, record),
+    const adapter: StorageAdapter = delegating(storage, {
       commit: (changes) => {
         if (armed && changes.some((change) => change.collection === collection)) {
           armed = false;
@@ -109,8 +114,7 @@ describe("a LocalBackbone whose storage fails", () => {
         }
         return storage.commit(changes);
       },
-      close: () => storage.close(),
-    };
+    });
     return { adapter, arm: () => (armed = true) };
   }
 
@@ -123,11 +127,7 @@ describe("a LocalBackbone whose storage fails", () => {
       storage: failing.adapter,
       onDeliveryError: (e) => reported.push(e),
     });
-    const org = await createRuntime({ backbone });
-    const bea = await createRuntime({ backbone });
-    const template = ok(await org.relationships.createOwnRelationshipTemplate());
-    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
-    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    const { org, bea, id } = await connectedOn(backbone);
     ok(await bea.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1 }));
     clock.advance({ days: 2 });
 
@@ -150,11 +150,7 @@ describe("a LocalBackbone whose storage fails", () => {
     const clock = new ManualClock(START);
     const failing = failingOnce("backbone/identityDeletionProcesses");
     const backbone = new LocalBackbone({ clock, storage: failing.adapter });
-    const org = await createRuntime({ backbone });
-    const bea = await createRuntime({ backbone });
-    const template = ok(await org.relationships.createOwnRelationshipTemplate());
-    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
-    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    const { org, bea, id } = await connectedOn(backbone);
     ok(await bea.identityDeletion.initiateIdentityDeletionProcess());
     ok(await org.messages.sendMessage({ recipients: [bea.address], content: { "@type": "Notification" } }));
 
@@ -182,11 +178,7 @@ describe("a LocalBackbone whose storage fails", () => {
       runsDueJobsItself: true,
       onDeliveryError: () => {},
     });
-    const org = await createRuntime({ backbone });
-    const bea = await createRuntime({ backbone });
-    const template = ok(await org.relationships.createOwnRelationshipTemplate());
-    const { id } = ok(await bea.relationships.createRelationship({ templateId: template.id }));
-    ok(await org.relationships.acceptRelationship({ relationshipId: id }));
+    const { org, bea } = await connectedOn(backbone);
     ok(await bea.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1 }));
     clock.advance({ days: 2 });
     failing.arm();
