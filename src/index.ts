@@ -24,6 +24,7 @@ export type { Clock, Duration } from "./core/clock.js";
 export { ErrorCodes, RuntimeError } from "./core/errors.js";
 export type { CheckResult, ErrorCode, RuntimeResult } from "./core/errors.js";
 export { ADDRESS_PATTERN, isAddress } from "./core/address.js";
+export { MAX_JSON_DEPTH } from "./core/json.js";
 export type { JsonObject, JsonValue } from "./core/json.js";
 export { SlotTakenError, StorageFailure } from "./core/storage.js";
 export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
@@ -38,7 +39,10 @@ export type {
   IdentityMetadataSlotRequest,
   UpsertIdentityMetadataRequest,
 } from "./identity-metadata/facade.js";
-export { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "./identity-metadata/model.js";
+export {
+  DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
+  MAX_IDENTITY_METADATA_KEY_LENGTH,
+} from "./identity-metadata/model.js";
 export type { IdentityMetadataDTO } from "./identity-metadata/model.js";
 
 export type { RelationshipsFacade } from "./relationships/facade.js";

@@ -70,6 +70,8 @@ const catalogue = {
     `There is neither an active nor a terminated relationship to these recipients: ${list(addresses)}.`,
 
   "error.http.unauthorized": () => "The X-API-KEY header is missing or wrong.",
+  "error.http.invalidRequestTarget": () =>
+    "The request target is neither a path (/api/v2/…) nor an absolute http(s) URL that can be parsed.",
   "error.http.routeNotFound": (method: string, path: string) => `There is no route ${method} ${path}.`,
   "error.http.methodNotAllowed": (method: string, path: string, allowed: readonly string[]) =>
     `${path} does not support ${method}; it supports ${allowed.join(", ")}.`,

@@ -4,15 +4,16 @@ import { fail, succeed } from "./errors.js";
 import type { RuntimeError } from "./errors.js";
 import type { IdPrefix } from "./ids.js";
 import { idPattern } from "./ids.js";
-import { isPlainObject, whyNotJson } from "./json.js";
+import { copyJson, describe, isPlainObject } from "./json.js";
 import type { JsonObject, JsonValue } from "./json.js";
 
-/** One property's rule: why a value breaks it, or undefined. `T` is the type it guarantees. */
+/** What a property holds once valid (a copy, where it is not a primitive), or why it is invalid. */
+export type Parsed<T> = { readonly value: T } | { readonly problem: string };
+
+/** One property's rule. `T` is the type a valid value has. */
 export interface Field<T, Optional extends boolean = boolean> {
   readonly optional: Optional;
-  check(value: unknown, name: string): string | undefined;
-  /** Type-level only: what a value that passes is. */
-  readonly __type?: T;
+  parse(value: unknown, name: string): Parsed<T>;
 }
 
 type Shape = Record<string, Field<unknown>>;
@@ -25,22 +26,33 @@ export type RequestOf<S extends Shape> = { [K in RequiredKeys<S>]: TypeOf<S[K]> 
   [K in OptionalKeys<S>]?: TypeOf<S[K]>;
 };
 
-function field<T>(check: (value: unknown, name: string) => string | undefined): Field<T, false> {
-  return { optional: false, check };
+/** A rule for primitives, which are their own copy: only the check is needed. */
+function primitive<T>(check: (value: unknown, name: string) => string | undefined): Field<T, false> {
+  return {
+    optional: false,
+    parse: (value, name) => {
+      const problem = check(value, name);
+      return problem === undefined ? { value: value as T } : { problem };
+    },
+  };
 }
+
+/** `YYYY-MM-DDTHH:MM[:SS[.fff…]]` and a zone (`Z`, `±HH:MM`; none means local time): calendar checked below. */
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$/i;
 
 export const rules = {
   string(options: { maxLength?: number } = {}): Field<string, false> {
-    return field((value, name) => {
+    return primitive((value, name) => {
       if (typeof value !== "string") return `${name} must be a string`;
       if (options.maxLength !== undefined && value.length > options.maxLength) {
-        return `${name} must be at most ${options.maxLength} characters long`;
+        return `${name} must be at most ${options.maxLength} characters long, not ${value.length}`;
       }
       return undefined;
     });
   },
   address(): Field<string, false> {
-    return field((value, name) =>
+    return primitive((value, name) =>
       typeof value === "string" && ADDRESS_PATTERN.test(value)
         ? undefined
         : `${name} must match the address pattern did:e:<host>:dids:<22 hex characters>`,
@@ -48,59 +60,83 @@ export const rules = {
   },
   id(prefix: IdPrefix): Field<string, false> {
     const pattern = idPattern(prefix);
-    return field((value, name) =>
+    return primitive((value, name) =>
       typeof value === "string" && pattern.test(value)
         ? undefined
         : `${name} must be an id of ${prefix} and 17 characters of [A-Za-z0-9]`,
     );
   },
   number(options: { min?: number; integer?: boolean } = {}): Field<number, false> {
-    return field((value, name) => {
+    return primitive((value, name) => {
       if (typeof value !== "number" || !Number.isFinite(value)) return `${name} must be a finite number`;
       if (options.integer === true && !Number.isInteger(value)) return `${name} must be an integer`;
       if (options.min !== undefined && value < options.min) return `${name} must be at least ${options.min}`;
       return undefined;
     });
   },
+  /** An ISO 8601 date-time of a day that exists: `2031-02-30T…` is refused, not moved to March. */
   isoDate(): Field<string, false> {
-    return field((value, name) =>
-      typeof value === "string" && !Number.isNaN(Date.parse(value)) && /^\d{4}-\d{2}-\d{2}T/.test(value)
+    return primitive((value, name) =>
+      typeof value === "string" && isCalendarDateTime(value)
         ? undefined
-        : `${name} must be an ISO 8601 date-time string`,
+        : `${name} must be an ISO 8601 date-time string of a date that exists`,
     );
   },
   oneOf<T extends string>(allowed: readonly T[]): Field<T, false> {
-    return field((value, name) =>
+    return primitive((value, name) =>
       allowed.includes(value as T) ? undefined : `${name} must be one of ${allowed.join(", ")}`,
     );
   },
-  /** Any JSON value. */
+  /** Any JSON value, copied as it is checked. */
   json(): Field<JsonValue, false> {
-    return field((value, name) => whyNotJson(value, name));
+    return { optional: false, parse: (value, name) => copyJson(value, name) };
   },
-  /** A JSON object (not an array, not null). */
+  /** A JSON object (not an array, not null), copied as it is checked. */
   jsonObject(): Field<JsonObject, false> {
-    return field((value, name) =>
-      isPlainObject(value) ? whyNotJson(value, name) : `${name} must be a JSON object`,
-    );
+    return {
+      optional: false,
+      parse: (value, name) => {
+        const copied = copyJson(value, name);
+        if ("problem" in copied) return copied;
+        return isPlainObject(copied.value)
+          ? { value: copied.value }
+          : { problem: `${name} must be a JSON object` };
+      },
+    };
   },
   array<T>(item: Field<T, false>, options: { minItems?: number } = {}): Field<T[], false> {
-    return field((value, name) => {
-      if (!Array.isArray(value)) return `${name} must be an array`;
-      if (options.minItems !== undefined && value.length < options.minItems) {
-        return `${name} must have at least ${options.minItems} item(s)`;
-      }
-      for (let index = 0; index < value.length; index++) {
-        const problem = item.check(value[index], `${name}[${index}]`);
-        if (problem !== undefined) return problem;
-      }
-      return undefined;
-    });
+    return {
+      optional: false,
+      parse: (value, name) => {
+        if (!Array.isArray(value)) return { problem: `${name} must be an array` };
+        const length = value.length;
+        if (options.minItems !== undefined && length < options.minItems) {
+          return { problem: `${name} must have at least ${options.minItems} item(s)` };
+        }
+        const items: T[] = [];
+        for (let index = 0; index < length; index++) {
+          const parsed = item.parse(value[index], `${name}[${index}]`);
+          if ("problem" in parsed) return parsed;
+          items.push(parsed.value);
+        }
+        return { value: items };
+      },
+    };
   },
   optional<T>(inner: Field<T, false>): Field<T, true> {
-    return { optional: true, check: (value, name) => inner.check(value, name) };
+    return { optional: true, parse: (value, name) => inner.parse(value, name) };
   },
 } as const;
+
+/** Whether `text` is an ISO 8601 date-time whose year, month, day exist (leap years included). */
+function isCalendarDateTime(text: string): boolean {
+  const match = ISO_DATE_TIME.exec(text);
+  if (match === null) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (month < 1 || month > 12 || day < 1) return false;
+  // Day 0 of the next month is the last day of this one.
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate() && !Number.isNaN(Date.parse(text));
+}
 
 /** A request's rules: every property named here, no other property allowed. */
 export interface RequestSchema<S extends Shape> {
@@ -123,30 +159,41 @@ export const NO_REQUEST = requestSchema({}, { mayBeOmitted: true });
 
 /**
  * Checks a request against its schema: the first failure becomes `error.runtime.validation.invalidPropertyValue`
- * with a message naming the property. Properties set to `undefined` count as absent.
+ * with a message naming the property. Properties set to `undefined` count as absent. What it returns is a
+ * copy, made of what was read once and checked: later changes to the caller's object, getters and Proxies
+ * cannot reach the use case, and a request that throws while being read is a validation error too.
  */
 export function validateRequest<S extends Shape>(
   schema: RequestSchema<S>,
   request: unknown,
 ): Result<RequestOf<S>, RuntimeError> {
   if (request === undefined && schema.mayBeOmitted) return succeed({} as RequestOf<S>);
-  if (!isPlainObject(request))
-    return fail("error.runtime.validation.invalidPropertyValue", "request must be an object");
-  for (const name of Object.keys(request)) {
-    if (!Object.hasOwn(schema.shape, name) && request[name] !== undefined) {
+  let given: Map<string, unknown>;
+  try {
+    if (!isPlainObject(request))
+      return fail("error.runtime.validation.invalidPropertyValue", "request must be an object");
+    given = new Map(Object.keys(request).map((name) => [name, request[name]]));
+  } catch (error) {
+    return fail(
+      "error.runtime.validation.invalidPropertyValue",
+      `request could not be read: ${describe(error)}`,
+    );
+  }
+  for (const [name, value] of given) {
+    if (!Object.hasOwn(schema.shape, name) && value !== undefined) {
       return fail("error.runtime.validation.invalidPropertyValue", `${name} is not a known property`);
     }
   }
   const valid: Record<string, unknown> = {};
   for (const [name, rule] of schema.fields) {
-    const value = request[name];
+    const value = given.get(name);
     if (value === undefined) {
       if (rule.optional) continue;
       return fail("error.runtime.validation.invalidPropertyValue", `${name} is required`);
     }
-    const problem = rule.check(value, name);
-    if (problem !== undefined) return fail("error.runtime.validation.invalidPropertyValue", problem);
-    valid[name] = value;
+    const parsed = rule.parse(value, name);
+    if ("problem" in parsed) return fail("error.runtime.validation.invalidPropertyValue", parsed.problem);
+    valid[name] = parsed.value;
   }
   return succeed(valid as RequestOf<S>);
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorArgs, ErrorCode } from "../core/errors.js";
 import { runtimeError } from "../core/errors.js";
-import type { RuntimeError } from "../core/errors.js";
+import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { openApiDocument } from "./openapi.js";
@@ -17,6 +17,11 @@ export interface HttpHandlerOptions {
   bodyLimitBytes?: number;
   /** Called once per request when its response is sent: the place for request logs. */
   onResponse?: (entry: RequestLogEntry) => void;
+  /**
+   * Told the cause of every 5xx answer (an unexpected exception, a storage failure), which the client never
+   * sees; default: `console.error`.
+   */
+  onError?: (error: unknown, request: { method: string; path: string }) => void;
 }
 
 export interface RequestLogEntry {
@@ -32,6 +37,9 @@ export interface HttpErrorBody {
 }
 
 const DEFAULT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/** How long one `/health` answer about the storage stands, so a flood of probes costs one read per interval. */
+const HEALTH_CHECK_INTERVAL_MS = 1_000;
 
 /** How each error code answers over HTTP: not found 404, state conflicts 409, closed 503, the rest 400. */
 export function statusOfCode(code: string): number {
@@ -76,31 +84,69 @@ export function createHttpHandler(
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const expectedKey = digest(options.apiKey);
   const document = JSON.stringify(openApiDocument());
+  const reportError =
+    options.onError ??
+    ((error: unknown, { method, path }: { method: string; path: string }) =>
+      console.error(`identity-runtime: ${method} ${path} failed`, error));
+  const health = healthCheck(runtime);
 
+  // Everything a request does runs inside this guard: it can only answer, never throw.
   return (request, response) => {
     const started = process.hrtime.bigint();
-    const path = pathOf(request.url);
-    response.once("finish", () =>
-      options.onResponse?.({
-        method: request.method ?? "",
-        path,
-        status: response.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }),
-    );
-    serve(request, response, path).catch((error: unknown) => {
-      if (response.headersSent) return response.destroy();
-      // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
-      sendError(response, error instanceof HttpFailure ? error : new HttpFailure(500, genericUnknown()));
+    const target = parseTarget(request.url);
+    const method = request.method ?? "GET";
+    const path = target?.path ?? printable(request.url);
+    const report = (error: unknown): void => {
+      try {
+        reportError(error, { method, path });
+      } catch {
+        // A failing error reporter must not take the server down with it.
+      }
+    };
+    response.once("finish", () => {
+      try {
+        options.onResponse?.({
+          method,
+          path,
+          status: response.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        });
+      } catch (error) {
+        report(error);
+      }
+    });
+    serve(request, response, method, target, report).catch((error: unknown) => {
+      if (!(error instanceof HttpFailure)) report(error);
+      try {
+        if (response.headersSent) response.destroy();
+        // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
+        else
+          sendError(response, error instanceof HttpFailure ? error : new HttpFailure(500, genericUnknown()));
+      } catch (failure) {
+        report(failure);
+        response.destroy();
+      }
     });
   };
 
-  async function serve(request: IncomingMessage, response: ServerResponse, path: string): Promise<void> {
-    const method = request.method ?? "GET";
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    method: string,
+    target: RequestTarget | undefined,
+    report: (error: unknown) => void,
+  ): Promise<void> {
+    if (target === undefined) {
+      request.resume();
+      throw new HttpFailure(400, runtimeError("error.http.invalidRequestTarget"), { connection: "close" });
+    }
+    const { path } = target;
     if (path === "/health") {
       if (method !== "GET" && method !== "HEAD")
         return sendError(response, methodNotAllowed(method, path, ["GET"]));
-      return send(response, 200, { isHealthy: true });
+      const storage = await health();
+      if (storage.err) report(storage.val.cause ?? storage.val);
+      return send(response, storage.ok ? 200 : 503, { isHealthy: storage.ok });
     }
     const key = request.headers["x-api-key"];
     if (typeof key !== "string" || !timingSafeEqual(digest(key), expectedKey)) {
@@ -126,11 +172,14 @@ export function createHttpHandler(
         methodNotAllowed(method, path, [...new Set(matches.map(({ route }) => route.method))]),
       );
     }
-    const query = queryOf(request.url);
+    const query = queryOf(target.search);
     const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
     const result = await match.route.run(runtime, { query, body, params: match.params });
-    if (result.err)
-      return sendError(response, new HttpFailure(statusOfCode(result.val.code), publicError(result.val)));
+    if (result.err) {
+      const status = statusOfCode(result.val.code);
+      if (status >= 500) report(result.val.cause ?? result.val);
+      return sendError(response, new HttpFailure(status, publicError(result.val)));
+    }
     if (match.route.successStatus === 204) {
       response.writeHead(204);
       response.end();
@@ -174,10 +223,44 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** The query as given; a parameter given twice is refused, since a slot has one reference and one key. */
-function queryOf(url: string | undefined): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const [name, value] of new URL(url ?? "/", "http://localhost").searchParams) {
+/** The request target, split: its path without trailing slashes, and its query string. */
+interface RequestTarget {
+  path: string;
+  search: string;
+}
+
+/**
+ * The path and query of a request target, or undefined when it is not one a server can answer. Read as text:
+ * an origin-form target ("/path?query") is never handed to the URL parser, which would take "//host/" for an
+ * authority (and throw on "//[").
+ */
+function parseTarget(url: string | undefined): RequestTarget | undefined {
+  const target = url ?? "/";
+  if (target.startsWith("/")) {
+    const [withoutFragment = ""] = target.split("#", 1);
+    const queryAt = withoutFragment.indexOf("?");
+    const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
+    const search = queryAt === -1 ? "" : withoutFragment.slice(queryAt + 1);
+    return { path: path.replace(/\/+$/, "") || "/", search };
+  }
+  // The absolute form, which clients send to proxies; anything else ("*", an authority) is not for us.
+  if (!/^https?:\/\//i.test(target) || !URL.canParse(target)) return undefined;
+  const { pathname, search } = new URL(target);
+  return { path: pathname.replace(/\/+$/, "") || "/", search: search.slice(1) };
+}
+
+/** A request target as it may appear in a log line: short, and with control characters escaped. */
+function printable(url: string | undefined): string {
+  return JSON.stringify((url ?? "").slice(0, 200)).slice(1, -1);
+}
+
+/**
+ * The query as given; a parameter given twice is refused, since a slot has one reference and one key. A
+ * prototype-less object, so `__proto__` is a parameter like any other (and so refused as unknown).
+ */
+function queryOf(search: string): Record<string, string> {
+  const query = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URLSearchParams(search)) {
     if (Object.hasOwn(query, name)) {
       throw new HttpFailure(
         400,
@@ -233,13 +316,31 @@ function methodNotAllowed(method: string, path: string, allowed: readonly string
   });
 }
 
-/** What a client may see of an error: an unexpected one says no more than that it happened. */
+/**
+ * What a client may see of an error: an unexpected one, or a storage failure, says no more than its code; the
+ * cause (addresses, file paths, SQL) goes to the server's log.
+ */
 function publicError(error: RuntimeError): RuntimeError {
-  return error.code === "error.runtime.unknown" ? genericUnknown() : error;
+  if (error.code === "error.runtime.unknown") return genericUnknown();
+  if (error.code === "error.runtime.storage")
+    return runtimeError("error.runtime.storage", "see the server's logs; try again later");
+  return error;
 }
 
 function genericUnknown(): RuntimeError {
   return runtimeError("error.runtime.unknown", "see the server's logs");
+}
+
+/** The storage check of `/health`: one read per interval however many probes come, shared while in flight. */
+function healthCheck(runtime: Runtime): () => Promise<RuntimeResult<void>> {
+  let last: { at: number; answer: Promise<RuntimeResult<void>> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (last === undefined || now - last.at >= HEALTH_CHECK_INTERVAL_MS) {
+      last = { at: now, answer: runtime.checkHealth() };
+    }
+    return last.answer;
+  };
 }
 
 function sendError(response: ServerResponse, failure: HttpFailure): void {
@@ -268,10 +369,6 @@ function send(
     "content-length": Buffer.byteLength(text),
   });
   response.end(text);
-}
-
-function pathOf(url: string | undefined): string {
-  return new URL(url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
 }
 
 function digest(text: string): Buffer {

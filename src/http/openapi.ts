@@ -5,6 +5,14 @@ import type { Route } from "./routes.js";
 
 const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
 
+function healthContent(isHealthy: boolean): Record<string, unknown> {
+  return {
+    "application/json": {
+      schema: { type: "object", required: ["isHealthy"], properties: { isHealthy: { const: isHealthy } } },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 document of the HTTP API, made from the same route table the handler serves. */
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -16,17 +24,11 @@ export function openApiDocument(): Record<string, unknown> {
     servers: [{ url: "/" }],
     get: {
       operationId: "getHealth",
-      summary: "Whether the server is up; needs no API key.",
+      summary: "Whether the server is up and its storage answers; needs no API key.",
       security: [],
       responses: {
-        "200": {
-          description: "Up.",
-          content: {
-            "application/json": {
-              schema: { type: "object", required: ["isHealthy"], properties: { isHealthy: { const: true } } },
-            },
-          },
-        },
+        "200": { description: "Up, and the storage answers.", content: healthContent(true) },
+        "503": { description: "Up, but the storage does not answer.", content: healthContent(false) },
       },
     },
   };

@@ -2,20 +2,23 @@ import { bindMethods } from "../core/bind.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { utf8LengthExceeds } from "../core/json.js";
-import type { JsonValue } from "../core/json.js";
 import type { KeyedLock } from "../core/keyed-lock.js";
 import type { RecordCollection } from "../core/record-collection.js";
 import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
 import type { RelationshipDTO } from "../relationships/model.js";
-import { toMetadataDTO } from "./model.js";
+import { MAX_IDENTITY_METADATA_KEY_LENGTH, toMetadataDTO } from "./model.js";
 import type { IdentityMetadataDTO, IdentityMetadataStore } from "./model.js";
 
 export interface UpsertIdentityMetadataRequest {
   /** The address of the identity the metadata is about: the own address or a relationship's peer. */
   reference: string;
+  /** At most `MAX_IDENTITY_METADATA_KEY_LENGTH` (256) characters. */
   key?: string;
-  /** Any JSON value: string, number, boolean, null, array or object (checked at run time). */
+  /**
+   * Any JSON value: string, number, boolean, null, array or object, nested at most `MAX_JSON_DEPTH` (256)
+   * levels, at most `maxIdentityMetadataValueBytes` (1 MiB) as JSON (checked at run time).
+   */
   value: unknown;
 }
 
@@ -24,12 +27,9 @@ export interface IdentityMetadataSlotRequest {
   key?: string;
 }
 
-const upsertRequest = requestSchema({
-  reference: rules.address(),
-  key: rules.optional(rules.string()),
-  value: rules.json(),
-});
-const slotRequest = requestSchema({ reference: rules.address(), key: rules.optional(rules.string()) });
+const keyRule = rules.optional(rules.string({ maxLength: MAX_IDENTITY_METADATA_KEY_LENGTH }));
+const upsertRequest = requestSchema({ reference: rules.address(), key: keyRule, value: rules.json() });
+const slotRequest = requestSchema({ reference: rules.address(), key: keyRule });
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export class IdentityMetadataFacade {
@@ -81,8 +81,8 @@ export class IdentityMetadataFacade {
           return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
         }
         const id = await this.#metadata.upsert(reference, key, valueJson);
-        // A copy of the value, so the caller's object and the result never alias each other.
-        return succeed(toMetadataDTO(id, reference, key, JSON.parse(valueJson) as JsonValue));
+        // `value` is validation's copy: the caller's object and the result never alias each other.
+        return succeed(toMetadataDTO(id, reference, key, value));
       };
       // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
       return reference === this.#ownAddress ? write() : this.#peerLock.run(reference, write);

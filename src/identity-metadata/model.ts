@@ -11,6 +11,12 @@ export interface IdentityMetadataDTO {
   value: JsonValue;
 }
 
+/**
+ * The longest `key`, in UTF-16 code units (`key.length`), the same on every storage. A slot names the reference
+ * and the key as JSON text (up to 6 bytes a unit, escaped), so every slot fits an index entry in any database.
+ */
+export const MAX_IDENTITY_METADATA_KEY_LENGTH = 256;
+
 /** The 1 MiB default limit on a value's serialized size. */
 export const DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES = 1024 * 1024;
 

@@ -60,6 +60,14 @@ export interface Runtime {
    */
   eraseLocalData(): Promise<RuntimeResult<void>>;
   /**
+   * Whether the runtime's storage answers: one cheap read of its own identity record. Ok, or
+   * `error.runtime.storage` (or `error.runtime.runtimeClosed`). What `/health` of the HTTP API asks.
+   * @example
+   * const health = await runtime.checkHealth();
+   * if (health.err) console.error(health.val.code);
+   */
+  checkHealth(): Promise<RuntimeResult<void>>;
+  /**
    * Refuses further calls (`error.runtime.runtimeClosed`), waits for calls in flight and pending listeners,
    * disconnects from the Backbone and closes what the runtime created itself.
    */
@@ -231,6 +239,11 @@ async function assembleRuntime(
         if (erased.ok) await close();
         return erased;
       },
+      checkHealth: () =>
+        runner.run(NO_REQUEST, undefined, async () => {
+          await identities.get(address);
+          return succeed(undefined);
+        }),
       close,
     };
   }

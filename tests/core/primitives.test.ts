@@ -1,5 +1,5 @@
 import { runInNewContext } from "node:vm";
-import { isPlainObject, whyNotJson } from "../../src/core/json";
+import { copyJson, isPlainObject } from "../../src/core/json";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateId, idPattern } from "../../src/core/ids";
@@ -157,7 +157,9 @@ describe("JSON values from another realm", () => {
     expect(isPlainObject(foreign.plain)).toBe(true);
     expect(isPlainObject(foreign.nullProto)).toBe(true);
     expect(isPlainObject(foreign.instance)).toBe(false);
-    expect(whyNotJson(foreign.plain, "value")).toBeUndefined();
-    expect(whyNotJson(foreign.instance, "value")).toContain("plain JSON object");
+    expect(copyJson(foreign.plain, "value")).toStrictEqual({ value: { a: 1 } });
+    expect(copyJson(foreign.instance, "value")).toStrictEqual({
+      problem: "value must be a plain JSON object, not P",
+    });
   });
 });
