@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `identity-runtime serve`: the HTTP API on the embedded default, as a ready server.
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { createHttpHandler } from "./http/handler.js";
@@ -15,21 +16,70 @@ Serves the IdentityMetadata and IdentityDeletionProcess routes of the enmeshed C
 (under /api/v2 and /api/core/v1) on an embedded Backbone.
 
 Options:
-  --port <n>        port to listen on (default 8080; 0 picks a free one)
-  --host <host>     address to listen on (default 127.0.0.1)
-  --api-key <key>   the X-API-KEY clients must send (or IDENTITY_RUNTIME_API_KEY)
-  --storage <kind>  memory (default), sqlite:<file>, or postgres:<connection string>
-                    (the runtime and its Backbone share it; DATABASE_URL works for postgres:)
-  --help            this text`;
+  --port <n>              port to listen on, 0 to 65535 in decimal (default 8080; 0 picks a free one)
+  --host <host>           address to listen on (default 127.0.0.1)
+  --api-key-file <file>   a file holding the X-API-KEY clients must send (a trailing newline is dropped)
+  --api-key <key>         the key itself; other users of the machine see it in \`ps\`: prefer the file or
+                          the environment variable IDENTITY_RUNTIME_API_KEY
+  --storage <kind>        memory (default), sqlite:<file>, or postgres:<connection string>
+                          (the runtime and its Backbone share it; DATABASE_URL works for postgres:)
+  --shutdown-grace <s>    seconds that requests in flight get to finish after SIGTERM/SIGINT before their
+                          connections are closed (default 10)
+  --help                  this text`;
+
+/** How long a client may take to send a whole request; a slower one is answered 408 and disconnected. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Whether stdout still has a reader: once it is gone (EPIPE), the server goes on serving without logs. */
+let logging = true;
+process.stdout.on("error", () => {
+  logging = false;
+});
 
 /** One JSON object per line on stdout: easy to read for people and for log shippers. */
-function log(level: "info" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+  if (!logging) return;
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function exitWith(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`);
   process.exit(2);
+}
+
+/** A whole number from 0 to `max` written in decimal digits, or exit: `""`, `0x1`, `1e3`, `-0` are refused. */
+function decimal(option: string, text: string | undefined, max: number): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d{1,10}$/.test(text) || value > max)
+    exitWith(
+      `${option} must be a whole number from 0 to ${max} in decimal digits, not ${JSON.stringify(text)}`,
+    );
+  return value;
+}
+
+/** The API key from the file, the option or the environment, exactly one of them; refused when empty. */
+function apiKeyOf(given: string | undefined, file: string | undefined): string {
+  if (given !== undefined && file !== undefined) exitWith("give --api-key or --api-key-file, not both");
+  let apiKey = given ?? process.env["IDENTITY_RUNTIME_API_KEY"];
+  if (file !== undefined) {
+    try {
+      apiKey = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      exitWith(`--api-key-file ${file} cannot be read: ${messageOf(error)}`);
+    }
+  }
+  if (apiKey === undefined || apiKey === "")
+    exitWith("an API key is required: --api-key-file, IDENTITY_RUNTIME_API_KEY or --api-key");
+  if (given !== undefined)
+    log(
+      "warn",
+      "--api-key is visible to other users in ps; prefer --api-key-file or IDENTITY_RUNTIME_API_KEY",
+    );
+  return apiKey;
 }
 
 /** The storage `--storage` names; undefined for memory, each part of the runtime then keeps its own. */
@@ -57,7 +107,9 @@ async function serve(args: string[]): Promise<void> {
       port: { type: "string", default: "8080" },
       host: { type: "string", default: "127.0.0.1" },
       "api-key": { type: "string" },
+      "api-key-file": { type: "string" },
       storage: { type: "string", default: "memory" },
+      "shutdown-grace": { type: "string", default: "10" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -66,12 +118,9 @@ async function serve(args: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    exitWith(`--port must be 0 to 65535, not ${values.port}`);
-  const apiKey = values["api-key"] ?? process.env["IDENTITY_RUNTIME_API_KEY"];
-  if (apiKey === undefined || apiKey === "")
-    exitWith("an API key is required: --api-key or IDENTITY_RUNTIME_API_KEY");
+  const port = decimal("--port", values.port, 65_535);
+  const graceMs = decimal("--shutdown-grace", values["shutdown-grace"], 3_600) * 1_000;
+  const apiKey = apiKeyOf(values["api-key"], values["api-key-file"]);
   const storage = storageOf(values.storage ?? "memory");
 
   // One storage for the runtime and its Backbone: their collections never collide, and a restart finds both.
@@ -90,6 +139,11 @@ async function serve(args: string[]): Promise<void> {
       if (stopping) server.closeIdleConnections();
     });
     handler(request, response);
+  });
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.on("error", (error) => {
+    log("error", "could not listen", { error: messageOf(error) });
+    process.exit(1);
   });
   server.listen(port, values.host, () => {
     const address = server.address();
@@ -113,14 +167,17 @@ async function serve(args: string[]): Promise<void> {
             process.exit(0);
           },
           (error: unknown) => {
-            log("error", "could not close cleanly", {
-              error: error instanceof Error ? error.message : String(error),
-            });
+            log("error", "could not close cleanly", { error: messageOf(error) });
             process.exit(1);
           },
         );
     });
     server.closeIdleConnections();
+    // A client that keeps a request going (a trickled body) does not hold the shutdown up for longer.
+    setTimeout(() => {
+      log("warn", "closing connections still busy after the shutdown grace period", { graceMs });
+      server.closeAllConnections();
+    }, graceMs).unref();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
@@ -129,7 +186,7 @@ async function serve(args: string[]): Promise<void> {
 const [command, ...rest] = process.argv.slice(2);
 if (command === "serve") {
   serve(rest).catch((error: unknown) => {
-    log("error", "could not start", { error: error instanceof Error ? error.message : String(error) });
+    log("error", "could not start", { error: messageOf(error) });
     process.exit(1);
   });
 } else if (command === undefined || command === "--help" || command === "help") {

@@ -32,8 +32,8 @@ export class RecordCollection<T extends { id: string }> {
   }
 
   /** Whether any record is about `peer`, without reading the records. */
-  async hasPeer(peer: string): Promise<boolean> {
-    return (await this.storage.listByPeer(this.name, peer)).length > 0;
+  hasPeer(peer: string): Promise<boolean> {
+    return this.storage.hasPeer(this.name, peer);
   }
 
   async listByPeer(peer: string): Promise<T[]> {

@@ -37,6 +37,8 @@ export interface StorageAdapter {
   list(collection: string): Promise<StoredRecord[]>;
   /** The records whose `peers` include `peer`, in the order of `list`. */
   listByPeer(collection: string, peer: string): Promise<StoredRecord[]>;
+  /** Whether any record's `peers` include `peer`: an index lookup, however many records are about it. */
+  hasPeer(collection: string, peer: string): Promise<boolean>;
   /**
    * Atomically: if a record holds `record.slot`, replaces its `data` and `peers` and keeps its id; otherwise
    * inserts `record`. Returns what is stored now. Concurrent calls on one slot leave exactly one record.

@@ -20,9 +20,10 @@ import type { MessageDTO } from "../messages/model.js";
 import { isNotification } from "../messages/model.js";
 import {
   applyPeerDeletion,
-  EXISTING_RELATIONSHIP_STATUSES,
+  existingRelationshipSlot,
   isVisibleTo,
   otherParty,
+  pairSlot,
   projectRelationship,
   transition,
 } from "../relationships/model.js";
@@ -162,9 +163,11 @@ export class LocalBackbone implements Backbone {
     this.templates = new RecordCollection(this.storage, "backbone/relationshipTemplates", (template) => ({
       peers: [template.createdBy],
     }));
-    this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => ({
-      peers: [relationship.from, relationship.to],
-    }));
+    this.relationships = new RecordCollection(this.storage, "backbone/relationships", (relationship) => {
+      const slot = existingRelationshipSlot(relationship);
+      const peers = [relationship.from, relationship.to];
+      return slot === undefined ? { peers } : { slot, peers };
+    });
     this.outbox = new RecordCollection(this.storage, "backbone/outbox", (entry) => ({
       peers: [entry.recipient],
     }));
@@ -346,13 +349,26 @@ export class LocalBackbone implements Backbone {
         relationship =
           applyPeerDeletion(relationship, requestor, change, this.clock.now())?.relationship ?? relationship;
       }
-      await this.commitAndDeliver({
-        changes: [
-          this.relationships.put(relationship),
-          this.templates.put({ ...template, allocations: template.allocations + 1 }),
-        ],
-        deliveries: this.relationshipDeliveries(relationship, requestor),
-      });
+      try {
+        await this.commitAndDeliver({
+          changes: [
+            this.relationships.put(relationship),
+            this.templates.put({ ...template, allocations: template.allocations + 1 }),
+          ],
+          deliveries: this.relationshipDeliveries(relationship, requestor),
+        });
+      } catch (error) {
+        // Another creation for the pair committed first: the storage keeps one existing relationship per pair.
+        if (error instanceof SlotTakenError) {
+          const winner = await this.relationships.getBySlot(pairSlot(requestor, template.createdBy));
+          return fail(
+            "error.transport.relationships.relationshipCurrentlyExists",
+            template.createdBy,
+            winner?.status ?? "Pending",
+          );
+        }
+        throw error;
+      }
       return succeed(projectRelationship(relationship, requestor));
     });
   }
@@ -439,11 +455,7 @@ export class LocalBackbone implements Backbone {
     if (template.createdBy === requestor) {
       return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
     }
-    const existing = (await this.relationships.listByPeer(requestor)).find(
-      (relationship) =>
-        otherParty(relationship, requestor) === template.createdBy &&
-        EXISTING_RELATIONSHIP_STATUSES.includes(relationship.status),
-    );
+    const existing = await this.relationships.getBySlot(pairSlot(requestor, template.createdBy));
     if (existing !== undefined) {
       return fail(
         "error.transport.relationships.relationshipCurrentlyExists",

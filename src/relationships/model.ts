@@ -88,6 +88,24 @@ export const EXISTING_RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
 ];
 
 /**
+ * The slot of the one relationship a pair of identities may have at a time (behaviour §7): held while it is
+ * Pending, Active, Terminated or DeletionProposed, released once Rejected, Revoked or gone. A lookup by slot
+ * finds it however long the pair's history is, and the storage refuses a second one.
+ */
+export function existingRelationshipSlot(
+  relationship: Pick<BackboneRelationship, "from" | "to" | "status">,
+): string | undefined {
+  return EXISTING_RELATIONSHIP_STATUSES.includes(relationship.status)
+    ? pairSlot(relationship.from, relationship.to)
+    : undefined;
+}
+
+/** The same for both orders of the pair. */
+export function pairSlot(one: string, other: string): string {
+  return JSON.stringify(one < other ? [one, other] : [other, one]);
+}
+
+/**
  * Where a peer stands in its deletion, as the own relationships to it say at `now`: a ToBeDeleted date that
  * has passed means deleted, even before the Backbone's due job has told the relationship so.
  */

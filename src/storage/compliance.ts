@@ -44,6 +44,7 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
       assert.equal(await adapter.getBySlot("c", "missing"), undefined);
       assert.deepEqual(await adapter.list("c"), []);
       assert.deepEqual(await adapter.listByPeer("c", A), []);
+      assert.equal(await adapter.hasPeer("c", A), false);
     },
   },
   {
@@ -177,6 +178,33 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
       ]);
       assert.deepEqual(await ids(adapter.listByPeer("c", B)), []);
       assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["r1"]);
+    },
+  },
+  {
+    name: "hasPeer says whether any record is about a peer, in its collection only, following every change",
+    async run(adapter) {
+      await adapter.commit([
+        put("c", record("r1", { peers: [A, B] })),
+        put("c", record("r2", { peers: [B] })),
+      ]);
+      assert.equal(await adapter.hasPeer("c", B), true);
+      assert.equal(await adapter.hasPeer("c", A), true);
+      assert.equal(await adapter.hasPeer("c", C), false);
+      assert.equal(await adapter.hasPeer("other", B), false);
+      await adapter.commit([
+        put("c", record("r1", { peers: [A] })),
+        { kind: "delete", collection: "c", id: "r2" },
+      ]);
+      assert.equal(await adapter.hasPeer("c", B), false);
+      await adapter.upsertBySlot("c", { id: "r3", slot: "s", peers: [C], data: "{}" });
+      assert.equal(await adapter.hasPeer("c", C), true);
+      await adapter.commit([{ kind: "deleteByPeer", collection: "c", peer: C }]);
+      assert.equal(await adapter.hasPeer("c", C), false);
+      await adapter.commit([
+        { kind: "deleteBySlot", collection: "c", slot: "none" },
+        { kind: "delete", collection: "c", id: "r1" },
+      ]);
+      assert.equal(await adapter.hasPeer("c", A), false);
     },
   },
   {

@@ -133,6 +133,10 @@ class LokiStorage implements StorageAdapter {
     return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
   }
 
+  hasPeer(collection: string, peer: string): Promise<boolean> {
+    return Promise.resolve(this.existingShelf(collection)?.byPeer.has(peer) ?? false);
+  }
+
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
     return this.synchronously(() => {
       const shelf = this.shelf(collection);

@@ -141,6 +141,14 @@ class PostgresStorage implements StorageAdapter {
     return rows.map(toStored);
   }
 
+  async hasPeer(collection: string, peer: string): Promise<boolean> {
+    const { rows } = await this.query(
+      `SELECT 1 FROM ${this.peerRows} WHERE collection = $1 AND peer = $2 LIMIT 1`,
+      [collection, peer],
+    );
+    return rows.length > 0;
+  }
+
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
     return this.transaction(async (client) => {
       // Atomic however many processes write the slot at once: the unique constraint arbitrates.

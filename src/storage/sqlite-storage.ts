@@ -74,6 +74,7 @@ const SQL = {
   listByPeer: `SELECT r.id, r.slot, r.peers, r.data FROM identity_runtime_records r
     JOIN identity_runtime_record_peers p ON p.collection = r.collection AND p.id = r.id
     WHERE p.collection = ? AND p.peer = ? ORDER BY r.seq`,
+  hasPeer: "SELECT 1 AS found FROM identity_runtime_record_peers WHERE collection = ? AND peer = ? LIMIT 1",
   // An update in place keeps the record's seq, and with it its place in `list`.
   put: `INSERT INTO identity_runtime_records (collection, id, slot, peers, data) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (collection, id) DO UPDATE SET slot = excluded.slot, peers = excluded.peers, data = excluded.data`,
@@ -122,6 +123,10 @@ class SqliteStorage implements StorageAdapter {
 
   listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
     return this.read((c) => fromRows(c.sql.listByPeer.all(collection, peer)));
+  }
+
+  hasPeer(collection: string, peer: string): Promise<boolean> {
+    return this.read((c) => c.sql.hasPeer.get(collection, peer) !== undefined);
   }
 
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
