@@ -100,20 +100,29 @@ function storageOf(kind: string): StorageAdapter | undefined {
   );
 }
 
+/** The options of `serve`; a malformed command line is a usage error (exit 2), like every other. */
+function parseOptions(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        port: { type: "string", default: "8080" },
+        host: { type: "string", default: "127.0.0.1" },
+        "api-key": { type: "string" },
+        "api-key-file": { type: "string" },
+        storage: { type: "string", default: "memory" },
+        "shutdown-grace": { type: "string", default: "10" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    return exitWith(messageOf(error));
+  }
+}
+
 async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string", default: "8080" },
-      host: { type: "string", default: "127.0.0.1" },
-      "api-key": { type: "string" },
-      "api-key-file": { type: "string" },
-      storage: { type: "string", default: "memory" },
-      "shutdown-grace": { type: "string", default: "10" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseOptions(args);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;

@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import type { Server } from "node:http";
+import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { createHttpHandler } from "../../src/index";
 import type { HttpErrorBody, HttpHandlerOptions, Runtime } from "../../src/index";
@@ -114,3 +115,38 @@ export function expectError(answer: Answer, status: number, code: string): HttpE
 export function query(...pairs: [string, string][]): string {
   return `?${pairs.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join("&")}`;
 }
+
+/**
+ * Sends `head` (request line and headers, without the blank line) as it is over a socket: for request targets
+ * that no HTTP client would send. Resolves with the status and body of the answer, or `status: 0` when the
+ * server closed the connection without one.
+ */
+export async function rawRequest(base: string, head: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  socket.setEncoding("utf8");
+  let received = "";
+  socket.on("data", (chunk: string) => (received += chunk));
+  socket.write(`${head}\r\nconnection: close\r\n\r\n`);
+  await new Promise<void>((resolve) => {
+    socket.once("close", () => resolve());
+    socket.once("error", () => resolve());
+  });
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
+  return {
+    status: status === undefined ? 0 : Number(status),
+    text: received.split("\r\n\r\n").slice(1).join(""),
+  };
+}
+
+/** Request targets that once made `new URL(…)` throw outside the handler's guard, killing the process. */
+export const ODD_TARGETS = [
+  "//[",
+  "//a:99999/",
+  "//%zz/",
+  "//a%00b/",
+  "//[::1",
+  "http://[/",
+  "//x:-1/",
+  "//@@@:1a/",
+] as const;

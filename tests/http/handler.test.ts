@@ -1,15 +1,23 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createHttpHandler, createRuntime, lokiStorage } from "../../src/index";
+import {
+  createHttpHandler,
+  createRuntime,
+  lokiStorage,
+  MAX_IDENTITY_METADATA_KEY_LENGTH,
+  MAX_JSON_DEPTH,
+  StorageFailure,
+} from "../../src/index";
 import type {
+  HttpErrorBody,
   IdentityDeletionProcessDTO,
   IdentityMetadataDTO,
   Runtime,
   StorageAdapter,
 } from "../../src/index";
-import { START, UNKNOWN_ADDRESS, delegating, ok, slowStorage, world } from "../support";
+import { START, UNKNOWN_ADDRESS, delegating, ok, sleep, slowStorage, world } from "../support";
 import type { World } from "../support";
-import { expectError, query, resultOf, serve } from "./client";
+import { API_KEY, expectError, ODD_TARGETS, query, rawRequest, resultOf, serve } from "./client";
 import type { Answer, CallOptions, Served } from "./client";
 
 const PREFIXES = ["/api/v2", "/api/core/v1"] as const;
@@ -687,6 +695,166 @@ describe("security", () => {
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
     expect(Object.prototype.toString.call({})).toBe("[object Object]");
+  });
+});
+
+describe("hostile requests", () => {
+  test.each(ODD_TARGETS)(
+    "GET %s without a key: an answer (400, 401 or 404), the server serves on",
+    async (target) => {
+      const { api, rt } = await connected();
+      const answer = await rawRequest(api.url, `GET ${target} HTTP/1.1\r\nhost: localhost`);
+      expect([400, 401, 404]).toContain(answer.status);
+      expect((await api.call("GET", "/health", { key: null })).status).toBe(200);
+      resultOf(
+        await api.call("PUT", "/api/v2/IdentityMetadata", { json: { reference: rt.address, value: 1 } }),
+      );
+    },
+  );
+
+  test.each(["http://[/", "*"])(
+    "a target that is not a path (%s): 400 invalidRequestTarget",
+    async (target) => {
+      const { api } = await connected();
+      const answer = await rawRequest(api.url, `GET ${target} HTTP/1.1\r\nhost: localhost`);
+      expect(answer.status).toBe(400);
+      expect((JSON.parse(answer.text) as HttpErrorBody).error.code).toBe("error.http.invalidRequestTarget");
+    },
+  );
+
+  test("a path that starts with // is a path, not a host: 404 with the key, the route below it is not reached", async () => {
+    const { api } = await connected();
+    const answer = await rawRequest(
+      api.url,
+      `GET //evil/api/v2/IdentityDeletionProcesses HTTP/1.1\r\nhost: localhost\r\nx-api-key: ${API_KEY}`,
+    );
+    expect(answer.status).toBe(404);
+  });
+
+  test("an absolute-form target (as sent to proxies) is served by its path", async () => {
+    const { api } = await connected();
+    const answer = await rawRequest(
+      api.url,
+      `GET ${api.url}/api/v2/IdentityDeletionProcesses HTTP/1.1\r\nhost: localhost\r\nx-api-key: ${API_KEY}`,
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toStrictEqual({ result: [] });
+  });
+
+  test("?__proto__=x is a parameter like any other: 400 unknown property", async () => {
+    const { api, peer } = await connected();
+    for (const method of ["GET", "DELETE"]) {
+      const answer = await api.call(
+        method,
+        `/api/v2/IdentityMetadata${query(["reference", peer], ["__proto__", "x"])}`,
+      );
+      expect(expectError(answer, 400, VALIDATION).message).toContain("__proto__");
+    }
+  });
+
+  test("a body nested 20,000 levels deep: 400 naming the depth limit, reported nowhere as an internal error", async () => {
+    const errors: unknown[] = [];
+    const { api, peer } = await connected({ onError: (error) => errors.push(error) });
+    const deep = "[".repeat(20_000) + "]".repeat(20_000);
+    const answer = await api.call(
+      "PUT",
+      "/api/v2/IdentityMetadata",
+      rawJson(`{"reference":${JSON.stringify(peer)},"value":${deep}}`),
+    );
+    expect(expectError(answer, 400, VALIDATION).message).toContain(
+      `nested deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+    expect(errors).toEqual([]);
+    await expectEmptySlot(api, peer);
+  });
+
+  test("a key over the limit: 400 naming key, on PUT, GET and DELETE", async () => {
+    const { api, peer } = await connected();
+    const key = "k".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH + 1);
+    const put = await api.call("PUT", "/api/v2/IdentityMetadata", {
+      json: { reference: peer, key, value: 1 },
+    });
+    expect(expectError(put, 400, VALIDATION).message).toContain("key");
+    for (const method of ["GET", "DELETE"]) {
+      const answer = await api.call(
+        method,
+        `/api/v2/IdentityMetadata${query(["reference", peer], ["key", key])}`,
+      );
+      expect(expectError(answer, 400, VALIDATION).message).toContain("key");
+    }
+  });
+
+  test("a listener of onResponse or onError that throws does not take the server down", async () => {
+    const rt = await w.runtime();
+    const api = await served(rt, {
+      onResponse: () => {
+        throw new Error("logger down");
+      },
+      onError: () => {
+        throw new Error("reporter down");
+      },
+    });
+    await rawRequest(api.url, "GET //[ HTTP/1.1\r\nhost: localhost");
+    expect((await api.call("GET", "/health", { key: null })).status).toBe(200);
+  });
+});
+
+describe("a storage that does not answer", () => {
+  const down = (inner: StorageAdapter, isDown: () => boolean): StorageAdapter => {
+    const failure = () =>
+      Promise.reject(new StorageFailure("connect ECONNREFUSED 127.0.0.1:5432 (index slot_idx)"));
+    return delegating(inner, {
+      get: (collection, id) => (isDown() ? failure() : inner.get(collection, id)),
+      getBySlot: (collection, slot) => (isDown() ? failure() : inner.getBySlot(collection, slot)),
+    });
+  };
+
+  test("503 error.runtime.storage with a generic message; the cause goes to onError only", async () => {
+    const errors: unknown[] = [];
+    const rt = await createRuntime({ backbone: w.backbone, storage: down(lokiStorage(), () => true) });
+    ownRuntimes.push(rt);
+    const api = await served(rt, { onError: (error) => errors.push(error) });
+    const answer = await api.call("GET", `/api/v2/IdentityMetadata${query(["reference", rt.address])}`);
+    const error = expectError(answer, 503, "error.runtime.storage");
+    for (const leak of ["ECONNREFUSED", "127.0.0.1", "slot_idx"]) expect(answer.text).not.toContain(leak);
+    expect(error.message).toContain("try again");
+    expect(String(errors[0])).toContain("ECONNREFUSED");
+  });
+
+  test("/health answers 503 { isHealthy: false } while the storage is down and 200 once it is back", async () => {
+    let isDown = false;
+    const errors: unknown[] = [];
+    const rt = await createRuntime({ backbone: w.backbone, storage: down(lokiStorage(), () => isDown) });
+    ownRuntimes.push(rt);
+    const api = await served(rt, { onError: (error) => errors.push(error) });
+    expect((await api.call("GET", "/health", { key: null })).body).toStrictEqual({ isHealthy: true });
+    isDown = true;
+    // One answer stands for a second, so probes cost one storage read per second at most.
+    await sleep(1_050);
+    const sick = await api.call("GET", "/health", { key: null });
+    expect({ status: sick.status, body: sick.body }).toStrictEqual({
+      status: 503,
+      body: { isHealthy: false },
+    });
+    expect(sick.text).not.toContain("ECONNREFUSED");
+    expect(String(errors[0])).toContain("ECONNREFUSED");
+    isDown = false;
+    await sleep(1_050);
+    expect((await api.call("GET", "/health", { key: null })).status).toBe(200);
+  });
+
+  test("/health reads the storage at most once per second however many probes come", async () => {
+    let reads = 0;
+    const inner = lokiStorage();
+    const rt = await createRuntime({
+      backbone: w.backbone,
+      storage: delegating(inner, { get: (collection, id) => (reads++, inner.get(collection, id)) }),
+    });
+    ownRuntimes.push(rt);
+    const api = await served(rt);
+    reads = 0;
+    await Promise.all(Array.from({ length: 20 }, () => api.call("GET", "/health", { key: null })));
+    expect(reads).toBe(1);
   });
 });
 

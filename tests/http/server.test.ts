@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { call, expectError, query, resultOf } from "./client";
+import { mkdtempSync as makeTemporaryDirectory, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { call, expectError, ODD_TARGETS, query, rawRequest, resultOf } from "./client";
 import type { IdentityMetadataDTO } from "../../src/index";
 
 const ROOT = join(__dirname, "..", "..");
@@ -253,6 +255,15 @@ test(
 test.each([
   ["an unknown storage", ["serve", "--port", "0", "--api-key", "k", "--storage", "nope"]],
   ["an invalid port", ["serve", "--port", "70000", "--api-key", "k"]],
+  ["an empty port", ["serve", "--port", "", "--api-key", "k"]],
+  ["a hexadecimal port", ["serve", "--port", "0x1", "--api-key", "k"]],
+  ["a port in exponent notation", ["serve", "--port", "1e3", "--api-key", "k"]],
+  ["a negative shutdown grace", ["serve", "--port", "0", "--api-key", "k", "--shutdown-grace", "-1"]],
+  ["an unreadable key file", ["serve", "--port", "0", "--api-key-file", "/nonexistent/key"]],
+  [
+    "both a key and a key file",
+    ["serve", "--port", "0", "--api-key", "k", "--api-key-file", "/etc/hostname"],
+  ],
   ["an unknown command", ["nope"]],
 ])(
   "%s exits with code 2",
@@ -290,6 +301,102 @@ test(
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "8 odd request targets without an API key: each gets an answer, and /health still answers 200",
+  async () => {
+    const { cli, url } = await startServer(["--api-key", "k"]);
+    for (const target of ODD_TARGETS) {
+      const answer = await rawRequest(url, `GET ${target} HTTP/1.1\r\nhost: localhost`);
+      expect({ target, answered: [400, 401, 404].includes(answer.status) }).toEqual({
+        target,
+        answered: true,
+      });
+    }
+    const health = await call(url, "GET", "/health", { key: null });
+    expect({ status: health.status, body: health.body }).toEqual({ status: 200, body: { isHealthy: true } });
+    expect(cli.child.exitCode).toBeNull();
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited()).code).toBe(0);
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "--api-key-file: the key comes from the file (without its trailing newline), and --api-key warns that ps shows it",
+  async () => {
+    const directory = makeTemporaryDirectory(join(tmpdir(), "identity-runtime-key-"));
+    try {
+      const file = join(directory, "key");
+      writeFileSync(file, "from-file\n");
+      const { cli, url, identity } = await startServer(["--api-key-file", file]);
+      const slot = `/api/v2/IdentityMetadata${query(["reference", identity])}`;
+      expectError(
+        await call(url, "GET", slot, { key: "from-file" }),
+        404,
+        "error.runtime.identityMetadata.notFound",
+      );
+      expect(cli.lines.some((line) => line.level === "warn")).toBe(false);
+      cli.child.kill("SIGTERM");
+      await cli.exited();
+
+      const visible = await startServer(["--api-key", "k"]);
+      expect(visible.cli.lines.find((line) => line.level === "warn")?.msg).toContain("ps");
+      visible.cli.child.kill("SIGTERM");
+      await visible.cli.exited();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a client trickling a body does not hold SIGTERM up beyond the shutdown grace period",
+  async () => {
+    const { cli, url } = await startServer(["--api-key", "k", "--shutdown-grace", "1"]);
+    const { hostname, port } = new URL(url);
+    const trickle = request({
+      host: hostname,
+      port,
+      method: "PUT",
+      path: "/api/v2/IdentityMetadata",
+      headers: { "x-api-key": "k", "content-type": "application/json", "content-length": "1000" },
+    });
+    trickle.on("error", () => undefined);
+    trickle.write("{");
+    const dripping = setInterval(() => trickle.write(" "), 100);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const signalled = Date.now();
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited(8_000)).toEqual({ code: 0, signal: null });
+      // 1 s of grace, then the busy connection is closed and the server stops.
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      expect(cli.lines.some((line) => line.msg === "stopped")).toBe(true);
+    } finally {
+      clearInterval(dripping);
+      trickle.destroy();
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "when the reader of its stdout goes away, the server keeps serving (no EPIPE crash)",
+  async () => {
+    const { cli, url } = await startServer(["--api-key", "k"]);
+    cli.child.stdout?.destroy();
+    // Every request writes a log line into the closed pipe.
+    for (let index = 0; index < 20; index++) {
+      expect((await call(url, "GET", "/health", { key: null })).status).toBe(200);
+    }
+    expect(cli.child.exitCode).toBeNull();
+    cli.child.kill("SIGTERM");
+    expect((await cli.exited()).code).toBe(0);
   },
   TEST_TIMEOUT_MS,
 );
