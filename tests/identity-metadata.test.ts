@@ -1,5 +1,5 @@
-import { createRuntime, lokiStorage } from "../src/index";
-import type { Runtime, StorageAdapter } from "../src/index";
+import { createRuntime, lokiStorage, MAX_IDENTITY_METADATA_KEY_LENGTH, MAX_JSON_DEPTH } from "../src/index";
+import type { Result, Runtime, RuntimeError, StorageAdapter } from "../src/index";
 import { delegating, err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
@@ -372,6 +372,201 @@ describe("validation of requests", () => {
     for (const host of ["example.com", "sub.example-host.org", "a.b.c.de"]) {
       const reference = `did:e:${host}:dids:0123456789abcdef012345`;
       expect(err(await rt.identityMetadata.getIdentityMetadata({ reference })).code).toBe(NOT_FOUND);
+    }
+  });
+});
+
+describe("limits, the same on every storage", () => {
+  test(`a key of ${MAX_IDENTITY_METADATA_KEY_LENGTH} characters is a slot like any other, even of wide and escaped characters`, async () => {
+    const { a, b } = await w.connected();
+    const keys = [
+      "k".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
+      "😀".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH / 2),
+      "\u0001".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
+      "\ud800".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
+    ];
+    for (const key of keys) {
+      const stored = ok(
+        await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, key, value: 1 }),
+      );
+      expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address, key }))).toStrictEqual(
+        stored,
+      );
+      ok(await a.identityMetadata.deleteIdentityMetadata({ reference: b.address, key }));
+    }
+  });
+
+  test("a key one character over the limit is refused naming key, by upsert, get and delete, and nothing is stored", async () => {
+    const rt = await w.runtime();
+    const key = "k".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH + 1);
+    const answers: Result<unknown, RuntimeError>[] = [
+      await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key, value: 1 }),
+      await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key }),
+      await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key }),
+    ];
+    for (const answer of answers) {
+      const error = err(answer);
+      expect(error.code).toBe(VALIDATION);
+      expect(error.message).toBe(
+        `key must be at most ${MAX_IDENTITY_METADATA_KEY_LENGTH} characters long, not ${MAX_IDENTITY_METADATA_KEY_LENGTH + 1}`,
+      );
+    }
+    const shorter = key.slice(1);
+    expect(
+      err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: shorter })).code,
+    ).toBe(NOT_FOUND);
+  });
+
+  const nested = (levels: number): unknown => {
+    let value: unknown = "bottom";
+    for (let level = 0; level < levels; level++) value = level % 2 === 0 ? [value] : { inner: value };
+    return value;
+  };
+
+  test(`a value nested ${MAX_JSON_DEPTH} levels deep round-trips; one level more is refused naming value and the limit`, async () => {
+    const rt = await w.runtime();
+    const deepest = nested(MAX_JSON_DEPTH);
+    expect(
+      ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: deepest })).value,
+    ).toStrictEqual(deepest);
+    const error = err(
+      await rt.identityMetadata.upsertIdentityMetadata({
+        reference: rt.address,
+        key: "k",
+        value: nested(MAX_JSON_DEPTH + 1),
+      }),
+    );
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toMatch(/^value\[0\]\.inner.* must not be nested deeper than 256 levels$/);
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+
+  test("values nested 5,000 and 100,000 levels deep are validation errors, not stack overflows", async () => {
+    const rt = await w.runtime();
+    for (const levels of [5_000, 100_000]) {
+      const error = err(
+        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: nested(levels) }),
+      );
+      expect({
+        code: error.code,
+        message: error.message.endsWith(`nested deeper than ${MAX_JSON_DEPTH} levels`),
+      }).toEqual({
+        code: VALIDATION,
+        message: true,
+      });
+    }
+  });
+});
+
+describe("hostile requests are read once and cannot change after validation", () => {
+  test("a request whose getter throws is a validation error naming the failure, and nothing is stored", async () => {
+    const rt = await w.runtime();
+    const request = {
+      reference: rt.address,
+      get value(): unknown {
+        throw new Error("getter exploded");
+      },
+    };
+    const error = err(await rt.identityMetadata.upsertIdentityMetadata(request));
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toContain("getter exploded");
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).code).toBe(
+      NOT_FOUND,
+    );
+  });
+
+  test("a value whose nested getter or Proxy trap throws is a validation error naming where", async () => {
+    const rt = await w.runtime();
+    const trap = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error("trap exploded");
+        },
+      },
+    );
+    const getter = {
+      list: [
+        {
+          get deep(): unknown {
+            throw new Error("deep getter");
+          },
+        },
+      ],
+    };
+    for (const [value, where] of [
+      [trap, "value"],
+      [getter, "value.list[0].deep"],
+    ] as const) {
+      const error = err(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value }));
+      expect(error.code).toBe(VALIDATION);
+      expect(error.message.startsWith(`${where} could not be read`)).toBe(true);
+    }
+    const proxyRequest = new Proxy(
+      { reference: rt.address, value: 1 },
+      {
+        getPrototypeOf: () => {
+          throw new Error("no prototype");
+        },
+      },
+    );
+    expect(err(await rt.identityMetadata.upsertIdentityMetadata(proxyRequest)).code).toBe(VALIDATION);
+  });
+
+  test("a getter that answers differently on every read: what is stored is what was checked, read once", async () => {
+    const rt = await w.runtime();
+    let reads = 0;
+    const value = {
+      get size(): unknown {
+        reads++;
+        // First a valid number, then something that is not JSON at all.
+        return reads === 1 ? 1 : () => "not JSON";
+      },
+    };
+    const stored = ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value }));
+    expect(reads).toBe(1);
+    expect(stored.value).toStrictEqual({ size: 1 });
+    expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toStrictEqual({
+      size: 1,
+    });
+  });
+
+  test("an object whose prototype is a bare object carrying toJSON is not plain JSON: refused", async () => {
+    const rt = await w.runtime();
+    const prototype = Object.create(null) as Record<string, unknown>;
+    prototype["toJSON"] = () => "something else";
+    const value = Object.create(prototype) as Record<string, unknown>;
+    value["shown"] = 1;
+    const error = err(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value }));
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toContain("plain JSON object");
+  });
+});
+
+describe("familiarity is an index lookup", () => {
+  test("upserting about a peer asks the storage whether a relationship exists, it never reads the relationships", async () => {
+    const { a, b } = await w.connected();
+    const listed: string[] = [];
+    const inner = lokiStorage();
+    // A runtime on a storage that records which collections are read in full by peer.
+    const counting = delegating(inner, {
+      listByPeer: (collection, peer) => (listed.push(collection), inner.listByPeer(collection, peer)),
+    });
+    const c = await createRuntime({ backbone: w.backbone, storage: counting });
+    try {
+      const template = ok(await b.relationships.createOwnRelationshipTemplate());
+      ok(await c.relationships.createRelationship({ templateId: template.id }));
+      listed.length = 0;
+      ok(await c.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: 1 }));
+      expect(listed).toEqual([]);
+      expect(
+        err(await c.identityMetadata.upsertIdentityMetadata({ reference: a.address, value: 1 })).code,
+      ).toBe(UNFAMILIAR);
+      expect(listed).toEqual([]);
+    } finally {
+      await c.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import type { RelationshipDTO, RelationshipStatus, Runtime, RuntimeEvent, RuntimeResult } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
+import { lokiStorage } from "../src/index";
+import { START, UNKNOWN_ADDRESS, delegating, err, ok, recordEvents, world, worldPerTest } from "./support";
 
 const VALIDATION = "error.runtime.validation.invalidPropertyValue";
 const NOT_FOUND = "error.runtime.recordNotFound";
@@ -130,6 +131,15 @@ describe("createOwnRelationshipTemplate", () => {
     expect(ok(await a.relationships.getRelationshipTemplate({ id: second.id }))).toEqual(second);
   });
 
+  test("expiresAt on February 29th of a leap year, with an offset instead of Z, is a date like any other (kept in UTC)", async () => {
+    const a = await w.runtime();
+    for (const expiresAt of ["2032-02-29T12:00:00.000Z", "2032-02-29T12:00:00+01:00"]) {
+      expect(ok(await a.relationships.createOwnRelationshipTemplate({ expiresAt })).expiresAt).toBe(
+        new Date(expiresAt).toISOString(),
+      );
+    }
+  });
+
   describe("rejects malformed requests with a validation error naming the property, creating nothing", () => {
     test.each([
       ["expiresAt in the past", { expiresAt: "2029-12-31T23:59:59.999Z" }, "expiresAt"],
@@ -137,6 +147,17 @@ describe("createOwnRelationshipTemplate", () => {
       ["expiresAt not a date", { expiresAt: "tomorrow" }, "expiresAt"],
       ["expiresAt a date without a time", { expiresAt: "2031-01-01" }, "expiresAt"],
       ["expiresAt a Date object", { expiresAt: new Date("2031-01-01T00:00:00.000Z") }, "expiresAt"],
+      ["expiresAt on February 30th", { expiresAt: "2031-02-30T00:00:00.000Z" }, "expiresAt"],
+      ["expiresAt on February 29th of a common year", { expiresAt: "2031-02-29T12:00:00Z" }, "expiresAt"],
+      ["expiresAt on April 31st", { expiresAt: "2031-04-31T00:00:00.000Z" }, "expiresAt"],
+      ["expiresAt in month 13", { expiresAt: "2031-13-01T00:00:00.000Z" }, "expiresAt"],
+      ["expiresAt at hour 24", { expiresAt: "2031-01-01T24:00:00.000Z" }, "expiresAt"],
+      ["expiresAt with trailing text", { expiresAt: "2031-01-01T00:00:00.000Z and more" }, "expiresAt"],
+      [
+        "content nested too deep",
+        { content: JSON.parse("[".repeat(300) + "]".repeat(300)) as unknown },
+        "content",
+      ],
       ["maxNumberOfAllocations 0", { maxNumberOfAllocations: 0 }, "maxNumberOfAllocations"],
       ["maxNumberOfAllocations -1", { maxNumberOfAllocations: -1 }, "maxNumberOfAllocations"],
       ["maxNumberOfAllocations 1.5", { maxNumberOfAllocations: 1.5 }, "maxNumberOfAllocations"],
@@ -476,6 +497,39 @@ describe("createRelationship", () => {
     expect(error.message).toContain(property);
     expect(ok(await b.relationships.getRelationships())).toEqual([]);
     expect(events).toEqual([]);
+  });
+});
+
+describe("a long history between two identities", () => {
+  test("creating a relationship looks the pair's existing relationship up by its slot: the history is never read", async () => {
+    const inner = lokiStorage();
+    const listed: string[] = [];
+    const storage = delegating(inner, {
+      listByPeer: (collection, peer) => (listed.push(collection), inner.listByPeer(collection, peer)),
+    });
+    const history = world({ backbone: { storage } });
+    try {
+      const a = await history.runtime();
+      const b = await history.runtime();
+      for (let round = 0; round < 5; round++) {
+        const template = ok(await a.relationships.createOwnRelationshipTemplate());
+        const pending = ok(await b.relationships.createRelationship({ templateId: template.id }));
+        ok(await b.relationships.revokeRelationship({ relationshipId: pending.id }));
+      }
+      const template = ok(await a.relationships.createOwnRelationshipTemplate());
+      listed.length = 0;
+      const created = ok(await b.relationships.createRelationship({ templateId: template.id }));
+      expect(listed.filter((collection) => collection === "backbone/relationships")).toEqual([]);
+      // The slot still answers the rule: a second one for the pair is refused while this one exists.
+      const another = ok(await a.relationships.createOwnRelationshipTemplate());
+      expect(err(await b.relationships.createRelationship({ templateId: another.id })).code).toBe(
+        CURRENTLY_EXISTS,
+      );
+      ok(await b.relationships.revokeRelationship({ relationshipId: created.id }));
+      ok(await b.relationships.createRelationship({ templateId: another.id }));
+    } finally {
+      await history.close();
+    }
   });
 });
 
