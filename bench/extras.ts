@@ -89,6 +89,47 @@ async function familiarity(relationships: number): Promise<number> {
 }
 
 /**
+ * A peer that created and revoked `cycles` relationships with the runtime: upserts per second about it, and
+ * milliseconds per create-and-revoke cycle over the last 200 cycles. Neither may grow with the history.
+ */
+async function peerHistory(cycles: number): Promise<{ upsertsPerSec: number; msPerCycle: number }> {
+  const backbone = new LocalBackbone({ clock: new ManualClock() });
+  const runtime = await createRuntime({ backbone });
+  const peer = await backbone.createIdentity();
+  const template = (await runtime.relationships.createOwnRelationshipTemplate()).unwrap();
+  const cycle = async () => {
+    const created = (await backbone.createRelationship(peer, template.id)).unwrap();
+    (await backbone.changeRelationship(peer, created.id, "revoke")).unwrap();
+  };
+  const timedCycles = Math.min(200, cycles);
+  for (let i = 0; i < cycles - timedCycles; i++) await cycle();
+  collectGarbage();
+  const cycleSeconds = await timed(async () => {
+    for (let i = 0; i < timedCycles; i++) await cycle();
+  });
+  const samples: number[] = [];
+  for (let repetition = 0; repetition < 5; repetition++) {
+    const seconds = await timed(async () => {
+      for (let i = 0; i < 1_000; i++) {
+        const upserted = await runtime.identityMetadata.upsertIdentityMetadata({
+          reference: peer,
+          key: keyFor(i),
+          value: valueFor(i),
+        });
+        upserted.unwrap();
+      }
+    });
+    samples.push(1_000 / seconds);
+  }
+  await runtime.close();
+  await backbone.close();
+  return {
+    upsertsPerSec: Math.round(median(samples)),
+    msPerCycle: round((cycleSeconds * 1_000) / timedCycles),
+  };
+}
+
+/**
  * Milliseconds to decompose one peer holding 100 records, while `total` records about `peers` peers are stored:
  * the decomposed peers' records stay the same, only the unrelated data grows.
  */
@@ -172,6 +213,9 @@ export async function measureExtras({ quick }: { quick: boolean }) {
   const start = startUp();
   const familiarityFew = await familiarity(10);
   const familiarityMany = await familiarity(manyRelationships);
+  const historyCycles = quick ? 1_000 : 5_000;
+  const shortHistory = await peerHistory(200);
+  const longHistory = await peerHistory(historyCycles);
   const decompositionSmall = await decomposition(decompositionPeers, 1_000);
   const decompositionLarge = await decomposition(decompositionPeers, large);
   const fanOutSmall = await fanOut(smallFanOut);
@@ -183,6 +227,14 @@ export async function measureExtras({ quick }: { quick: boolean }) {
       upsertsPerSecWith10Relationships: familiarityFew,
       [`upsertsPerSecWith${manyRelationships}Relationships`]: familiarityMany,
       ratio: round(familiarityMany / familiarityFew),
+    },
+    peerHistory: {
+      upsertsPerSecAfter200Relationships: shortHistory.upsertsPerSec,
+      [`upsertsPerSecAfter${historyCycles}Relationships`]: longHistory.upsertsPerSec,
+      upsertRatio: round(longHistory.upsertsPerSec / shortHistory.upsertsPerSec),
+      msPerCreateAndRevokeAfter200: shortHistory.msPerCycle,
+      [`msPerCreateAndRevokeAfter${historyCycles}`]: longHistory.msPerCycle,
+      cycleRatio: round(longHistory.msPerCycle / shortHistory.msPerCycle),
     },
     decomposition: {
       peers: decompositionPeers,

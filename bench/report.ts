@@ -41,7 +41,15 @@ export function renderTable(results: Results): string {
     }
   }
   const extras = Object.entries(results).filter(([key]) =>
-    ["heapPerRecord", "startUp", "familiarity", "decomposition", "deletionFanOut", "http"].includes(key),
+    [
+      "heapPerRecord",
+      "startUp",
+      "familiarity",
+      "peerHistory",
+      "decomposition",
+      "deletionFanOut",
+      "http",
+    ].includes(key),
   );
   lines.push("", "| measurement | values |", "| --- | --- |");
   for (const [key, value] of extras) lines.push(`| ${key} | \`${JSON.stringify(value)}\` |`);
