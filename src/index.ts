@@ -6,7 +6,9 @@ export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
 export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
 
-export { createHttpHandler, statusOfCode } from "./http/handler.js";
+export { createHttpHandler } from "./http/handler.js";
+export { HttpErrorCodes, statusOfCode } from "./http/errors.js";
+export type { HttpErrorCode } from "./http/errors.js";
 export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
 export { openApiDocument } from "./http/openapi.js";
 

@@ -69,17 +69,6 @@ const catalogue = {
   "error.transport.messages.hasNeitherActiveNorTerminatedRelationship": (addresses: readonly string[]) =>
     `There is neither an active nor a terminated relationship to these recipients: ${list(addresses)}.`,
 
-  "error.http.unauthorized": () => "The X-API-KEY header is missing or wrong.",
-  "error.http.invalidRequestTarget": () =>
-    "The request target is neither a path (/api/v2/…) nor an absolute http(s) URL that can be parsed.",
-  "error.http.routeNotFound": (method: string, path: string) => `There is no route ${method} ${path}.`,
-  "error.http.methodNotAllowed": (method: string, path: string, allowed: readonly string[]) =>
-    `${path} does not support ${method}; it supports ${allowed.join(", ")}.`,
-  "error.http.unsupportedMediaType": (contentType: string) =>
-    `The body must be application/json, not ${contentType === "" ? "without a content type" : quote(contentType)}.`,
-  "error.http.payloadTooLarge": (limit: number) => `The body is larger than ${limit} bytes.`,
-  "error.http.invalidJson": () => "The body is not valid JSON.",
-
   "error.consumption.requests.peerIsDeleted": (peer: string) => `The peer ${quote(peer)} has been deleted.`,
   "error.consumption.requests.peerIsInDeletion": (peer: string) => `The peer ${quote(peer)} is in deletion.`,
   "error.consumption.requests.missingRelationship": (peer: string) =>
@@ -101,7 +90,10 @@ export type ErrorCode = keyof Catalogue;
 /** What the message of `C` is made from. */
 export type ErrorArgs<C extends ErrorCode> = Parameters<Catalogue[C]>;
 
-/** Every error code, for switch statements and comparisons without string literals. */
+/**
+ * Every error code a facade or the Backbone can return, in the order of the catalogue: to check that a code is
+ * one of ours, or to build a table over all of them. (The HTTP layer's own codes are `HttpErrorCodes`.)
+ */
 export const ErrorCodes: readonly ErrorCode[] = Object.freeze(Object.keys(catalogue) as ErrorCode[]);
 
 /** The error side of every Result. Deliberately not an `Error`: building one must stay cheap on hot paths. */

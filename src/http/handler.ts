@@ -1,12 +1,14 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ErrorArgs, ErrorCode } from "../core/errors.js";
 import { runtimeError } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { HttpFailure, httpFailure, statusOfCode } from "./errors.js";
 import { openApiDocument } from "./openapi.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
+import { decodeSegment, parseTarget, printable, queryOf, readJsonBody } from "./request.js";
+import type { RequestTarget } from "./request.js";
 import { ROUTES } from "./routes.js";
 import type { HttpMethod, Route } from "./routes.js";
 
@@ -40,32 +42,6 @@ const DEFAULT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /** How long one `/health` answer about the storage stands, so a flood of probes costs one read per interval. */
 const HEALTH_CHECK_INTERVAL_MS = 1_000;
-
-/** How each error code answers over HTTP: not found 404, state conflicts 409, closed 503, the rest 400. */
-export function statusOfCode(code: string): number {
-  if (code.endsWith(".notFound") || code === "error.runtime.recordNotFound") return 404;
-  if (code === "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess") return 404;
-  if (code.startsWith("error.runtime.identityDeletionProcess.")) return 409;
-  if (code === "error.runtime.identityDeleted" || code === "error.runtime.identityNotDeleted") return 409;
-  if (code === "error.runtime.runtimeClosed" || code === "error.runtime.storage") return 503;
-  if (code === "error.runtime.unknown") return 500;
-  return 400;
-}
-
-/** An HTTP-level failure: answered with its status and the envelope, before any route runs. */
-class HttpFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: RuntimeError,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(error.message);
-  }
-}
-
-function fail<C extends ErrorCode>(status: number, code: C, ...args: ErrorArgs<C>): HttpFailure {
-  return new HttpFailure(status, runtimeError(code, ...args));
-}
 
 /**
  * A plain `node:http` request handler serving the runtime's IdentityMetadata and IdentityDeletionProcess use
@@ -120,8 +96,7 @@ export function createHttpHandler(
       try {
         if (response.headersSent) response.destroy();
         // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
-        else
-          sendError(response, error instanceof HttpFailure ? error : new HttpFailure(500, genericUnknown()));
+        else sendError(response, error instanceof HttpFailure ? error : genericUnknown());
       } catch (failure) {
         report(failure);
         response.destroy();
@@ -138,7 +113,8 @@ export function createHttpHandler(
   ): Promise<void> {
     if (target === undefined) {
       request.resume();
-      throw new HttpFailure(400, runtimeError("error.http.invalidRequestTarget"), { connection: "close" });
+      const failure = httpFailure("error.http.invalidRequestTarget");
+      throw new HttpFailure(failure.code, failure.message, { connection: "close" });
     }
     const { path } = target;
     if (path === "/health") {
@@ -150,7 +126,7 @@ export function createHttpHandler(
     }
     const key = request.headers["x-api-key"];
     if (typeof key !== "string" || !timingSafeEqual(digest(key), expectedKey)) {
-      return sendError(response, fail(401, "error.http.unauthorized"));
+      return sendError(response, httpFailure("error.http.unauthorized"));
     }
     const prefix = API_PREFIX_LIST.find(
       (candidate) => path === candidate || path.startsWith(`${candidate}/`),
@@ -164,7 +140,8 @@ export function createHttpHandler(
     }
     const matches =
       below === undefined ? [] : ROUTES.map((route) => matchRoute(route, below)).filter(isDefined);
-    if (matches.length === 0) return sendError(response, fail(404, "error.http.routeNotFound", method, path));
+    if (matches.length === 0)
+      return sendError(response, httpFailure("error.http.routeNotFound", method, path));
     const match = matches.find(({ route }) => route.method === method);
     if (match === undefined) {
       return sendError(
@@ -176,9 +153,8 @@ export function createHttpHandler(
     const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
     const result = await match.route.run(runtime, { query, body, params: match.params });
     if (result.err) {
-      const status = statusOfCode(result.val.code);
-      if (status >= 500) report(result.val.cause ?? result.val);
-      return sendError(response, new HttpFailure(status, publicError(result.val)));
+      if (statusOfCode(result.val.code) >= 500) report(result.val.cause ?? result.val);
+      return sendError(response, publicError(result.val));
     }
     if (match.route.successStatus === 204) {
       response.writeHead(204);
@@ -209,126 +185,29 @@ function matchRoute(
   return { route, params };
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpFailure(
-      400,
-      runtimeError(
-        "error.runtime.validation.invalidPropertyValue",
-        `the path segment ${segment} is not valid percent-encoding`,
-      ),
-    );
-  }
-}
-
-/** The request target, split: its path without trailing slashes, and its query string. */
-interface RequestTarget {
-  path: string;
-  search: string;
-}
-
-/**
- * The path and query of a request target, or undefined when it is not one a server can answer. Read as text:
- * an origin-form target ("/path?query") is never handed to the URL parser, which would take "//host/" for an
- * authority (and throw on "//[").
- */
-function parseTarget(url: string | undefined): RequestTarget | undefined {
-  const target = url ?? "/";
-  if (target.startsWith("/")) {
-    const [withoutFragment = ""] = target.split("#", 1);
-    const queryAt = withoutFragment.indexOf("?");
-    const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
-    const search = queryAt === -1 ? "" : withoutFragment.slice(queryAt + 1);
-    return { path: path.replace(/\/+$/, "") || "/", search };
-  }
-  // The absolute form, which clients send to proxies; anything else ("*", an authority) is not for us.
-  if (!/^https?:\/\//i.test(target) || !URL.canParse(target)) return undefined;
-  const { pathname, search } = new URL(target);
-  return { path: pathname.replace(/\/+$/, "") || "/", search: search.slice(1) };
-}
-
-/** A request target as it may appear in a log line: short, and with control characters escaped. */
-function printable(url: string | undefined): string {
-  return JSON.stringify((url ?? "").slice(0, 200)).slice(1, -1);
-}
-
-/**
- * The query as given; a parameter given twice is refused, since a slot has one reference and one key. A
- * prototype-less object, so `__proto__` is a parameter like any other (and so refused as unknown).
- */
-function queryOf(search: string): Record<string, string> {
-  const query = Object.create(null) as Record<string, string>;
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (Object.hasOwn(query, name)) {
-      throw new HttpFailure(
-        400,
-        runtimeError("error.runtime.validation.invalidPropertyValue", `${name} must be given once`),
-      );
-    }
-    query[name] = value;
-  }
-  return query;
-}
-
-/** The body as JSON, or undefined when there is none. Refuses other media types, oversized and broken bodies. */
-async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(request.headers["content-length"] ?? Number.NaN);
-  const chunked = request.headers["transfer-encoding"] !== undefined;
-  if (!chunked && (Number.isNaN(declared) || declared === 0)) return undefined;
-  const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  if (contentType !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
-    request.resume();
-    throw new HttpFailure(415, runtimeError("error.http.unsupportedMediaType", contentType));
-  }
-  if (declared > limit) {
-    request.resume();
-    throw tooLarge(limit);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      request.resume();
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length === 0) return undefined;
-  try {
-    // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpFailure(400, runtimeError("error.http.invalidJson"));
-  }
-}
-
-function tooLarge(limit: number): HttpFailure {
-  return new HttpFailure(413, runtimeError("error.http.payloadTooLarge", limit), { connection: "close" });
-}
-
 function methodNotAllowed(method: string, path: string, allowed: readonly string[]): HttpFailure {
-  return new HttpFailure(405, runtimeError("error.http.methodNotAllowed", method, path, allowed), {
-    allow: allowed.join(", "),
-  });
+  const failure = httpFailure("error.http.methodNotAllowed", method, path, allowed);
+  return new HttpFailure(failure.code, failure.message, { allow: allowed.join(", ") });
 }
 
 /**
  * What a client may see of an error: an unexpected one, or a storage failure, says no more than its code; the
  * cause (addresses, file paths, SQL) goes to the server's log.
  */
-function publicError(error: RuntimeError): RuntimeError {
+function publicError(error: RuntimeError): HttpFailure {
   if (error.code === "error.runtime.unknown") return genericUnknown();
-  if (error.code === "error.runtime.storage")
-    return runtimeError("error.runtime.storage", "see the server's logs; try again later");
-  return error;
+  if (error.code === "error.runtime.storage") {
+    return new HttpFailure(
+      error.code,
+      runtimeError(error.code, "see the server's logs; try again later").message,
+    );
+  }
+  return new HttpFailure(error.code, error.message);
 }
 
-function genericUnknown(): RuntimeError {
-  return runtimeError("error.runtime.unknown", "see the server's logs");
+function genericUnknown(): HttpFailure {
+  const error = runtimeError("error.runtime.unknown", "see the server's logs");
+  return new HttpFailure(error.code, error.message);
 }
 
 /** The storage check of `/health`: one read per interval however many probes come, shared while in flight. */
@@ -347,9 +226,9 @@ function sendError(response: ServerResponse, failure: HttpFailure): void {
   const body: HttpErrorBody = {
     error: {
       id: generateId("ERR"),
-      code: failure.error.code,
-      message: failure.error.message,
-      docs: `https://enmeshed.eu/integrate/error-codes#${failure.error.code}`,
+      code: failure.code,
+      message: failure.message,
+      docs: `https://enmeshed.eu/integrate/error-codes#${failure.code}`,
       time: new Date().toISOString(),
     },
   };

@@ -1,4 +1,5 @@
 import { ErrorCodes } from "../core/errors.js";
+import { HttpErrorCodes } from "./errors.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { ROUTES } from "./routes.js";
 import type { Route } from "./routes.js";
@@ -63,7 +64,7 @@ export function openApiDocument(): Record<string, unknown> {
               required: ["id", "code", "message", "docs", "time"],
               properties: {
                 id: { type: "string", pattern: "^ERR[A-Za-z0-9]{17}$" },
-                code: { enum: [...ErrorCodes] },
+                code: { enum: [...ErrorCodes, ...HttpErrorCodes] },
                 message: { type: "string" },
                 docs: { type: "string", format: "uri" },
                 time: { type: "string", format: "date-time" },

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generateId, idPattern } from "../../src/core/ids";
 import { ADDRESS_PATTERN, createAddress, isAddress, isHost } from "../../src/core/address";
 import { ManualClock, SystemClock } from "../../src/index";
-import { ErrorCodes, RuntimeError } from "../../src/index";
+import { ErrorCodes, HttpErrorCodes, RuntimeError, statusOfCode } from "../../src/index";
 import { errResult, fail, unexpected } from "../../src/core/errors";
 
 describe("ids", () => {
@@ -140,7 +140,37 @@ describe("documentation", () => {
     const documented = new Set(
       [...readme.matchAll(/^\|\s*`(error\.[^`]+)`\s*\|/gm)].map((match) => match[1]),
     );
-    expect([...documented].sort()).toEqual([...ErrorCodes].sort());
+    expect([...documented].sort()).toEqual([...ErrorCodes, ...HttpErrorCodes].sort());
+  });
+});
+
+describe("HTTP statuses", () => {
+  test("every code has its status: not found 404, conflicts 409, storage and closed 503, unknown 500", () => {
+    const statuses = Object.fromEntries(
+      [...ErrorCodes, ...HttpErrorCodes].map((code) => [code, statusOfCode(code)]),
+    );
+    expect(statuses).toMatchObject({
+      "error.runtime.identityMetadata.notFound": 404,
+      "error.runtime.recordNotFound": 404,
+      "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess": 404,
+      "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists": 409,
+      "error.runtime.identityDeleted": 409,
+      "error.runtime.storage": 503,
+      "error.runtime.runtimeClosed": 503,
+      "error.runtime.unknown": 500,
+      "error.http.unauthorized": 401,
+      "error.http.methodNotAllowed": 405,
+      "error.http.payloadTooLarge": 413,
+      "error.http.unsupportedMediaType": 415,
+    });
+    for (const status of Object.values(statuses))
+      expect([400, 401, 404, 405, 409, 413, 415, 500, 503]).toContain(status);
+  });
+
+  test("a string that is no code of the library answers 500, whatever it looks like", () => {
+    for (const code of ["error.runtime.something.notFound", "__proto__", "constructor", ""]) {
+      expect(statusOfCode(code)).toBe(500);
+    }
   });
 });
 

@@ -11,6 +11,8 @@ const EXPECTED_EXPORTS = {
   Err: "function",
   RuntimeError: "function",
   ErrorCodes: "object",
+  HttpErrorCodes: "object",
+  statusOfCode: "function",
   createHttpHandler: "function",
   openApiDocument: "function",
 };

@@ -1,0 +1,100 @@
+import type { IncomingMessage } from "node:http";
+import { runtimeError } from "../core/errors.js";
+import { HttpFailure, httpFailure } from "./errors.js";
+
+/** The request target, split: its path without trailing slashes, and its query string. */
+export interface RequestTarget {
+  path: string;
+  search: string;
+}
+
+/**
+ * The path and query of a request target, or undefined when it is not one a server can answer. Read as text:
+ * an origin-form target ("/path?query") is never handed to the URL parser, which would take "//host/" for an
+ * authority (and throw on "//[").
+ */
+export function parseTarget(url: string | undefined): RequestTarget | undefined {
+  const target = url ?? "/";
+  if (target.startsWith("/")) {
+    const [withoutFragment = ""] = target.split("#", 1);
+    const queryAt = withoutFragment.indexOf("?");
+    const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
+    const search = queryAt === -1 ? "" : withoutFragment.slice(queryAt + 1);
+    return { path: path.replace(/\/+$/, "") || "/", search };
+  }
+  // The absolute form, which clients send to proxies; anything else ("*", an authority) is not for us.
+  if (!/^https?:\/\//i.test(target) || !URL.canParse(target)) return undefined;
+  const { pathname, search } = new URL(target);
+  return { path: pathname.replace(/\/+$/, "") || "/", search: search.slice(1) };
+}
+
+/** A request target as it may appear in a log line: short, and with control characters escaped. */
+export function printable(url: string | undefined): string {
+  return JSON.stringify((url ?? "").slice(0, 200)).slice(1, -1);
+}
+
+/**
+ * The query as given; a parameter given twice is refused, since a slot has one reference and one key. A
+ * prototype-less object, so `__proto__` is a parameter like any other (and so refused as unknown).
+ */
+export function queryOf(search: string): Record<string, string> {
+  const query = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (Object.hasOwn(query, name)) throw invalid(`${name} must be given once`);
+    query[name] = value;
+  }
+  return query;
+}
+
+/** A path segment, percent-decoded. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw invalid(`the path segment ${segment} is not valid percent-encoding`);
+  }
+}
+
+/** The body as JSON, or undefined when there is none. Refuses other media types, oversized and broken bodies. */
+export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  const declared = Number(request.headers["content-length"] ?? Number.NaN);
+  const chunked = request.headers["transfer-encoding"] !== undefined;
+  if (!chunked && (Number.isNaN(declared) || declared === 0)) return undefined;
+  const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (contentType !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
+    request.resume();
+    throw httpFailure("error.http.unsupportedMediaType", contentType);
+  }
+  if (declared > limit) {
+    request.resume();
+    throw tooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      request.resume();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.length === 0) return undefined;
+  try {
+    // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw httpFailure("error.http.invalidJson");
+  }
+}
+
+function tooLarge(limit: number): HttpFailure {
+  const failure = httpFailure("error.http.payloadTooLarge", limit);
+  return new HttpFailure(failure.code, failure.message, { connection: "close" });
+}
+
+function invalid(detail: string): HttpFailure {
+  const error = runtimeError("error.runtime.validation.invalidPropertyValue", detail);
+  return new HttpFailure(error.code, error.message);
+}
