@@ -8,7 +8,7 @@
  *
  * Under Jest, `ts-results` loads through its UMD "main" build, which require()s tslib
  * (a devDependency for exactly this reason); the published build bundles ts-results' ESM
- * build instead (see tsup.config.ts).
+ * build instead (see tsup.config.ts; the reasons are written down once, in src/core/result.ts).
  *
  * @type {import("jest").Config}
  */

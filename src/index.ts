@@ -1,6 +1,6 @@
 // The public API: everything users import from "identity-runtime". Internals are not exported.
-export { Ok, Err } from "ts-results";
-export type { Result } from "ts-results";
+export { Ok, Err } from "./core/result.js";
+export type { Result } from "./core/result.js";
 
 export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";

@@ -10,8 +10,7 @@ import {
   postgresStorage,
   sqliteStorage,
 } from "../src/index";
-import type { EventName, Runtime, RuntimeEvent, RuntimeOptions, StorageAdapter } from "../src/index";
-import type { Result } from "ts-results";
+import type { EventName, Result, Runtime, RuntimeEvent, RuntimeOptions, StorageAdapter } from "../src/index";
 
 export const START = new Date("2030-01-01T00:00:00.000Z");
 

@@ -1,5 +1,5 @@
-import { Err, Ok } from "ts-results";
-import type { Result } from "ts-results";
+import { errWithoutStack, Ok } from "./result.js";
+import type { Err, Result } from "./result.js";
 
 const quote = (value: unknown): string => JSON.stringify(value);
 const slotText = (reference: string, key: string | undefined): string =>
@@ -128,18 +128,9 @@ export function runtimeError<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>
   return new RuntimeError(code, format(...args));
 }
 
-/**
- * An `Err` without the stack trace ts-results captures on construction: errors such as notFound are ordinary
- * answers on hot paths, and their stack would only say "inside the library".
- */
+/** The failed Result of `error`, built without a stack trace (see `core/result.ts`). */
 export function errResult(error: RuntimeError): Err<RuntimeError> {
-  const previousLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new Err(error);
-  } finally {
-    Error.stackTraceLimit = previousLimit;
-  }
+  return errWithoutStack(error);
 }
 
 export function fail<C extends ErrorCode>(code: C, ...args: ErrorArgs<C>): Err<RuntimeError> {

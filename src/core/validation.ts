@@ -1,4 +1,4 @@
-import type { Result } from "ts-results";
+import type { Result } from "./result.js";
 import { ADDRESS_PATTERN } from "./address.js";
 import { fail, succeed } from "./errors.js";
 import type { RuntimeError } from "./errors.js";

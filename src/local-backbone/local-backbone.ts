@@ -3,7 +3,7 @@ import { SystemClock } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
 import { fail, succeed, unexpected } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
-import type { Err } from "ts-results";
+import type { Err } from "../core/result.js";
 import { generateId } from "../core/ids.js";
 import { cloneJson } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";

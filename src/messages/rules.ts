@@ -1,4 +1,4 @@
-import type { Result } from "ts-results";
+import type { Result } from "../core/result.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
 import { peerDeletionStanding } from "../relationships/model.js";

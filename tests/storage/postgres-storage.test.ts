@@ -5,10 +5,9 @@ import type { AddressInfo, Server, Socket } from "node:net";
 import { join } from "node:path";
 import { runInThisContext } from "node:vm";
 import { createRuntime, LocalBackbone, ManualClock, postgresStorage } from "../../src/index";
-import type { Runtime, StorageAdapter } from "../../src/index";
+import type { Result, Runtime, StorageAdapter } from "../../src/index";
 import { runComplianceCase, storageAdapterComplianceCases } from "../../src/testing";
 import { adminQuery, databaseUrl, describePostgres, freshSchema } from "./postgres";
-import type { Result } from "ts-results";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");

@@ -4,9 +4,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
-import type { Result } from "ts-results";
 import { createRuntime, LocalBackbone, ManualClock, sqliteStorage, StorageFailure } from "../../src/index";
-import type { IdentityMetadataSlotRequest, Runtime, RuntimeResult, StorageAdapter } from "../../src/index";
+import type {
+  IdentityMetadataSlotRequest,
+  Result,
+  Runtime,
+  RuntimeResult,
+  StorageAdapter,
+} from "../../src/index";
 import { runComplianceCase, storageAdapterComplianceCases } from "../../src/testing";
 
 const ROOT = join(__dirname, "..", "..");

@@ -1,0 +1,124 @@
+// Compile-time tests of the public types: `npm run typecheck` fails when a facade method's return or error type,
+// or an event's payload, drifts from what is written here. Nothing here runs.
+import type {
+  CheckResult,
+  EventName,
+  IdentityDeletionProcessDTO,
+  IdentityMetadataDTO,
+  LocalRequestDTO,
+  MessageDTO,
+  RelationshipDTO,
+  RelationshipTemplateDTO,
+  Result,
+  Runtime,
+  RuntimeError,
+  RuntimeEvent,
+  RuntimeEventPayloads,
+} from "../../src/index";
+
+/** Exactly equal types (not merely assignable either way). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+
+/** What a facade method resolves to. */
+type Resolved<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
+
+type Metadata = Runtime["identityMetadata"];
+type Deletion = Runtime["identityDeletion"];
+type Relationships = Runtime["relationships"];
+type Requests = Runtime["requests"];
+
+export type FacadeResults = [
+  Assert<Equal<Resolved<Metadata["upsertIdentityMetadata"]>, Result<IdentityMetadataDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Metadata["getIdentityMetadata"]>, Result<IdentityMetadataDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Metadata["deleteIdentityMetadata"]>, Result<void, RuntimeError>>>,
+  Assert<
+    Equal<
+      Resolved<Deletion["initiateIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["approveIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["rejectIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["cancelIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<Resolved<Deletion["getIdentityDeletionProcess"]>, Result<IdentityDeletionProcessDTO, RuntimeError>>
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["getIdentityDeletionProcesses"]>,
+      Result<IdentityDeletionProcessDTO[], RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["getActiveIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Deletion["checkIfIdentityIsDeleted"]>,
+      Result<{ isDeleted: boolean; deletionDate?: string }, RuntimeError>
+    >
+  >,
+  Assert<
+    Equal<
+      Resolved<Relationships["createOwnRelationshipTemplate"]>,
+      Result<RelationshipTemplateDTO, RuntimeError>
+    >
+  >,
+  Assert<Equal<Resolved<Relationships["canCreateRelationship"]>, Result<CheckResult, RuntimeError>>>,
+  Assert<Equal<Resolved<Relationships["createRelationship"]>, Result<RelationshipDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Relationships["acceptRelationship"]>, Result<RelationshipDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Relationships["decomposeRelationship"]>, Result<void, RuntimeError>>>,
+  Assert<Equal<Resolved<Relationships["getRelationships"]>, Result<RelationshipDTO[], RuntimeError>>>,
+  Assert<Equal<Resolved<Runtime["messages"]["sendMessage"]>, Result<MessageDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Runtime["messages"]["getMessages"]>, Result<MessageDTO[], RuntimeError>>>,
+  Assert<Equal<Resolved<Requests["createOutgoingRequest"]>, Result<LocalRequestDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Requests["canAcceptIncomingRequest"]>, Result<CheckResult, RuntimeError>>>,
+  Assert<Equal<Resolved<Requests["acceptIncomingRequest"]>, Result<LocalRequestDTO, RuntimeError>>>,
+  Assert<Equal<Resolved<Runtime["eraseLocalData"]>, Result<void, RuntimeError>>>,
+  Assert<Equal<Resolved<Runtime["checkHealth"]>, Result<void, RuntimeError>>>,
+];
+
+export type EventPayloads = [
+  Assert<Equal<RuntimeEventPayloads["transport.peerToBeDeleted"], RelationshipDTO>>,
+  Assert<Equal<RuntimeEventPayloads["transport.peerDeleted"], RelationshipDTO>>,
+  Assert<Equal<RuntimeEventPayloads["transport.peerDeletionCancelled"], RelationshipDTO>>,
+  Assert<Equal<RuntimeEventPayloads["transport.peerDeletionCancelledEvent"], RelationshipDTO>>,
+  Assert<Equal<RuntimeEventPayloads["transport.relationshipChanged"], RelationshipDTO>>,
+  Assert<Equal<RuntimeEventPayloads["transport.relationshipDecomposedBySelf"], { relationshipId: string }>>,
+  Assert<
+    Equal<RuntimeEventPayloads["transport.identityDeletionProcessStatusChanged"], IdentityDeletionProcessDTO>
+  >,
+  Assert<Equal<RuntimeEventPayloads["transport.messageReceived"], MessageDTO>>,
+  Assert<
+    Equal<
+      RuntimeEvent<"transport.peerDeleted">,
+      { name: "transport.peerDeleted"; eventTargetAddress: string; data: RelationshipDTO }
+    >
+  >,
+  Assert<Equal<Extract<"transport.notAnEvent", EventName>, never>>,
+];
+
+/** The error side: a code from the catalogue and a message, never `any`. */
+export type Errors = [
+  Assert<Equal<RuntimeError["message"], string>>,
+  Assert<Equal<Parameters<Runtime["events"]["on"]>[0], EventName>>,
+];
