@@ -918,6 +918,28 @@ describe("unknown and malformed relationship ids", () => {
 });
 
 describe("decomposeRelationship", () => {
+  test("removes the own template the relationship came from when it was single-use, and keeps reusable ones", async () => {
+    const a = await w.runtime();
+    const b = await w.runtime();
+    const singleUse = ok(await a.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 }));
+    const reusable = ok(await a.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 2 }));
+    const fromSingleUse = ok(await b.relationships.createRelationship({ templateId: singleUse.id }));
+    ok(await a.relationships.acceptRelationship({ relationshipId: fromSingleUse.id }));
+    ok(await a.relationships.terminateRelationship({ relationshipId: fromSingleUse.id }));
+
+    ok(await a.relationships.decomposeRelationship({ relationshipId: fromSingleUse.id }));
+
+    expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
+    // The peer forgets the decomposing side's templates only when it decomposes itself.
+    expect(ok(await b.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([singleUse.id]);
+    ok(await b.relationships.decomposeRelationship({ relationshipId: fromSingleUse.id }));
+    const fromReusable = ok(await b.relationships.createRelationship({ templateId: reusable.id }));
+    ok(await a.relationships.acceptRelationship({ relationshipId: fromReusable.id }));
+    ok(await a.relationships.terminateRelationship({ relationshipId: fromReusable.id }));
+    ok(await a.relationships.decomposeRelationship({ relationshipId: fromReusable.id }));
+    expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
+  });
+
   test("by one side removes it there, publishes relationshipDecomposedBySelf, and makes the peer's side DeletionProposed", async () => {
     const { a, b, relationshipId } = await w.connected();
     ok(await a.relationships.terminateRelationship({ relationshipId }));

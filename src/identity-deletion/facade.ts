@@ -1,11 +1,10 @@
-import type { Backbone } from "../backbone/backbone.js";
-import { bindMethods } from "../core/bind.js";
+import type { IdentityDeletionBackbone } from "./backbone.js";
+import type { RuntimeContext } from "../core/context.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
-import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "./model.js";
-import type { OwnDeletion } from "./own-deletion.js";
+import type { OwnDeletionStore } from "./store.js";
 
 export interface InitiateIdentityDeletionProcessRequest {
   /** Days until the identity is deleted; a finite number ≥ 0. Default: the Backbone's grace period (14). */
@@ -30,17 +29,12 @@ const byIdRequest = requestSchema({ id: rules.id("IDP") });
  * identity has been deleted.
  */
 export class IdentityDeletionFacade {
-  readonly #runner: UseCaseRunner;
-  readonly #ownAddress: string;
-  readonly #backbone: Backbone;
-  readonly #own: OwnDeletion;
+  readonly #context: RuntimeContext<IdentityDeletionBackbone>;
+  readonly #store: OwnDeletionStore;
 
-  constructor(runner: UseCaseRunner, ownAddress: string, backbone: Backbone, own: OwnDeletion) {
-    this.#runner = runner;
-    this.#ownAddress = ownAddress;
-    this.#backbone = backbone;
-    this.#own = own;
-    bindMethods(this);
+  constructor(context: RuntimeContext<IdentityDeletionBackbone>, parts: { store: OwnDeletionStore }) {
+    this.#context = context;
+    this.#store = parts.store;
   }
 
   /**
@@ -49,65 +43,72 @@ export class IdentityDeletionFacade {
    * @example
    * const process = await runtime.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 30 });
    */
-  initiateIdentityDeletionProcess(
+  readonly initiateIdentityDeletionProcess = (
     request?: InitiateIdentityDeletionProcessRequest,
-  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#runner.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
+    return this.#context.useCases.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
       this.#recorded(
-        await this.#backbone.initiateIdentityDeletionProcess(this.#ownAddress, lengthOfGracePeriodInDays),
+        await this.#context.backbone.initiateIdentityDeletionProcess(
+          this.#context.address,
+          lengthOfGracePeriodInDays,
+        ),
       ),
     );
-  }
+  };
 
   /**
    * Approves the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
    * @example
    * await runtime.identityDeletion.approveIdentityDeletionProcess();
    */
-  approveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+  readonly approveIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
     return this.#decide("approve");
-  }
+  };
 
   /**
    * Rejects the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
    * @example
    * await runtime.identityDeletion.rejectIdentityDeletionProcess();
    */
-  rejectIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+  readonly rejectIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
     return this.#decide("reject");
-  }
+  };
 
   /**
    * Cancels the Approved process within its grace period: the identity will not be deleted.
    * @example
    * await runtime.identityDeletion.cancelIdentityDeletionProcess();
    */
-  cancelIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+  readonly cancelIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
     return this.#decide("cancel");
-  }
+  };
 
   /**
    * One process of the own identity by id.
    * @example
    * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
    */
-  getIdentityDeletionProcess(request: { id: string }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#runner.run(byIdRequest, request, async ({ id }) => {
-      const process = await this.#own.processes.get(id);
+  readonly getIdentityDeletionProcess = (request: {
+    id: string;
+  }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
+    return this.#context.useCases.run(byIdRequest, request, async ({ id }) => {
+      const process = await this.#store.processes.get(id);
       return process === undefined
         ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
         : succeed(process);
     });
-  }
+  };
 
   /**
    * Every process of the own identity, Cancelled and Rejected ones included, oldest first.
    * @example
    * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
    */
-  getIdentityDeletionProcesses(): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
-    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#own.processes.list()));
-  }
+  readonly getIdentityDeletionProcesses = (): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> => {
+    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
+      succeed(await this.#store.processes.list()),
+    );
+  };
 
   /**
    * The active (WaitingForApproval or Approved) process of the own identity.
@@ -115,40 +116,42 @@ export class IdentityDeletionFacade {
    * const active = await runtime.identityDeletion.getActiveIdentityDeletionProcess();
    * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
    */
-  getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#runner.run(NO_REQUEST, undefined, () => {
-      const active = this.#own.activeProcess();
+  readonly getActiveIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
+    return this.#context.useCases.run(NO_REQUEST, undefined, () => {
+      const active = this.#store.activeProcess();
       return active === undefined
-        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.#ownAddress)
+        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.#context.address)
         : succeed(active);
     });
-  }
+  };
 
   /**
    * Whether the own identity has been deleted: true once the grace period of its Approved process has passed.
    * @example
    * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
    */
-  checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
-    return this.#runner.run(NO_REQUEST, undefined, () => {
-      const standing = this.#own.standing();
+  readonly checkIfIdentityIsDeleted = (): Promise<RuntimeResult<IdentityDeletionStatus>> => {
+    return this.#context.useCases.run(NO_REQUEST, undefined, () => {
+      const standing = this.#store.standing();
       return succeed(
         standing.kind === "none"
           ? { isDeleted: false }
           : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
       );
     });
-  }
+  };
 
   #decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#runner.run(NO_REQUEST, undefined, async () =>
-      this.#recorded(await this.#backbone.decideIdentityDeletionProcess(this.#ownAddress, decision)),
+    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
+      this.#recorded(
+        await this.#context.backbone.decideIdentityDeletionProcess(this.#context.address, decision),
+      ),
     );
   }
 
   async #recorded(
     result: RuntimeResult<IdentityDeletionProcessDTO>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await this.#own.record(result.val)) : result;
+    return result.ok ? succeed(await this.#store.record(result.val)) : result;
   }
 }

@@ -1,14 +1,12 @@
-import { bindMethods } from "../core/bind.js";
+import type { RuntimeContext } from "../core/context.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { utf8LengthExceeds } from "../core/json.js";
-import type { KeyedLock } from "../core/keyed-lock.js";
-import type { RecordCollection } from "../core/record-collection.js";
-import type { UseCaseRunner } from "../core/use-case.js";
 import { requestSchema, rules } from "../core/validation.js";
-import type { RelationshipDTO } from "../relationships/model.js";
+import type { RelationshipStore } from "../relationships/store.js";
 import { MAX_IDENTITY_METADATA_KEY_LENGTH, toMetadataDTO } from "./model.js";
-import type { IdentityMetadataDTO, IdentityMetadataStore } from "./model.js";
+import type { IdentityMetadataDTO } from "./model.js";
+import type { IdentityMetadataStore } from "./store.js";
 
 export interface UpsertIdentityMetadataRequest {
   /** The address of the identity the metadata is about: the own address or a relationship's peer. */
@@ -33,29 +31,19 @@ const slotRequest = requestSchema({ reference: rules.address(), key: keyRule });
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export class IdentityMetadataFacade {
-  readonly #runner: UseCaseRunner;
-  readonly #ownAddress: string;
-  readonly #metadata: IdentityMetadataStore;
-  readonly #relationships: RecordCollection<RelationshipDTO>;
+  readonly #context: RuntimeContext;
+  readonly #store: IdentityMetadataStore;
+  readonly #relationships: RelationshipStore;
   readonly #maxValueBytes: number;
-  /** Shared with decomposition: one change about a peer at a time. */
-  readonly #peerLock: KeyedLock;
 
   constructor(
-    runner: UseCaseRunner,
-    ownAddress: string,
-    metadata: IdentityMetadataStore,
-    relationships: RecordCollection<RelationshipDTO>,
-    maxValueBytes: number,
-    peerLock: KeyedLock,
+    context: RuntimeContext,
+    parts: { store: IdentityMetadataStore; relationships: RelationshipStore; maxValueBytes: number },
   ) {
-    this.#runner = runner;
-    this.#ownAddress = ownAddress;
-    this.#metadata = metadata;
-    this.#relationships = relationships;
-    this.#maxValueBytes = maxValueBytes;
-    this.#peerLock = peerLock;
-    bindMethods(this);
+    this.#context = context;
+    this.#store = parts.store;
+    this.#relationships = parts.relationships;
+    this.#maxValueBytes = parts.maxValueBytes;
   }
 
   /**
@@ -65,10 +53,10 @@ export class IdentityMetadataFacade {
    * const result = await runtime.identityMetadata.upsertIdentityMetadata({ reference: peer, key: "crm", value: { id: 42 } });
    * if (result.ok) console.log(result.val.id);
    */
-  upsertIdentityMetadata(
+  readonly upsertIdentityMetadata = (
     request: UpsertIdentityMetadataRequest,
-  ): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.#runner.mutate(upsertRequest, request, async ({ reference, key, value }) => {
+  ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
+    return this.#context.useCases.mutate(upsertRequest, request, async ({ reference, key, value }) => {
       const valueJson = JSON.stringify(value);
       if (utf8LengthExceeds(valueJson, this.#maxValueBytes)) {
         return fail(
@@ -80,14 +68,14 @@ export class IdentityMetadataFacade {
         if (!(await this.#isFamiliar(reference))) {
           return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
         }
-        const id = await this.#metadata.upsert(reference, key, valueJson);
+        const id = await this.#store.upsert(reference, key, valueJson);
         // `value` is validation's copy: the caller's object and the result never alias each other.
         return succeed(toMetadataDTO(id, reference, key, value));
       };
       // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
-      return reference === this.#ownAddress ? write() : this.#peerLock.run(reference, write);
+      return reference === this.#context.address ? write() : this.#context.peerLock.run(reference, write);
     });
-  }
+  };
 
   /**
    * The IdentityMetadata of the (`reference`, `key`) slot. Without `key`, only the "no key" slot matches.
@@ -95,29 +83,33 @@ export class IdentityMetadataFacade {
    * const result = await runtime.identityMetadata.getIdentityMetadata({ reference: peer, key: "crm" });
    * if (result.err) console.log(result.val.code); // "error.runtime.identityMetadata.notFound"
    */
-  getIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
-    return this.#runner.run(slotRequest, request, async ({ reference, key }) => {
-      const found = await this.#metadata.get(reference, key);
+  readonly getIdentityMetadata = (
+    request: IdentityMetadataSlotRequest,
+  ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
+    return this.#context.useCases.run(slotRequest, request, async ({ reference, key }) => {
+      const found = await this.#store.get(reference, key);
       return found === undefined
         ? fail("error.runtime.identityMetadata.notFound", reference, key)
         : succeed(found);
     });
-  }
+  };
 
   /**
    * Deletes the IdentityMetadata of exactly the (`reference`, `key`) slot.
    * @example
    * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
    */
-  deleteIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> {
-    return this.#runner.mutate(slotRequest, request, async ({ reference, key }) =>
-      (await this.#metadata.delete(reference, key))
+  readonly deleteIdentityMetadata = (request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> => {
+    return this.#context.useCases.mutate(slotRequest, request, async ({ reference, key }) =>
+      (await this.#store.delete(reference, key))
         ? succeed(undefined)
         : fail("error.runtime.identityMetadata.notFound", reference, key),
     );
-  }
+  };
 
   async #isFamiliar(reference: string): Promise<boolean> {
-    return reference === this.#ownAddress || (await this.#relationships.hasPeer(reference));
+    return (
+      reference === this.#context.address || (await this.#relationships.relationships.hasPeer(reference))
+    );
   }
 }

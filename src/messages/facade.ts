@@ -1,10 +1,14 @@
-import { bindMethods } from "../core/bind.js";
+import type { RuntimeContext } from "../core/context.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
-import type { UseCaseRunner } from "../core/use-case.js";
+import type { JsonValue } from "../core/json.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
-import type { MessageBox } from "./message-box.js";
+import type { RelationshipStore } from "../relationships/store.js";
+import type { MessagesBackbone } from "./backbone.js";
+import { isNotification } from "./model.js";
 import type { MessageDTO } from "./model.js";
+import { checkRecipients } from "./rules.js";
+import type { MessageStore } from "./store.js";
 
 export interface SendMessageRequest {
   /** Addresses of peers; at least one, no duplicates. */
@@ -18,15 +22,42 @@ const sendRequest = requestSchema({
   content: rules.json(),
 });
 
+/** Sends a checked message: its use case without the request validation, which requests reuse for responses. */
+export type SendMessage = (
+  recipients: readonly string[],
+  content: JsonValue,
+) => Promise<RuntimeResult<MessageDTO>>;
+
+/** Sends under the rules of behaviour §7 through the Backbone, then keeps the sent message. */
+export function messageSender(
+  context: RuntimeContext<MessagesBackbone>,
+  parts: { store: MessageStore; relationships: RelationshipStore },
+): SendMessage {
+  return async (recipients, content) => {
+    const standings = await Promise.all(
+      recipients.map(async (address) => ({
+        address,
+        relationships: await parts.relationships.relationships.listByPeer(address),
+      })),
+    );
+    const allowed = checkRecipients(standings, isNotification(content), context.clock.now());
+    if (allowed.err) return allowed;
+    const sent = await context.backbone.sendMessage(context.address, recipients, content);
+    if (sent.ok) await parts.store.sent(sent.val);
+    return sent;
+  };
+}
+
 /** Messages between the own identity and its peers. */
 export class MessagesFacade {
-  readonly #runner: UseCaseRunner;
-  readonly #box: MessageBox;
+  readonly #context: RuntimeContext;
+  readonly #store: MessageStore;
+  readonly #send: SendMessage;
 
-  constructor(runner: UseCaseRunner, box: MessageBox) {
-    this.#runner = runner;
-    this.#box = box;
-    bindMethods(this);
+  constructor(context: RuntimeContext, parts: { store: MessageStore; send: SendMessage }) {
+    this.#context = context;
+    this.#store = parts.store;
+    this.#send = parts.send;
   }
 
   /**
@@ -35,8 +66,8 @@ export class MessagesFacade {
    * @example
    * const sent = await runtime.messages.sendMessage({ recipients: [peer], content: { "@type": "Mail", body: "Hi" } });
    */
-  sendMessage(request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> {
-    return this.#runner.mutate(sendRequest, request, async ({ recipients, content }) => {
+  readonly sendMessage = (request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> => {
+    return this.#context.useCases.mutate(sendRequest, request, async ({ recipients, content }) => {
       const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
       if (duplicate !== undefined) {
         return fail(
@@ -44,16 +75,18 @@ export class MessagesFacade {
           `recipients must not list ${duplicate} twice`,
         );
       }
-      return this.#box.send(recipients, content);
+      return this.#send(recipients, content);
     });
-  }
+  };
 
   /**
    * Every message sent or received by the own identity, oldest first.
    * @example
    * const messages = await runtime.messages.getMessages();
    */
-  getMessages(): Promise<RuntimeResult<MessageDTO[]>> {
-    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#box.messages.list()));
-  }
+  readonly getMessages = (): Promise<RuntimeResult<MessageDTO[]>> => {
+    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
+      succeed(await this.#store.messages.list()),
+    );
+  };
 }

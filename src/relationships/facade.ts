@@ -1,21 +1,12 @@
-import type { Backbone, RelationshipStatusChange } from "../backbone/backbone.js";
-import { bindMethods } from "../core/bind.js";
+import type { RelationshipsBackbone, RelationshipStatusChange } from "./backbone.js";
+import type { RuntimeContext } from "../core/context.js";
 import { fail, succeed } from "../core/errors.js";
-import { cloneJson } from "../core/json.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
-import type { Publisher } from "../core/events.js";
-import type { KeyedLock } from "../core/keyed-lock.js";
-import type { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter, StorageChange } from "../core/storage.js";
-import type { UseCaseRunner } from "../core/use-case.js";
+import type { StorageChange } from "../core/storage.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { RelationshipEvents } from "./events.js";
-import type {
-  PeerDeletionEvent,
-  RelationshipDTO,
-  RelationshipStatus,
-  RelationshipTemplateDTO,
-} from "./model.js";
+import type { RelationshipStore } from "./store.js";
+import type { RelationshipDTO, RelationshipStatus, RelationshipTemplateDTO } from "./model.js";
 
 export interface CreateOwnRelationshipTemplateRequest {
   /** Any JSON value (checked at run time). */
@@ -73,62 +64,20 @@ const relationshipQuery = requestSchema(
   { mayBeOmitted: true },
 );
 
-/** What the facade and the Backbone's pushes share: storing a relationship's new state and announcing it. */
-export class RelationshipBook {
-  constructor(
-    readonly relationships: RecordCollection<RelationshipDTO>,
-    readonly templates: RecordCollection<RelationshipTemplateDTO>,
-    private readonly events: Publisher<RelationshipEvents>,
-  ) {}
-
-  /**
-   * Stores the relationship's new state and announces it: a change caused by the peer's deletion with its own
-   * event (behaviour §5), any other with `transport.relationshipChanged`.
-   */
-  async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<RelationshipDTO> {
-    await this.relationships.save(relationship);
-    // Listeners get their own copy: what they do to it never reaches the caller's result.
-    this.events.publish(peerDeletion ?? "transport.relationshipChanged", cloneJson(relationship));
-    if (peerDeletion === "transport.peerDeletionCancelled") {
-      // The name the enmeshed documentation uses for the same event.
-      this.events.publish("transport.peerDeletionCancelledEvent", cloneJson(relationship));
-    }
-    return relationship;
-  }
-}
-
 /** Relationship templates and relationships of the own identity. */
 export class RelationshipsFacade {
-  readonly #runner: UseCaseRunner;
-  readonly #ownAddress: string;
-  readonly #backbone: Backbone;
-  readonly #storage: StorageAdapter;
-  readonly #book: RelationshipBook;
-  readonly #events: Publisher<RelationshipEvents>;
-  /** What else decomposing removes about the peer, in the same unit of work (behaviour §7). */
-  readonly #peerCleanup: (peer: string) => Promise<StorageChange[]>;
-  /** Shared with IdentityMetadata upserts: one change about a peer at a time. */
-  readonly #peerLock: KeyedLock;
+  readonly #context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>;
+  readonly #store: RelationshipStore;
+  /** What every store forgets about a decomposed peer, for the same unit of work (behaviour §7). */
+  readonly #forgetPeer: (peer: string) => Promise<StorageChange[]>;
 
   constructor(
-    runner: UseCaseRunner,
-    ownAddress: string,
-    backbone: Backbone,
-    storage: StorageAdapter,
-    book: RelationshipBook,
-    events: Publisher<RelationshipEvents>,
-    peerCleanup: (peer: string) => Promise<StorageChange[]>,
-    peerLock: KeyedLock,
+    context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>,
+    parts: { store: RelationshipStore; forgetPeer: (peer: string) => Promise<StorageChange[]> },
   ) {
-    this.#runner = runner;
-    this.#ownAddress = ownAddress;
-    this.#backbone = backbone;
-    this.#storage = storage;
-    this.#book = book;
-    this.#events = events;
-    this.#peerCleanup = peerCleanup;
-    this.#peerLock = peerLock;
-    bindMethods(this);
+    this.#context = context;
+    this.#store = parts.store;
+    this.#forgetPeer = parts.forgetPeer;
   }
 
   /**
@@ -136,13 +85,13 @@ export class RelationshipsFacade {
    * @example
    * const template = await runtime.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 });
    */
-  createOwnRelationshipTemplate(
+  readonly createOwnRelationshipTemplate = (
     request?: CreateOwnRelationshipTemplateRequest,
-  ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.#runner.mutate(templateRequest, request, async (template) => {
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>> => {
+    return this.#context.useCases.mutate(templateRequest, request, async (template) => {
       if (
         template.expiresAt !== undefined &&
-        Date.parse(template.expiresAt) <= this.#backbone.clock.now().getTime()
+        Date.parse(template.expiresAt) <= this.#context.clock.now().getTime()
       ) {
         return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
       }
@@ -151,32 +100,39 @@ export class RelationshipsFacade {
         template.expiresAt === undefined
           ? template
           : { ...template, expiresAt: new Date(template.expiresAt).toISOString() };
-      const created = await this.#backbone.createRelationshipTemplate(this.#ownAddress, normalized);
-      if (created.ok) await this.#book.templates.save(created.val);
+      const created = await this.#context.backbone.createRelationshipTemplate(
+        this.#context.address,
+        normalized,
+      );
+      if (created.ok) await this.#store.templates.save(created.val);
       return created;
     });
-  }
+  };
 
   /**
    * A template by id: the own ones and those of peers, loaded from the Backbone (whatever its creator's state).
    * @example
    * const template = await runtime.relationships.getRelationshipTemplate({ id: "RLT…" });
    */
-  getRelationshipTemplate(request: { id: string }): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.#runner.run(templateByIdRequest, request, async ({ id }) => {
-      const known = await this.#book.templates.get(id);
+  readonly getRelationshipTemplate = (request: {
+    id: string;
+  }): Promise<RuntimeResult<RelationshipTemplateDTO>> => {
+    return this.#context.useCases.run(templateByIdRequest, request, async ({ id }) => {
+      const known = await this.#store.templates.get(id);
       return known !== undefined ? succeed(known) : this.#loadTemplate(id);
     });
-  }
+  };
 
   /**
    * Every template stored locally, the own and the loaded ones, oldest first.
    * @example
    * const templates = await runtime.relationships.getRelationshipTemplates();
    */
-  getRelationshipTemplates(): Promise<RuntimeResult<RelationshipTemplateDTO[]>> {
-    return this.#runner.run(NO_REQUEST, undefined, async () => succeed(await this.#book.templates.list()));
-  }
+  readonly getRelationshipTemplates = (): Promise<RuntimeResult<RelationshipTemplateDTO[]>> => {
+    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
+      succeed(await this.#store.templates.list()),
+    );
+  };
 
   /**
    * Whether a relationship could be created from the template now, and if not, why (the code
@@ -185,61 +141,75 @@ export class RelationshipsFacade {
    * const check = await runtime.relationships.canCreateRelationship({ templateId });
    * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
    */
-  canCreateRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.#runner.check(creationRequest, request, ({ templateId }) =>
-      this.#backbone.canCreateRelationship(this.#ownAddress, templateId),
+  readonly canCreateRelationship = (
+    request: CreateRelationshipRequest,
+  ): Promise<RuntimeResult<CheckResult>> => {
+    return this.#context.useCases.check(creationRequest, request, ({ templateId }) =>
+      this.#context.backbone.canCreateRelationship(this.#context.address, templateId),
     );
-  }
+  };
 
   /**
    * Creates a relationship from a peer's template: Pending on both sides until the template's creator accepts.
    * @example
    * const relationship = await runtime.relationships.createRelationship({ templateId });
    */
-  createRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#runner.mutate(creationRequest, request, async ({ templateId, creationContent }) => {
-      const created = await this.#backbone.createRelationship(this.#ownAddress, templateId, creationContent);
-      if (created.err) return created;
-      if ((await this.#book.templates.get(templateId)) === undefined) await this.#loadTemplate(templateId);
-      return succeed(await this.#book.apply(created.val));
-    });
-  }
+  readonly createRelationship = (
+    request: CreateRelationshipRequest,
+  ): Promise<RuntimeResult<RelationshipDTO>> => {
+    return this.#context.useCases.mutate(
+      creationRequest,
+      request,
+      async ({ templateId, creationContent }) => {
+        const created = await this.#context.backbone.createRelationship(
+          this.#context.address,
+          templateId,
+          creationContent,
+        );
+        if (created.err) return created;
+        if ((await this.#store.templates.get(templateId)) === undefined) await this.#loadTemplate(templateId);
+        return succeed(await this.#store.apply(created.val));
+      },
+    );
+  };
 
   /**
    * Accepts a Pending relationship created from an own template: Active on both sides.
    * @example
    * await runtime.relationships.acceptRelationship({ relationshipId });
    */
-  acceptRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+  readonly acceptRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
     return this.#change(request, "accept");
-  }
+  };
 
   /**
    * Rejects a Pending relationship created from an own template.
    * @example
    * await runtime.relationships.rejectRelationship({ relationshipId });
    */
-  rejectRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+  readonly rejectRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
     return this.#change(request, "reject");
-  }
+  };
 
   /**
    * Withdraws a Pending relationship the own identity created.
    * @example
    * await runtime.relationships.revokeRelationship({ relationshipId });
    */
-  revokeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+  readonly revokeRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
     return this.#change(request, "revoke");
-  }
+  };
 
   /**
    * Ends an Active relationship: Terminated on both sides.
    * @example
    * await runtime.relationships.terminateRelationship({ relationshipId });
    */
-  terminateRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+  readonly terminateRelationship = (
+    request: RelationshipIdRequest,
+  ): Promise<RuntimeResult<RelationshipDTO>> => {
     return this.#change(request, "terminate");
-  }
+  };
 
   /**
    * Removes a Terminated or DeletionProposed relationship and, in one unit of work, all IdentityMetadata about
@@ -247,70 +217,77 @@ export class RelationshipsFacade {
    * @example
    * await runtime.relationships.decomposeRelationship({ relationshipId });
    */
-  decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
-    return this.#runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      const relationship = await this.#book.relationships.get(relationshipId);
+  readonly decomposeRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<void>> => {
+    return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      const relationship = await this.#store.relationships.get(relationshipId);
       if (relationship === undefined)
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-      return this.#peerLock.run(relationship.peer, async () => {
-        const decomposed = await this.#backbone.decomposeRelationship(this.#ownAddress, relationshipId);
+      return this.#context.peerLock.run(relationship.peer, async () => {
+        const decomposed = await this.#context.backbone.decomposeRelationship(
+          this.#context.address,
+          relationshipId,
+        );
         // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
         if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-        await this.#storage.commit([
-          this.#book.relationships.delete(relationshipId),
-          ...(await this.#peerCleanup(relationship.peer)),
+        await this.#context.storage.commit([
+          ...(await this.#store.forgetRelationship(relationship)),
+          ...(await this.#forgetPeer(relationship.peer)),
         ]);
-        this.#events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+        this.#context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
         return succeed(undefined);
       });
     });
-  }
+  };
 
   /**
    * A relationship by id.
    * @example
    * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
    */
-  getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#runner.run(relationshipByIdRequest, request, async ({ id }) => {
-      const relationship = await this.#book.relationships.get(id);
+  readonly getRelationship = (request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> => {
+    return this.#context.useCases.run(relationshipByIdRequest, request, async ({ id }) => {
+      const relationship = await this.#store.relationships.get(id);
       return relationship === undefined
         ? fail("error.runtime.recordNotFound", "Relationship", id)
         : succeed(relationship);
     });
-  }
+  };
 
   /**
    * The relationships of the own identity, oldest first, optionally only those to one peer or in one status.
    * @example
    * const active = await runtime.relationships.getRelationships({ status: "Active" });
    */
-  getRelationships(query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> {
-    return this.#runner.run(relationshipQuery, query, async ({ peer, status }) => {
+  readonly getRelationships = (query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> => {
+    return this.#context.useCases.run(relationshipQuery, query, async ({ peer, status }) => {
       const candidates =
         peer === undefined
-          ? await this.#book.relationships.list()
-          : await this.#book.relationships.listByPeer(peer);
+          ? await this.#store.relationships.list()
+          : await this.#store.relationships.listByPeer(peer);
       return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
     });
-  }
+  };
 
   #change(
     request: RelationshipIdRequest,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#runner.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      if ((await this.#book.relationships.get(relationshipId)) === undefined) {
+    return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      if ((await this.#store.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }
-      const changed = await this.#backbone.changeRelationship(this.#ownAddress, relationshipId, change);
-      return changed.ok ? succeed(await this.#book.apply(changed.val)) : changed;
+      const changed = await this.#context.backbone.changeRelationship(
+        this.#context.address,
+        relationshipId,
+        change,
+      );
+      return changed.ok ? succeed(await this.#store.apply(changed.val)) : changed;
     });
   }
 
   async #loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    const loaded = await this.#backbone.getRelationshipTemplate(this.#ownAddress, id);
-    if (loaded.ok) await this.#book.templates.save(loaded.val);
+    const loaded = await this.#context.backbone.getRelationshipTemplate(this.#context.address, id);
+    if (loaded.ok) await this.#store.templates.save(loaded.val);
     return loaded;
   }
 }

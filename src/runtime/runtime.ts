@@ -1,28 +1,27 @@
 import type { Backbone } from "../backbone/backbone.js";
 import { LocalBackbone } from "../local-backbone/local-backbone.js";
 import type { Clock } from "../core/clock.js";
+import type { RuntimeContext, Store } from "../core/context.js";
 import { fail, runtimeError, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
+import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
-import { KeyedLock } from "../core/keyed-lock.js";
 import { UseCaseRunner } from "../core/use-case.js";
 import { NO_REQUEST } from "../core/validation.js";
 import { IdentityDeletionFacade } from "../identity-deletion/facade.js";
-import { OwnDeletion, processCollection } from "../identity-deletion/own-deletion.js";
+import { OwnDeletionStore } from "../identity-deletion/store.js";
 import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
-import {
-  DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES,
-  IdentityMetadataStore,
-} from "../identity-metadata/model.js";
-import { MessagesFacade } from "../messages/facade.js";
-import { MessageBox, messageCollection } from "../messages/message-box.js";
-import { relationshipCollection, templateCollection } from "../relationships/collections.js";
-import { RelationshipBook, RelationshipsFacade } from "../relationships/facade.js";
+import { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "../identity-metadata/model.js";
+import { IdentityMetadataStore } from "../identity-metadata/store.js";
+import { messageSender, MessagesFacade } from "../messages/facade.js";
+import { MessageStore } from "../messages/store.js";
+import { RelationshipsFacade } from "../relationships/facade.js";
+import { RelationshipStore } from "../relationships/store.js";
 import { RequestsFacade } from "../requests/facade.js";
-import { RequestBook, requestCollection } from "../requests/request-book.js";
+import { RequestStore } from "../requests/store.js";
 import { lokiStorage } from "../storage/loki-storage.js";
 import type { RuntimeEventPayloads, RuntimeEvents } from "./events.js";
 
@@ -142,51 +141,49 @@ async function assembleRuntime(
       options.onListenerError ??
         ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
     );
-    const metadata = new IdentityMetadataStore(storage, address);
-    const relationships = relationshipCollection(storage, address);
-    const templates = templateCollection(storage, address);
-    const requestBook = new RequestBook(requestCollection(storage, address), events);
-    const box = new MessageBox(
+    const context: RuntimeContext<Backbone, RuntimeEventPayloads> = {
       address,
+      clock,
+      storage,
       backbone,
-      messageCollection(storage, address, address),
-      relationships,
       events,
-      requestBook,
-      () => clock.now(),
-    );
-    const own = new OwnDeletion(processCollection(storage, address), events, clock);
-    const book = new RelationshipBook(relationships, templates, events);
-    const peerLock = new KeyedLock();
-    const runner = new UseCaseRunner(() =>
-      own.standing().kind === "deleted" ? runtimeError("error.runtime.identityDeleted", address) : undefined,
-    );
+      // Asked on every mutating call, by then the own deletion store below exists.
+      useCases: new UseCaseRunner(() =>
+        ownDeletion.standing().kind === "deleted"
+          ? runtimeError("error.runtime.identityDeleted", address)
+          : undefined,
+      ),
+      peerLock: new KeyedLock(),
+    };
+    const ownDeletion = new OwnDeletionStore(context);
+    const metadata = new IdentityMetadataStore(context);
+    const relationships = new RelationshipStore(context);
+    const requests = new RequestStore(context);
+    const messages = new MessageStore(context, { hooks: requests });
+    // Erasing the identity's data and forgetting a decomposed peer are derived from this list.
+    const stores: readonly Store[] = [metadata, relationships, messages, requests, ownDeletion];
+    const forgetPeer = async (peer: string): Promise<StorageChange[]> =>
+      (await Promise.all(stores.map((store) => store.forgetPeer(peer)))).flat();
+    const send = messageSender(context, { store: messages, relationships });
 
     // Catch up with what the Backbone decided while this runtime was not connected.
     const processes = await backbone.getIdentityDeletionProcesses(address);
     if (processes.err) throw new Error(`identity-runtime: ${processes.val.toString()}`);
-    await own.replaceAll(processes.val);
+    await ownDeletion.replaceAll(processes.val);
 
     const disconnect = await backbone.connect(address, {
       relationshipChanged: async (relationship, peerDeletion) => {
-        await book.apply(relationship, peerDeletion);
+        await relationships.apply(relationship, peerDeletion);
       },
-      messageReceived: (message) => box.receive(message),
+      messageReceived: (message) => messages.receive(message),
       identityDeletionProcessChanged: async (process) => {
-        await own.record(process);
+        await ownDeletion.record(process);
       },
     });
 
-    const forgetPeer = async (peer: string): Promise<StorageChange[]> => [
-      metadata.deleteAbout(peer),
-      templates.deleteByPeer(peer),
-      requestBook.requests.deleteByPeer(peer),
-      ...(await box.forgetPeer(peer)),
-    ];
-
     async function close(): Promise<void> {
       open.delete(address);
-      await runner.close();
+      await context.useCases.close();
       disconnect();
       await events.idle();
       events.clear();
@@ -195,41 +192,22 @@ async function assembleRuntime(
 
     return {
       address,
-      identityMetadata: new IdentityMetadataFacade(
-        runner,
-        address,
-        metadata,
+      identityMetadata: new IdentityMetadataFacade(context, {
+        store: metadata,
         relationships,
         maxValueBytes,
-        peerLock,
-      ),
-      identityDeletion: new IdentityDeletionFacade(runner, address, backbone, own),
-      relationships: new RelationshipsFacade(
-        runner,
-        address,
-        backbone,
-        storage,
-        book,
-        events,
-        forgetPeer,
-        peerLock,
-      ),
-      messages: new MessagesFacade(runner, box),
-      requests: new RequestsFacade(runner, requestBook, box, relationships, () => clock.now()),
+      }),
+      identityDeletion: new IdentityDeletionFacade(context, { store: ownDeletion }),
+      relationships: new RelationshipsFacade(context, { store: relationships, forgetPeer }),
+      messages: new MessagesFacade(context, { store: messages, send }),
+      requests: new RequestsFacade(context, { store: requests, send, relationships }),
       events: { on: (name, listener) => events.on(name, listener) },
       async eraseLocalData() {
-        const erased = await runner.run(NO_REQUEST, undefined, async () => {
-          if (own.standing().kind !== "deleted") return fail("error.runtime.identityNotDeleted", address);
-          const everything = [
-            metadata.collection,
-            relationships.name,
-            templates.name,
-            box.messages.name,
-            requestBook.requests.name,
-            own.processes.name,
-          ];
+        const erased = await context.useCases.run(NO_REQUEST, undefined, async () => {
+          if (ownDeletion.standing().kind !== "deleted")
+            return fail("error.runtime.identityNotDeleted", address);
           const changes: StorageChange[] = [];
-          for (const collection of everything) {
+          for (const collection of stores.flatMap((store) => store.collections)) {
             for (const { id } of await storage.list(collection))
               changes.push({ kind: "delete", collection, id });
           }
@@ -240,7 +218,7 @@ async function assembleRuntime(
         return erased;
       },
       checkHealth: () =>
-        runner.run(NO_REQUEST, undefined, async () => {
+        context.useCases.run(NO_REQUEST, undefined, async () => {
           await identities.get(address);
           return succeed(undefined);
         }),

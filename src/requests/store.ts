@@ -1,29 +1,38 @@
-import type { Publisher } from "../core/events.js";
+import type { RuntimeContext, Store } from "../core/context.js";
 import { cloneJson } from "../core/json.js";
 import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
-import type { MessageHooks } from "../messages/message-box.js";
+import type { StorageChange } from "../core/storage.js";
+import type { MessageHooks } from "../messages/store.js";
 import type { MessageDTO } from "../messages/model.js";
 import type { RequestEvents } from "./events.js";
 import { requestIdOf, responseOf } from "./model.js";
 import type { LocalRequestDTO } from "./model.js";
 
-export function requestCollection(storage: StorageAdapter, scope: string): RecordCollection<LocalRequestDTO> {
-  return new RecordCollection<LocalRequestDTO>(storage, `${scope}/requests`, (request) => ({
-    peers: [request.peer],
-  }));
-}
-
 /** The local requests, kept in step with the messages that carry them. */
-export class RequestBook implements MessageHooks {
+export class RequestStore implements Store, MessageHooks {
+  readonly requests: RecordCollection<LocalRequestDTO>;
+  readonly #context: RuntimeContext<unknown, RequestEvents>;
   /** Every read-modify-write of one request runs alone: deciding, sending and a response can overlap. */
-  private readonly lock = new KeyedLock();
+  readonly #lock = new KeyedLock();
 
-  constructor(
-    readonly requests: RecordCollection<LocalRequestDTO>,
-    private readonly events: Publisher<RequestEvents>,
-  ) {}
+  constructor(context: RuntimeContext<unknown, RequestEvents>) {
+    this.#context = context;
+    this.requests = new RecordCollection<LocalRequestDTO>(
+      context.storage,
+      `${context.address}/requests`,
+      (request) => ({ peers: [request.peer] }),
+    );
+  }
+
+  get collections(): readonly string[] {
+    return [this.requests.name];
+  }
+
+  /** The requests to and from the peer go with it. */
+  forgetPeer(peer: string): Promise<StorageChange[]> {
+    return Promise.resolve([this.requests.deleteByPeer(peer)]);
+  }
 
   /** An own Draft request sent to its peer is Open. */
   async sent(message: MessageDTO): Promise<void> {
@@ -39,7 +48,7 @@ export class RequestBook implements MessageHooks {
 
   /** Runs `work` while no other change of request `id` runs. */
   exclusively<T>(id: string, work: () => Promise<T>): Promise<T> {
-    return this.lock.run(id, work);
+    return this.#lock.run(id, work);
   }
 
   /** A peer's request becomes an incoming one; a peer's response completes the own request it answers. */
@@ -80,7 +89,7 @@ export class RequestBook implements MessageHooks {
   async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {
     await this.requests.save(request);
     // Listeners get their own copy: what they do to it never reaches the caller's result.
-    this.events.publish(event, cloneJson(request));
+    this.#context.events.publish(event, cloneJson(request));
     return request;
   }
 }

@@ -1,39 +1,44 @@
-import type { Clock } from "../core/clock.js";
-import type { Publisher } from "../core/events.js";
+import type { RuntimeContext, Store } from "../core/context.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageChange } from "../core/storage.js";
 import type { IdentityDeletionEvents } from "./events.js";
 import { isActive, standingOf } from "./model.js";
 import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
 
 const NO_DELETION: DeletionStanding = { kind: "none" };
 
-export function processCollection(
-  storage: StorageAdapter,
-  scope: string,
-): RecordCollection<IdentityDeletionProcessDTO> {
-  return new RecordCollection<IdentityDeletionProcessDTO>(storage, `${scope}/identityDeletionProcesses`);
-}
-
 /**
  * The runtime's copy of its own deletion processes, whose owner is the Backbone. The active one is also kept
  * in memory, so the "deleted identity" check on every mutating call costs no storage read.
  */
-export class OwnDeletion {
-  private active: IdentityDeletionProcessDTO | undefined;
+export class OwnDeletionStore implements Store {
+  readonly processes: RecordCollection<IdentityDeletionProcessDTO>;
+  readonly #context: RuntimeContext<unknown, IdentityDeletionEvents>;
+  #active: IdentityDeletionProcessDTO | undefined;
 
-  constructor(
-    readonly processes: RecordCollection<IdentityDeletionProcessDTO>,
-    private readonly events: Publisher<IdentityDeletionEvents>,
-    private readonly clock: Clock,
-  ) {}
+  constructor(context: RuntimeContext<unknown, IdentityDeletionEvents>) {
+    this.#context = context;
+    this.processes = new RecordCollection<IdentityDeletionProcessDTO>(
+      context.storage,
+      `${context.address}/identityDeletionProcesses`,
+    );
+  }
+
+  get collections(): readonly string[] {
+    return [this.processes.name];
+  }
+
+  /** The own processes are about no peer. */
+  forgetPeer(): Promise<StorageChange[]> {
+    return Promise.resolve([]);
+  }
 
   /** Takes over the Backbone's list, e.g. after being offline; announces nothing. */
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
     if (processes.length > 0)
       await this.processes.commit(processes.map((process) => this.processes.put(process)));
     const active = processes.find(isActive);
-    this.active = active === undefined ? undefined : { ...active };
+    this.#active = active === undefined ? undefined : { ...active };
   }
 
   /**
@@ -42,18 +47,18 @@ export class OwnDeletion {
    */
   async record(process: IdentityDeletionProcessDTO): Promise<IdentityDeletionProcessDTO> {
     await this.processes.save(process);
-    if (isActive(process)) this.active = { ...process };
-    else if (this.active?.id === process.id) this.active = undefined;
-    this.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
+    if (isActive(process)) this.#active = { ...process };
+    else if (this.#active?.id === process.id) this.#active = undefined;
+    this.#context.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
     return { ...process };
   }
 
   activeProcess(): IdentityDeletionProcessDTO | undefined {
-    return this.active === undefined ? undefined : { ...this.active };
+    return this.#active === undefined ? undefined : { ...this.#active };
   }
 
   standing(): DeletionStanding {
     // Checked on every mutating call: without an active process there is no need to read the clock.
-    return this.active === undefined ? NO_DELETION : standingOf(this.active, this.clock.now());
+    return this.#active === undefined ? NO_DELETION : standingOf(this.#active, this.#context.clock.now());
   }
 }

@@ -1,0 +1,58 @@
+import type { RuntimeContext, Store } from "../core/context.js";
+import { RecordCollection } from "../core/record-collection.js";
+import type { StorageChange } from "../core/storage.js";
+import type { MessageEvents } from "./events.js";
+import type { MessageDTO } from "./model.js";
+
+/** What another capability does with messages as they go and come (requests ride on messages). */
+export interface MessageHooks {
+  sent(message: MessageDTO): Promise<void>;
+  received(message: MessageDTO): Promise<void>;
+}
+
+/** The messages the own identity sent and received, and their announcement. */
+export class MessageStore implements Store {
+  readonly messages: RecordCollection<MessageDTO>;
+  readonly #context: RuntimeContext<unknown, MessageEvents>;
+  readonly #hooks: MessageHooks;
+
+  constructor(context: RuntimeContext<unknown, MessageEvents>, parts: { hooks: MessageHooks }) {
+    this.#context = context;
+    this.#hooks = parts.hooks;
+    const { address } = context;
+    // Filed under the other identities involved, so decomposition finds a peer's messages by index.
+    this.messages = new RecordCollection<MessageDTO>(context.storage, `${address}/messages`, (message) => ({
+      peers: message.createdBy === address ? message.recipients : [message.createdBy],
+    }));
+  }
+
+  get collections(): readonly string[] {
+    return [this.messages.name];
+  }
+
+  /** Keeps a message the own identity sent, and lets the hooks see it. */
+  async sent(message: MessageDTO): Promise<void> {
+    await this.messages.save(message);
+    await this.#hooks.sent(message);
+  }
+
+  /** Keeps a message the Backbone delivered, lets the hooks see it, then announces it. */
+  async receive(message: MessageDTO): Promise<void> {
+    await this.messages.save(message);
+    await this.#hooks.received(message);
+    this.#context.events.publish("transport.messageReceived", message);
+  }
+
+  /**
+   * The changes that forget a peer's messages when decomposing: messages from or to the peer go, except that
+   * an own message to several recipients only loses the peer.
+   */
+  async forgetPeer(peer: string): Promise<StorageChange[]> {
+    return (await this.messages.listByPeer(peer)).map((message) => {
+      const remaining = message.recipients.filter((recipient) => recipient !== peer);
+      return message.createdBy === this.#context.address && remaining.length > 0
+        ? this.messages.put({ ...message, recipients: remaining })
+        : this.messages.delete(message.id);
+    });
+  }
+}

@@ -1,0 +1,44 @@
+import type { RuntimeResult } from "../core/errors.js";
+import type { JsonValue } from "../core/json.js";
+import type { PeerDeletionEvent, RelationshipDTO, RelationshipTemplateDTO } from "./model.js";
+
+export interface NewRelationshipTemplate {
+  content?: JsonValue;
+  expiresAt?: string;
+  maxNumberOfAllocations?: number;
+}
+
+/** The relationship actions that leave the actor a relationship to look at. */
+export type RelationshipStatusChange = "accept" | "reject" | "revoke" | "terminate";
+
+/** The relationships part of the Backbone port: templates and relationships between identities. */
+export interface RelationshipsBackbone {
+  createRelationshipTemplate(
+    owner: string,
+    template: NewRelationshipTemplate,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>>;
+  getRelationshipTemplate(
+    reader: string,
+    templateId: string,
+  ): Promise<RuntimeResult<RelationshipTemplateDTO>>;
+  /** Whether `requestor` could create a relationship from the template now; fails with the reason if not. */
+  canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>>;
+  createRelationship(
+    requestor: string,
+    templateId: string,
+    creationContent?: JsonValue,
+  ): Promise<RuntimeResult<RelationshipDTO>>;
+  changeRelationship(
+    actor: string,
+    relationshipId: string,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>>;
+  /** Removes the relationship for `actor`; the peer's side becomes DeletionProposed. */
+  decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>>;
+}
+
+/** What the Backbone pushes to a runtime about its relationships. */
+export interface RelationshipsInbox {
+  /** A relationship changed; `peerDeletion` names the event when the change is the peer's deletion (behaviour §5). */
+  relationshipChanged(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<void>;
+}
