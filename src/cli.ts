@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { createHttpHandler } from "./http/handler.js";
+import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
 import { LocalBackbone } from "./local-backbone/local-backbone.js";
 import type { StorageAdapter } from "./core/storage.js";
 import { createRuntime } from "./runtime/runtime.js";
@@ -74,6 +74,8 @@ function apiKeyOf(given: string | undefined, file: string | undefined): string {
   }
   if (apiKey === undefined || apiKey === "")
     exitWith("an API key is required: --api-key-file, IDENTITY_RUNTIME_API_KEY or --api-key");
+  if (!isSendableApiKey(apiKey))
+    exitWith("the API key must be printable ASCII without spaces at either end: a client can send no other");
   if (given !== undefined)
     log(
       "warn",
@@ -128,6 +130,7 @@ async function serve(args: string[]): Promise<void> {
     return;
   }
   const port = decimal("--port", values.port, 65_535);
+  if (values.host === "") exitWith('--host must name an address; "" would listen on every interface');
   const graceMs = decimal("--shutdown-grace", values["shutdown-grace"], 3_600) * 1_000;
   const apiKey = apiKeyOf(values["api-key"], values["api-key-file"]);
   const storage = storageOf(values.storage ?? "memory");
@@ -140,16 +143,23 @@ async function serve(args: string[]): Promise<void> {
     onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
   });
   let stopping = false;
-  const server = createServer((request, response) => {
-    // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
-    if (stopping) response.setHeader("connection", "close");
-    // A request that came before the signal leaves its connection idle when done: close it then, not later.
-    response.once("finish", () => {
-      if (stopping) server.closeIdleConnections();
-    });
-    handler(request, response);
-  });
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    // Timeouts are checked every second, so a slow client is cut off close to the time it is given.
+    {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request, response) => {
+      // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
+      if (stopping) response.setHeader("connection", "close");
+      // A request that came before the signal leaves its connection idle when done: close it then, not later.
+      response.once("finish", () => {
+        if (stopping) server.closeIdleConnections();
+      });
+      handler(request, response);
+    },
+  );
   server.on("error", (error) => {
     log("error", "could not listen", { error: messageOf(error) });
     process.exit(1);
@@ -186,6 +196,16 @@ async function serve(args: string[]): Promise<void> {
     setTimeout(() => {
       log("warn", "closing connections still busy after the shutdown grace period", { graceMs });
       server.closeAllConnections();
+      // A call stuck on a storage that stopped answering must not keep the process from stopping either.
+      setTimeout(
+        () => {
+          log("error", "could not close in time after the shutdown grace period; exiting anyway", {
+            graceMs,
+          });
+          process.exit(1);
+        },
+        Math.max(graceMs, 2_000),
+      ).unref();
     }, graceMs).unref();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));

@@ -1,4 +1,10 @@
-import { createRuntime, lokiStorage, MAX_IDENTITY_METADATA_KEY_LENGTH, MAX_JSON_DEPTH } from "../src/index";
+import {
+  createRuntime,
+  LocalBackbone,
+  lokiStorage,
+  MAX_IDENTITY_METADATA_KEY_LENGTH,
+  MAX_JSON_DEPTH,
+} from "../src/index";
 import type { Result, Runtime, RuntimeError, StorageAdapter } from "../src/index";
 import { delegating, err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
@@ -383,7 +389,7 @@ describe("limits, the same on every storage", () => {
       "k".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
       "😀".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH / 2),
       "\u0001".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
-      "\ud800".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH),
+      "\u{10ffff}".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH / 2),
     ];
     for (const key of keys) {
       const stored = ok(
@@ -415,6 +421,27 @@ describe("limits, the same on every storage", () => {
     expect(
       err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: shorter })).code,
     ).toBe(NOT_FOUND);
+  });
+
+  test("a key with a lone surrogate is refused: no query string could name it again", async () => {
+    const rt = await w.runtime();
+    for (const key of ["\ud800", "a\udc00b", "\udbff"]) {
+      const error = err(
+        await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key, value: 1 }),
+      );
+      expect(error.code).toBe(VALIDATION);
+      expect(error.message).toContain("key must be well-formed Unicode");
+    }
+  });
+
+  test("an address whose host is longer than DNS allows (253 characters) is refused", async () => {
+    const rt = await w.runtime();
+    const host = (length: number) => `${"a.".repeat((length - 3) / 2)}com`;
+    expect(host(253)).toHaveLength(253);
+    const at = (length: number) => `did:e:${host(length)}:dids:0123456789abcdef012345`;
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(253) })).code).toBe(NOT_FOUND);
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(255) })).code).toBe(VALIDATION);
+    expect(() => new LocalBackbone({ host: host(255) })).toThrow(RangeError);
   });
 
   const nested = (levels: number): unknown => {

@@ -377,6 +377,35 @@ describe("sendMessage validation", () => {
     await invalid(() => ({ recipients: [], content: MAIL }), "recipients");
   });
 
+  test("recipients whose reading throws (a getter, a revoked Proxy, a throwing length) name recipients", async () => {
+    const withGetter = (b: Runtime) => {
+      const recipients = [b.address];
+      Object.defineProperty(recipients, 0, {
+        get() {
+          throw new Error("boom");
+        },
+      });
+      return { recipients, content: MAIL };
+    };
+    const revoked = () => {
+      const { proxy, revoke } = Proxy.revocable([] as string[], {});
+      revoke();
+      return { recipients: proxy, content: MAIL };
+    };
+    const throwingLength = (b: Runtime) => ({
+      recipients: new Proxy([b.address], {
+        get: (target, key) => {
+          if (key === "length") throw new Error("no length");
+          return Reflect.get(target, key) as unknown;
+        },
+      }),
+      content: MAIL,
+    });
+    for (const build of [withGetter, revoked, throwingLength]) {
+      expect((await invalid(build, "recipients")).message).toContain("could not be read");
+    }
+  });
+
   test.each([
     ["a string", (b: Runtime) => b.address],
     ["an object", (b: Runtime) => ({ 0: b.address })],

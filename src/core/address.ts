@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 
-// Anchored: the whole string must be an address (the original runtime only searched for a substring).
+// Anchored: the whole string must be an address (the original runtime only searched for a substring). A host
+// is at most 253 characters, as in DNS, so an address fits an index entry in every database.
 const HOST = String.raw`(?:localhost|(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[a-z]{2,})`;
-export const ADDRESS_PATTERN = new RegExp(`^did:e:${HOST}:dids:[0-9a-f]{22}$`);
+const MAX_HOST_LENGTH = 253;
+export const ADDRESS_PATTERN = new RegExp(`^did:e:(?=[^:]{1,${MAX_HOST_LENGTH}}:)${HOST}:dids:[0-9a-f]{22}$`);
 const HOST_PATTERN = new RegExp(`^${HOST}$`);
 
 export function isAddress(value: unknown): value is string {
@@ -10,7 +12,7 @@ export function isAddress(value: unknown): value is string {
 }
 
 export function isHost(value: unknown): value is string {
-  return typeof value === "string" && HOST_PATTERN.test(value);
+  return typeof value === "string" && value.length <= MAX_HOST_LENGTH && HOST_PATTERN.test(value);
 }
 
 /** A fresh address on the given Backbone host: `did:e:<host>:dids:<22 hex>`. */

@@ -37,16 +37,21 @@ function primitive<T>(check: (value: unknown, name: string) => string | undefine
   };
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /** `YYYY-MM-DDTHH:MM[:SS[.fff…]]` and a zone (`Z`, `±HH:MM`; none means local time): calendar checked below. */
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$/i;
 
 export const rules = {
-  string(options: { maxLength?: number } = {}): Field<string, false> {
+  string(options: { maxLength?: number; wellFormed?: boolean } = {}): Field<string, false> {
     return primitive((value, name) => {
       if (typeof value !== "string") return `${name} must be a string`;
       if (options.maxLength !== undefined && value.length > options.maxLength) {
         return `${name} must be at most ${options.maxLength} characters long, not ${value.length}`;
+      }
+      if (options.wellFormed === true && LONE_SURROGATE.test(value)) {
+        return `${name} must be well-formed Unicode: it has a lone surrogate, which no URL can carry`;
       }
       return undefined;
     });
@@ -128,6 +133,15 @@ export const rules = {
   },
 } as const;
 
+/** A rule's verdict; a value that throws while the rule reads it (a getter, a revoked Proxy) is invalid too. */
+function parseGuarded<T>(rule: Field<T>, value: unknown, name: string): Parsed<T> {
+  try {
+    return rule.parse(value, name);
+  } catch (error) {
+    return { problem: `${name} could not be read: ${describe(error)}` };
+  }
+}
+
 /** Whether `text` is an ISO 8601 date-time whose year, month, day exist (leap years included). */
 function isCalendarDateTime(text: string): boolean {
   const match = ISO_DATE_TIME.exec(text);
@@ -191,7 +205,7 @@ export function validateRequest<S extends Shape>(
       if (rule.optional) continue;
       return fail("error.runtime.validation.invalidPropertyValue", `${name} is required`);
     }
-    const parsed = rule.parse(value, name);
+    const parsed = parseGuarded(rule, value, name);
     if ("problem" in parsed) return fail("error.runtime.validation.invalidPropertyValue", parsed.problem);
     valid[name] = parsed.value;
   }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { runtimeError } from "../core/errors.js";
+import { errResult, runtimeError } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import type { Runtime } from "../runtime/runtime.js";
@@ -43,6 +43,20 @@ const DEFAULT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 /** How long one `/health` answer about the storage stands, so a flood of probes costs one read per interval. */
 const HEALTH_CHECK_INTERVAL_MS = 1_000;
 
+/** How long `/health` waits for the storage: a database that stops answering is as unhealthy as one that refuses. */
+const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+/** What an HTTP header value can carry intact: printable ASCII, no white space at either end (it is trimmed). */
+const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/** Whether a client can send `key` in X-API-KEY as it is: otherwise no request could ever be authorized. */
+export function isSendableApiKey(key: string): boolean {
+  return HEADER_VALUE.test(key);
+}
+
+/** The status logged for a request whose client went away before the answer (as nginx logs it). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 /**
  * A plain `node:http` request handler serving the runtime's IdentityMetadata and IdentityDeletionProcess use
  * cases with the enmeshed Connector's routes and envelopes. Mount it in `http.createServer`, Express or Fastify.
@@ -54,10 +68,15 @@ export function createHttpHandler(
   runtime: Runtime,
   options: HttpHandlerOptions,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  if (typeof options.apiKey !== "string" || options.apiKey.length === 0) {
-    throw new TypeError("createHttpHandler needs a non-empty apiKey");
+  if (typeof options.apiKey !== "string" || !isSendableApiKey(options.apiKey)) {
+    throw new TypeError(
+      "createHttpHandler needs an apiKey of printable ASCII without spaces at either end: a client can send no other in X-API-KEY",
+    );
   }
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) {
+    throw new RangeError("bodyLimitBytes must be a whole number of bytes ≥ 1");
+  }
   const expectedKey = digest(options.apiKey);
   const document = JSON.stringify(openApiDocument());
   const reportError =
@@ -79,12 +98,13 @@ export function createHttpHandler(
         // A failing error reporter must not take the server down with it.
       }
     };
-    response.once("finish", () => {
+    // "close" comes after "finish", or alone when the client went away first: one log entry either way.
+    response.once("close", () => {
       try {
         options.onResponse?.({
           method,
           path,
-          status: response.statusCode,
+          status: response.writableFinished ? response.statusCode : CLIENT_CLOSED_REQUEST,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         });
       } catch (error) {
@@ -92,7 +112,8 @@ export function createHttpHandler(
       }
     });
     serve(request, response, method, target, report).catch((error: unknown) => {
-      if (!(error instanceof HttpFailure)) report(error);
+      // A client that aborted its own request is no failure of the server's.
+      if (!(error instanceof HttpFailure) && !request.destroyed) report(error);
       try {
         if (response.headersSent) response.destroy();
         // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
@@ -133,7 +154,8 @@ export function createHttpHandler(
     );
     const below = prefix === undefined ? undefined : path.slice(prefix.length) || "/";
     if (below === "/openapi.json") {
-      if (method !== "GET") return sendError(response, methodNotAllowed(method, path, ["GET"]));
+      if (method !== "GET" && method !== "HEAD")
+        return sendError(response, methodNotAllowed(method, path, ["GET"]));
       response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
       response.end(document);
       return;
@@ -142,12 +164,11 @@ export function createHttpHandler(
       below === undefined ? [] : ROUTES.map((route) => matchRoute(route, below)).filter(isDefined);
     if (matches.length === 0)
       return sendError(response, httpFailure("error.http.routeNotFound", method, path));
-    const match = matches.find(({ route }) => route.method === method);
+    // HEAD is GET without the body (node:http leaves the body out by itself).
+    const match = matches.find(({ route }) => route.method === (method === "HEAD" ? "GET" : method));
     if (match === undefined) {
-      return sendError(
-        response,
-        methodNotAllowed(method, path, [...new Set(matches.map(({ route }) => route.method))]),
-      );
+      const allowed = new Set(matches.map(({ route }) => route.method));
+      return sendError(response, methodNotAllowed(method, path, [...allowed]));
     }
     const query = queryOf(target.search);
     const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
@@ -210,16 +231,34 @@ function genericUnknown(): HttpFailure {
   return new HttpFailure(error.code, error.message);
 }
 
-/** The storage check of `/health`: one read per interval however many probes come, shared while in flight. */
+/**
+ * The storage check of `/health`: one read per interval however many probes come, shared while in flight, and
+ * given up after a timeout (the read itself goes on; the answer is 503 meanwhile).
+ */
 function healthCheck(runtime: Runtime): () => Promise<RuntimeResult<void>> {
   let last: { at: number; answer: Promise<RuntimeResult<void>> } | undefined;
   return () => {
     const now = performance.now();
     if (last === undefined || now - last.at >= HEALTH_CHECK_INTERVAL_MS) {
-      last = { at: now, answer: runtime.checkHealth() };
+      last = { at: now, answer: withinHealthTimeout(runtime.checkHealth()) };
     }
     return last.answer;
   };
+}
+
+function withinHealthTimeout(check: Promise<RuntimeResult<void>>): Promise<RuntimeResult<void>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<RuntimeResult<void>>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve(
+          errResult(runtimeError("error.runtime.storage", `no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`)),
+        ),
+      HEALTH_CHECK_TIMEOUT_MS,
+    );
+    timer.unref();
+  });
+  return Promise.race([check, timeout]).finally(() => clearTimeout(timer));
 }
 
 function sendError(response: ServerResponse, failure: HttpFailure): void {

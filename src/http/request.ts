@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { runtimeError } from "../core/errors.js";
+import { MAX_JSON_DEPTH } from "../core/json.js";
 import { HttpFailure, httpFailure } from "./errors.js";
 
 /** The request target, split: its path without trailing slashes, and its query string. */
@@ -81,6 +82,13 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.length === 0) return undefined;
+  // A body is an object of properties holding JSON content: refused before parsing when nested deeper than that
+  // can be, since parsing a deep body costs far more than this scan.
+  if (nestingExceeds(text, MAX_JSON_DEPTH + 1)) {
+    throw invalid(
+      `JSON content must not be nested deeper than ${MAX_JSON_DEPTH} levels (the body is one more)`,
+    );
+  }
   try {
     // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
     return JSON.parse(text) as unknown;
@@ -88,6 +96,31 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
     throw httpFailure("error.http.invalidJson");
   }
 }
+
+/** Whether JSON text nests arrays and objects deeper than `limit`, counting outside strings only. */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) inString = true;
+    else if (code === OPEN_BRACKET || code === OPEN_BRACE) {
+      if (++depth > limit) return true;
+    } else if (code === CLOSE_BRACKET || code === CLOSE_BRACE) depth--;
+  }
+  return false;
+}
+
+// The characters the scan looks at, as UTF-16 code units: " \ [ ] { }
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
 
 function tooLarge(limit: number): HttpFailure {
   const failure = httpFailure("error.http.payloadTooLarge", limit);

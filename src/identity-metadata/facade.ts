@@ -25,7 +25,10 @@ export interface IdentityMetadataSlotRequest {
   key?: string;
 }
 
-const keyRule = rules.optional(rules.string({ maxLength: MAX_IDENTITY_METADATA_KEY_LENGTH }));
+// Well-formed, so that every key can be named in a query string (`GET /IdentityMetadata?key=…`) too.
+const keyRule = rules.optional(
+  rules.string({ maxLength: MAX_IDENTITY_METADATA_KEY_LENGTH, wellFormed: true }),
+);
 const upsertRequest = requestSchema({ reference: rules.address(), key: keyRule, value: rules.json() });
 const slotRequest = requestSchema({ reference: rules.address(), key: keyRule });
 

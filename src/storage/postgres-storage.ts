@@ -9,7 +9,14 @@ export interface PostgresStorageOptions {
    * share one schema (their records are scoped by identity) or keep to schemas of their own.
    */
   schema?: string;
+  /**
+   * How long one statement (and getting a connection) may take before the call fails with `StorageFailure`;
+   * default 10,000 ms. A server that stops answering then fails calls instead of holding them forever.
+   */
+  queryTimeoutMs?: number;
 }
+
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /** The schema version this code writes; a database written by a newer one is refused, never altered. */
 const SCHEMA_VERSION = 1;
@@ -47,7 +54,13 @@ interface PgPool extends PgQueryable {
 }
 
 interface PgModule {
-  Pool: new (config: { connectionString: string; application_name?: string }) => PgPool;
+  Pool: new (config: {
+    connectionString: string;
+    application_name?: string;
+    query_timeout?: number;
+    connectionTimeoutMillis?: number;
+    keepAlive?: boolean;
+  }) => PgPool;
 }
 
 /** Column values as PostgreSQL returns them. */
@@ -82,7 +95,11 @@ export function postgresStorage(options: PostgresStorageOptions): StorageAdapter
   if (typeof options.connectionString !== "string" || options.connectionString === "") {
     throw new TypeError("connectionString must be a non-empty string");
   }
-  return new PostgresStorage(options.connectionString, schema);
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) {
+    throw new RangeError("queryTimeoutMs must be a whole number of milliseconds ≥ 1");
+  }
+  return new PostgresStorage(options.connectionString, schema, queryTimeoutMs);
 }
 
 class PostgresStorage implements StorageAdapter {
@@ -99,6 +116,7 @@ class PostgresStorage implements StorageAdapter {
   constructor(
     private readonly connectionString: string,
     private readonly schema: string,
+    private readonly queryTimeoutMs: number,
   ) {
     const quoted = `"${schema}"`;
     this.records = `${quoted}.identity_runtime_records`;
@@ -373,6 +391,10 @@ class PostgresStorage implements StorageAdapter {
       const pool = new pg.Pool({
         connectionString: this.connectionString,
         application_name: "identity-runtime",
+        query_timeout: this.queryTimeoutMs,
+        connectionTimeoutMillis: this.queryTimeoutMs,
+        // Notices a peer that vanished without closing the connection (a host gone, a network cut).
+        keepAlive: true,
       });
       // An idle connection that breaks (server restart, terminated backend) is dropped by the pool and replaced
       // on demand; the error itself has no call to fail, and must not become an uncaught exception.

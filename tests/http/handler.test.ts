@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import {
   createHttpHandler,
@@ -768,6 +769,17 @@ describe("hostile requests", () => {
     await expectEmptySlot(api, peer);
   });
 
+  test("brackets inside strings (and escaped quotes before them) do not count as nesting", async () => {
+    const { api, peer } = await connected();
+    const value = {
+      text: "[".repeat(1_000),
+      quoted: '\\"' + "{".repeat(1_000),
+      deep: JSON.parse("[".repeat(255) + "]".repeat(255)) as unknown,
+    };
+    const put = await api.call("PUT", "/api/v2/IdentityMetadata", { json: { reference: peer, value } });
+    expect(resultOf<IdentityMetadataDTO>(put).value).toStrictEqual(value);
+  });
+
   test("a key over the limit: 400 naming key, on PUT, GET and DELETE", async () => {
     const { api, peer } = await connected();
     const key = "k".repeat(MAX_IDENTITY_METADATA_KEY_LENGTH + 1);
@@ -781,6 +793,49 @@ describe("hostile requests", () => {
         `/api/v2/IdentityMetadata${query(["reference", peer], ["key", key])}`,
       );
       expect(expectError(answer, 400, VALIDATION).message).toContain("key");
+    }
+  });
+
+  test("HEAD on a GET route answers like GET, without a body", async () => {
+    const { api, rt } = await connected();
+    const head = await api.call("HEAD", `/api/v2/IdentityMetadata${query(["reference", rt.address])}`);
+    expect({ status: head.status, text: head.text }).toEqual({ status: 404, text: "" });
+    const list = await api.call("HEAD", "/api/v2/IdentityDeletionProcesses");
+    expect({ status: list.status, text: list.text }).toEqual({ status: 200, text: "" });
+  });
+
+  test("a client that aborts its upload is logged with 499 and is not reported as a failure of the server", async () => {
+    const errors: unknown[] = [];
+    const logged: number[] = [];
+    const { api } = await connected({
+      onError: (error) => errors.push(error),
+      onResponse: ({ status }) => logged.push(status),
+    });
+    const { hostname, port } = new URL(api.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `PUT /api/v2/IdentityMetadata HTTP/1.1\r\nhost: x\r\nx-api-key: ${API_KEY}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"ref`,
+        );
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 100);
+      });
+    });
+    await sleep(200);
+    expect(logged).toEqual([499]);
+    expect(errors).toEqual([]);
+  });
+
+  test("createHttpHandler refuses an API key no client can send and a body limit that is not a size", async () => {
+    const rt = await w.runtime();
+    for (const apiKey of [" key", "key ", "key\n", "ключ", "a\u0000b"]) {
+      expect(() => createHttpHandler(rt, { apiKey })).toThrow(TypeError);
+    }
+    expect(() => createHttpHandler(rt, { apiKey: "inner space is fine" })).not.toThrow();
+    for (const bodyLimitBytes of [Number.NaN, -1, 0, 1.5, Infinity]) {
+      expect(() => createHttpHandler(rt, { apiKey: API_KEY, bodyLimitBytes })).toThrow(RangeError);
     }
   });
 
@@ -841,6 +896,34 @@ describe("a storage that does not answer", () => {
     isDown = false;
     await sleep(1_050);
     expect((await api.call("GET", "/health", { key: null })).status).toBe(200);
+  });
+
+  test("/health answers 503 within its timeout when the storage stops answering (no refusal, just silence)", async () => {
+    const inner = lokiStorage();
+    const held: (() => void)[] = [];
+    let silent = false;
+    const rt = await createRuntime({
+      backbone: w.backbone,
+      storage: delegating(inner, {
+        get: (collection, id) =>
+          silent
+            ? new Promise((resolve) => held.push(() => resolve(inner.get(collection, id))))
+            : inner.get(collection, id),
+      }),
+    });
+    ownRuntimes.push(rt);
+    const api = await served(rt, { onError: () => undefined });
+    silent = true;
+    const started = Date.now();
+    const sick = await api.call("GET", "/health", { key: null });
+    expect({ status: sick.status, body: sick.body }).toStrictEqual({
+      status: 503,
+      body: { isHealthy: false },
+    });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    // The storage answers again: the read that was given up finishes, and the runtime can close.
+    silent = false;
+    for (const release of held) release();
   });
 
   test("/health reads the storage at most once per second however many probes come", async () => {

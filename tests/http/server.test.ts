@@ -256,6 +256,8 @@ test.each([
   ["an unknown storage", ["serve", "--port", "0", "--api-key", "k", "--storage", "nope"]],
   ["an invalid port", ["serve", "--port", "70000", "--api-key", "k"]],
   ["an empty port", ["serve", "--port", "", "--api-key", "k"]],
+  ["an empty host (every interface)", ["serve", "--port", "0", "--host", "", "--api-key", "k"]],
+  ["an API key with a space at its end", ["serve", "--port", "0", "--api-key", "k "]],
   ["a hexadecimal port", ["serve", "--port", "0x1", "--api-key", "k"]],
   ["a port in exponent notation", ["serve", "--port", "1e3", "--api-key", "k"]],
   ["a negative shutdown grace", ["serve", "--port", "0", "--api-key", "k", "--shutdown-grace", "-1"]],

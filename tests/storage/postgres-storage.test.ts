@@ -379,9 +379,14 @@ describePostgres("postgresStorage across processes", () => {
   }, 120_000);
 });
 
-/** A TCP proxy in front of the server, to take the database away and bring it back. */
+/**
+ * A TCP proxy in front of the server, to take the database away and bring it back, or to make it stop
+ * answering (`freeze`: connections stay open, nothing is forwarded) and answer again (`thaw`).
+ */
 async function proxyTo(target: URL) {
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  let frozen = false;
   let server: Server | undefined;
   let port = 0;
   const start = () =>
@@ -393,7 +398,10 @@ async function proxyTo(target: URL) {
           socket.on("error", () => undefined);
           socket.on("close", () => sockets.delete(socket));
         }
-        client.pipe(upstream).pipe(client);
+        const pair: [Socket, Socket] = [client, upstream];
+        pairs.add(pair);
+        client.on("close", () => pairs.delete(pair));
+        if (!frozen) client.pipe(upstream).pipe(client);
       });
       server.listen(port, "127.0.0.1", () => {
         port = (server?.address() as AddressInfo).port;
@@ -406,11 +414,22 @@ async function proxyTo(target: URL) {
       if (server === undefined) resolve();
       else server.close(() => resolve());
     });
+  const freeze = () => {
+    frozen = true;
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+    }
+  };
+  const thaw = () => {
+    frozen = false;
+    for (const [client, upstream] of pairs) client.pipe(upstream).pipe(client);
+  };
   await start();
   const url = new URL(target.href);
   url.hostname = "127.0.0.1";
   url.port = String(port);
-  return { url: url.href, start, stop };
+  return { url: url.href, start, stop, freeze, thaw };
 }
 
 describePostgres("postgresStorage when the connection is lost", () => {
@@ -470,6 +489,34 @@ describePostgres("postgresStorage when the connection is lost", () => {
     } finally {
       await storage.close();
       await proxy.stop();
+    }
+  });
+
+  test("a database that stops answering: calls fail with StorageFailure after queryTimeoutMs instead of hanging; once it answers again, calls succeed", async () => {
+    const proxy = await proxyTo(new URL(databaseUrl()));
+    const storage = postgresStorage({
+      connectionString: proxy.url,
+      schema: freshSchema(),
+      queryTimeoutMs: 300,
+    });
+    try {
+      await storage.commit([{ kind: "put", collection: "c", record: { id: "r", data: "{}" } }]);
+      proxy.freeze();
+      const started = Date.now();
+      await expect(storage.get("c", "r")).rejects.toMatchObject(storageFailure());
+      // A few timeouts (the first attempt and its retries on fresh connections), far from forever.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      proxy.thaw();
+      expect(await storage.get("c", "r")).toStrictEqual({ id: "r", data: "{}" });
+    } finally {
+      await storage.close();
+      await proxy.stop();
+    }
+  });
+
+  test("queryTimeoutMs must be a whole number of milliseconds ≥ 1", () => {
+    for (const queryTimeoutMs of [0, -1, 1.5, Number.NaN]) {
+      expect(() => postgresStorage({ connectionString: "postgres://x", queryTimeoutMs })).toThrow(RangeError);
     }
   });
 
