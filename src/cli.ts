@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
-import { LocalBackbone } from "./local-backbone/local-backbone.js";
+import { LocalBackbone } from "./backbone/local-backbone.js";
 import type { StorageAdapter } from "./core/storage.js";
 import { createRuntime } from "./runtime/runtime.js";
 import { postgresStorage } from "./storage/postgres-storage.js";

@@ -12,8 +12,8 @@ export type { HttpErrorCode } from "./http/errors.js";
 export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
 export { openApiDocument } from "./http/openapi.js";
 
-export { LocalBackbone } from "./local-backbone/local-backbone.js";
-export type { BackboneAdmin, LocalBackboneOptions } from "./local-backbone/local-backbone.js";
+export { LocalBackbone } from "./backbone/local-backbone.js";
+export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";
 export type {
   Backbone,
   BackboneInbox,

@@ -89,6 +89,15 @@ export function startedByAdminProcess(
 /** What an identity can decide about its own active process. */
 export type IdentityDeletionDecision = "approve" | "reject" | "cancel";
 
+/**
+ * What an identity's deletion tells the others (behaviour §5): it is to be deleted (Approved), it cancelled
+ * after approval, or it has been deleted.
+ */
+export type DeletionChange =
+  | { kind: "toBeDeleted"; deletionDate: string }
+  | { kind: "cancelled" }
+  | { kind: "deleted"; deletionDate: string };
+
 /** The process after the identity's decision, or the documented error when there is nothing to decide. */
 export function decide(
   address: string,

@@ -2,6 +2,7 @@ import type { Result } from "../core/result.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
+import type { DeletionChange } from "../identity-deletion/model.js";
 
 export type RelationshipStatus =
   "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
@@ -65,12 +66,6 @@ export interface BackboneRelationship {
   /** What the other side is told about a party in deletion, by the address of that party. */
   deletionInfo?: Record<string, PeerDeletionInfo>;
 }
-
-/** How the deletion of one party changes its relationships (behaviour §5), and the event the other side gets. */
-export type PeerDeletionChange =
-  | { kind: "toBeDeleted"; deletionDate: string }
-  | { kind: "cancelled" }
-  | { kind: "deleted"; deletionDate: string };
 
 export type PeerDeletionEvent =
   "transport.peerToBeDeleted" | "transport.peerDeletionCancelled" | "transport.peerDeleted";
@@ -156,7 +151,7 @@ export function projectRelationship(relationship: BackboneRelationship, side: st
 export function applyPeerDeletion(
   relationship: BackboneRelationship,
   party: string,
-  change: PeerDeletionChange,
+  change: DeletionChange,
   now: Date,
 ): { relationship: BackboneRelationship; event: PeerDeletionEvent } | undefined {
   const { [party]: known, ...othersInfo } = relationship.deletionInfo ?? {};

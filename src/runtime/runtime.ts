@@ -1,5 +1,5 @@
 import type { Backbone } from "../backbone/backbone.js";
-import { LocalBackbone } from "../local-backbone/local-backbone.js";
+import { LocalBackbone } from "../backbone/local-backbone.js";
 import type { Clock } from "../core/clock.js";
 import type { RuntimeContext, Store } from "../core/context.js";
 import { fail, runtimeError, succeed } from "../core/errors.js";

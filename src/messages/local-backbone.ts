@@ -1,0 +1,93 @@
+import type { Clock } from "../core/clock.js";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
+import { generateId } from "../core/ids.js";
+import { cloneJson } from "../core/json.js";
+import type { JsonValue } from "../core/json.js";
+import { RecordCollection } from "../core/record-collection.js";
+import type { StorageAdapter } from "../core/storage.js";
+import type { CommitAndDeliver, UnitOfWork } from "../core/unit-of-work.js";
+import type { DeletionChange, DeletionStanding } from "../identity-deletion/model.js";
+import { isNotification } from "./model.js";
+import type { MessageDTO } from "./model.js";
+
+/** What the Backbone pushes to a recipient's runtime. */
+export type MessagePush = { kind: "messageReceived"; message: MessageDTO };
+
+/** A Notification kept for a recipient in deletion, delivered if it cancels, dropped if it is deleted. */
+interface HeldNotification {
+  /** `<recipient>/<message id>` */
+  id: string;
+  recipient: string;
+  message: MessageDTO;
+}
+
+/** The messages part of the LocalBackbone: the relay, and the Notifications held for recipients in deletion. */
+export class LocalMessages {
+  readonly #held: RecordCollection<HeldNotification>;
+  readonly #clock: Clock;
+  readonly #standing: (address: string) => Promise<DeletionStanding>;
+  readonly #commit: CommitAndDeliver<MessagePush>;
+
+  constructor(parts: {
+    storage: StorageAdapter;
+    clock: Clock;
+    standing: (address: string) => Promise<DeletionStanding>;
+    commit: CommitAndDeliver<MessagePush>;
+  }) {
+    this.#held = new RecordCollection(parts.storage, "backbone/heldNotifications", (held) => ({
+      peers: [held.recipient],
+    }));
+    this.#clock = parts.clock;
+    this.#standing = parts.standing;
+    this.#commit = parts.commit;
+  }
+
+  /** Relays a message under the Backbone's rules of behaviour §7 (rules 1 and 2; the rest are the runtime's). */
+  async send(
+    sender: string,
+    recipients: readonly string[],
+    content: JsonValue,
+  ): Promise<RuntimeResult<MessageDTO>> {
+    const message: MessageDTO = {
+      id: generateId("MSG"),
+      createdBy: sender,
+      recipients: [...recipients],
+      content: cloneJson(content),
+      createdAt: this.#clock.now().toISOString(),
+    };
+    const standings = await Promise.all(recipients.map((recipient) => this.#standing(recipient)));
+    const deleted = recipients.filter((_, index) => standings[index]?.kind === "deleted");
+    if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
+    const inDeletion = recipients.filter((_, index) => standings[index]?.kind === "inDeletion");
+    const notification = isNotification(content);
+    if (inDeletion.length > 0 && !notification)
+      return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
+    // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
+    const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
+    await this.#commit({
+      changes: held.map((entry) => this.#held.put(entry)),
+      deliveries: recipients
+        .filter((recipient) => !inDeletion.includes(recipient))
+        .map((address) => ({ address, push: { kind: "messageReceived", message } })),
+    });
+    return succeed(message);
+  }
+
+  /**
+   * What a deletion does to the Notifications held for `recipient`: a cancellation releases them (delivered
+   * oldest first), a deletion drops them.
+   */
+  async onDeletion(recipient: string, change: DeletionChange): Promise<UnitOfWork<MessagePush>> {
+    if (change.kind === "deleted") return { changes: [this.#held.deleteByPeer(recipient)], deliveries: [] };
+    if (change.kind !== "cancelled") return { changes: [], deliveries: [] };
+    const held = await this.#held.listByPeer(recipient);
+    return {
+      changes: held.length === 0 ? [] : [this.#held.deleteByPeer(recipient)],
+      deliveries: held.map(({ message }) => ({
+        address: recipient,
+        push: { kind: "messageReceived", message },
+      })),
+    };
+  }
+}

@@ -1,0 +1,257 @@
+import type { Clock } from "../core/clock.js";
+import { fail, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
+import { generateId } from "../core/ids.js";
+import { cloneJson } from "../core/json.js";
+import type { JsonValue } from "../core/json.js";
+import { RecordCollection } from "../core/record-collection.js";
+import { SlotTakenError } from "../core/storage.js";
+import type { StorageAdapter } from "../core/storage.js";
+import type { CommitAndDeliver, Delivery, UnitOfWork } from "../core/unit-of-work.js";
+import type { DeletionChange, DeletionStanding } from "../identity-deletion/model.js";
+import type { NewRelationshipTemplate, RelationshipStatusChange } from "./backbone.js";
+import {
+  applyPeerDeletion,
+  existingRelationshipSlot,
+  isVisibleTo,
+  otherParty,
+  pairSlot,
+  projectRelationship,
+  transition,
+} from "./model.js";
+import type {
+  BackboneRelationship,
+  PeerDeletionEvent,
+  RelationshipDTO,
+  RelationshipTemplateDTO,
+} from "./model.js";
+
+/** What the Backbone pushes to a runtime about a relationship. */
+export type RelationshipPush = {
+  kind: "relationshipChanged";
+  relationship: RelationshipDTO;
+  peerDeletion?: PeerDeletionEvent;
+};
+
+interface TemplateRecord extends RelationshipTemplateDTO {
+  /** How many relationships have been created from the template. */
+  allocations: number;
+}
+
+/**
+ * The relationships part of the LocalBackbone: templates and the one record of each relationship, from which
+ * each side's view is projected. "One existing relationship per pair" is a storage guarantee: it holds the
+ * pair's slot while Pending, Active, Terminated or DeletionProposed.
+ */
+export class LocalRelationships {
+  readonly #templates: RecordCollection<TemplateRecord>;
+  readonly #relationships: RecordCollection<BackboneRelationship>;
+  readonly #clock: Clock;
+  /** Where an identity stands in its deletion (behaviour §7 checks it first). */
+  readonly #standing: (address: string) => Promise<DeletionStanding>;
+  readonly #commit: CommitAndDeliver<RelationshipPush>;
+
+  constructor(parts: {
+    storage: StorageAdapter;
+    clock: Clock;
+    standing: (address: string) => Promise<DeletionStanding>;
+    commit: CommitAndDeliver<RelationshipPush>;
+  }) {
+    this.#templates = new RecordCollection(parts.storage, "backbone/relationshipTemplates", (template) => ({
+      peers: [template.createdBy],
+    }));
+    this.#relationships = new RecordCollection(parts.storage, "backbone/relationships", (relationship) => {
+      const slot = existingRelationshipSlot(relationship);
+      const peers = [relationship.from, relationship.to];
+      return slot === undefined ? { peers } : { slot, peers };
+    });
+    this.#clock = parts.clock;
+    this.#standing = parts.standing;
+    this.#commit = parts.commit;
+  }
+
+  async createTemplate(owner: string, template: NewRelationshipTemplate): Promise<RelationshipTemplateDTO> {
+    const record: TemplateRecord = {
+      id: generateId("RLT"),
+      createdBy: owner,
+      createdAt: this.#clock.now().toISOString(),
+      ...template,
+      ...(template.content === undefined ? {} : { content: cloneJson(template.content) }),
+      allocations: 0,
+    };
+    await this.#templates.save(record);
+    return toTemplateDTO(record);
+  }
+
+  async getTemplate(templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const template = await this.#templates.get(templateId);
+    return template === undefined
+      ? fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId)
+      : succeed(toTemplateDTO(template));
+  }
+
+  async canCreate(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
+    const checked = await this.#checkCreation(requestor, templateId);
+    return checked.ok ? succeed(undefined) : checked;
+  }
+
+  async create(
+    requestor: string,
+    templateId: string,
+    creationContent?: JsonValue,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
+    const checked = await this.#checkCreation(requestor, templateId);
+    if (checked.err) return checked;
+    const template = checked.val;
+    const now = this.#clock.now().toISOString();
+    let relationship: BackboneRelationship = {
+      id: generateId("REL"),
+      templateId,
+      from: requestor,
+      to: template.createdBy,
+      status: "Pending",
+      auditLog: [{ createdAt: now, createdBy: requestor, reason: "Creation", newStatus: "Pending" }],
+      decomposedBy: [],
+    };
+    if (creationContent !== undefined) relationship.creationContent = cloneJson(creationContent);
+    // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
+    const requestorStanding = await this.#standing(requestor);
+    if (requestorStanding.kind === "inDeletion") {
+      const change = { kind: "toBeDeleted", deletionDate: requestorStanding.deletionDate } as const;
+      relationship =
+        applyPeerDeletion(relationship, requestor, change, this.#clock.now())?.relationship ?? relationship;
+    }
+    try {
+      await this.#commit({
+        changes: [
+          this.#relationships.put(relationship),
+          this.#templates.put({ ...template, allocations: template.allocations + 1 }),
+        ],
+        deliveries: deliveries(relationship, requestor),
+      });
+    } catch (error) {
+      // Another creation for the pair committed first: the storage keeps one existing relationship per pair.
+      if (error instanceof SlotTakenError) {
+        const winner = await this.#relationships.getBySlot(pairSlot(requestor, template.createdBy));
+        return fail(
+          "error.transport.relationships.relationshipCurrentlyExists",
+          template.createdBy,
+          winner?.status ?? "Pending",
+        );
+      }
+      throw error;
+    }
+    return succeed(projectRelationship(relationship, requestor));
+  }
+
+  async change(
+    actor: string,
+    relationshipId: string,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
+    const changed = await this.#transition(actor, relationshipId, change);
+    return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
+  }
+
+  async decompose(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
+    // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
+    const relationship = await this.#relationships.get(relationshipId);
+    if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
+    const changed = await this.#transition(actor, relationshipId, "decompose");
+    return changed.ok ? succeed(undefined) : changed;
+  }
+
+  /** The relationships of `party` that hear of its deletion (behaviour §5), changed, and what their other sides are told. */
+  async onDeletion(party: string, change: DeletionChange): Promise<UnitOfWork<RelationshipPush>> {
+    const now = this.#clock.now();
+    const changed = (await this.#relationships.listByPeer(party))
+      .map((relationship) => applyPeerDeletion(relationship, party, change, now))
+      .filter((result) => result !== undefined);
+    return {
+      changes: changed.map(({ relationship }) => this.#relationships.put(relationship)),
+      deliveries: changed.flatMap(({ relationship, event }) => {
+        const peer = otherParty(relationship, party);
+        if (!isVisibleTo(relationship, peer)) return [];
+        const push: RelationshipPush = {
+          kind: "relationshipChanged",
+          relationship: projectRelationship(relationship, peer),
+          peerDeletion: event,
+        };
+        return [{ address: peer, push }];
+      }),
+    };
+  }
+
+  /** The template, if `requestor` may create a relationship from it now (behaviour §7 order). */
+  async #checkCreation(requestor: string, templateId: string): Promise<RuntimeResult<TemplateRecord>> {
+    const template = await this.#templates.get(templateId);
+    if (template === undefined)
+      return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
+    const owner = await this.#standing(template.createdBy);
+    if (owner.kind === "deleted") {
+      return fail("error.transport.relationships.deletedOwnerOfRelationshipTemplate", template.createdBy);
+    }
+    if (owner.kind === "inDeletion") {
+      return fail(
+        "error.transport.relationships.activeIdentityDeletionProcessOfOwnerOfRelationshipTemplate",
+        template.createdBy,
+      );
+    }
+    if (template.createdBy === requestor) {
+      return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
+    }
+    const existing = await this.#relationships.getBySlot(pairSlot(requestor, template.createdBy));
+    if (existing !== undefined) {
+      return fail(
+        "error.transport.relationships.relationshipCurrentlyExists",
+        template.createdBy,
+        existing.status,
+      );
+    }
+    if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.#clock.now().getTime()) {
+      return fail("error.transport.relationships.relationshipTemplateExpired", templateId);
+    }
+    if (
+      template.maxNumberOfAllocations !== undefined &&
+      template.allocations >= template.maxNumberOfAllocations
+    ) {
+      return fail("error.transport.relationships.relationshipTemplateAllocationsExhausted", templateId);
+    }
+    return succeed(template);
+  }
+
+  async #transition(
+    actor: string,
+    relationshipId: string,
+    action: RelationshipStatusChange | "decompose",
+  ): Promise<RuntimeResult<BackboneRelationship>> {
+    const relationship = await this.#relationships.get(relationshipId);
+    if (relationship === undefined || !isVisibleTo(relationship, actor)) {
+      return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+    }
+    const changed = transition(relationship, actor, action, this.#clock.now());
+    if (changed.err) return changed;
+    const next = changed.val;
+    const goneForBoth = next.decomposedBy.length === 2;
+    await this.#commit({
+      changes: [goneForBoth ? this.#relationships.delete(next.id) : this.#relationships.put(next)],
+      deliveries: goneForBoth ? [] : deliveries(next, actor),
+    });
+    return changed;
+  }
+}
+
+/** Tells every side but the actor (who applies the call's result itself) how the relationship looks now. */
+function deliveries(relationship: BackboneRelationship, actor: string): Delivery<RelationshipPush>[] {
+  return [relationship.from, relationship.to]
+    .filter((side) => side !== actor && isVisibleTo(relationship, side))
+    .map((side) => ({
+      address: side,
+      push: { kind: "relationshipChanged", relationship: projectRelationship(relationship, side) },
+    }));
+}
+
+function toTemplateDTO(record: TemplateRecord): RelationshipTemplateDTO {
+  const { allocations: _allocations, ...template } = record;
+  return template;
+}
