@@ -7,6 +7,8 @@ export default defineConfig({
     cli: "src/cli.ts",
   },
   format: ["esm", "cjs"],
+  // The sources without test-runner types (see tsconfig.src.json).
+  tsconfig: "tsconfig.src.json",
   target: "node20",
   platform: "node",
   // tsup's dts step injects `baseUrl`, which TypeScript 6 reports as deprecated (TS5101).
