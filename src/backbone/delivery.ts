@@ -42,7 +42,7 @@ export class PushDelivery {
   async connect(address: string, inbox: BackboneInbox): Promise<() => void> {
     this.#inboxes.set(address, inbox);
     for (const entry of await this.#outbox.listByPeer(address)) {
-      await this.#hand(inbox, address, entry.push);
+      await this.#handOver(inbox, address, entry.push);
       await this.#outbox.commit([this.#outbox.delete(entry.id)]);
     }
     return () => {
@@ -66,7 +66,7 @@ export class PushDelivery {
     if (changes.length > 0) await this.#storage.commit(changes);
     for (const { address, push } of work.deliveries) {
       const inbox = this.#inboxes.get(address);
-      if (inbox !== undefined) await this.#hand(inbox, address, push);
+      if (inbox !== undefined) await this.#handOver(inbox, address, push);
     }
   }
 
@@ -74,7 +74,7 @@ export class PushDelivery {
     this.#inboxes.clear();
   }
 
-  async #hand(inbox: BackboneInbox, address: string, push: Push): Promise<void> {
+  async #handOver(inbox: BackboneInbox, address: string, push: Push): Promise<void> {
     // Every recipient gets its own copy: runtimes on one Backbone never share objects.
     const copy = cloneJson(push);
     try {

@@ -153,7 +153,7 @@ export class LocalBackbone implements Backbone {
   runDueJobs(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     return this.#exclusively(async () => {
-      await this.#deletions.settle();
+      await this.#deletions.applyDue();
       await this.#scheduler?.reschedule();
     }).catch((error: unknown) => {
       // The jobs stay due and are tried again: on the next call, and (when it runs them itself) on a timer.

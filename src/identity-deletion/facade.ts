@@ -23,6 +23,11 @@ const initiateRequest = requestSchema(
 );
 const byIdRequest = requestSchema({ id: rules.id("IDP") });
 
+/** What the IdentityDeletion facade is built from, besides the runtime context. */
+export interface IdentityDeletionFacadeParts {
+  store: OwnDeletionStore;
+}
+
 /**
  * The deletion of the own identity (behaviour §4). An identity can never start the deletion of another:
  * every call here acts on the runtime's own identity. These calls keep their own answers after the
@@ -30,11 +35,11 @@ const byIdRequest = requestSchema({ id: rules.id("IDP") });
  */
 export class IdentityDeletionFacade {
   readonly #context: RuntimeContext<IdentityDeletionBackbone>;
-  readonly #store: OwnDeletionStore;
+  readonly #parts: IdentityDeletionFacadeParts;
 
-  constructor(context: RuntimeContext<IdentityDeletionBackbone>, parts: { store: OwnDeletionStore }) {
+  constructor(context: RuntimeContext<IdentityDeletionBackbone>, parts: IdentityDeletionFacadeParts) {
     this.#context = context;
-    this.#store = parts.store;
+    this.#parts = parts;
   }
 
   /**
@@ -92,7 +97,7 @@ export class IdentityDeletionFacade {
     id: string;
   }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
     return this.#context.useCases.run(byIdRequest, request, async ({ id }) => {
-      const process = await this.#store.processes.get(id);
+      const process = await this.#parts.store.processes.get(id);
       return process === undefined
         ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
         : succeed(process);
@@ -106,7 +111,7 @@ export class IdentityDeletionFacade {
    */
   readonly getIdentityDeletionProcesses = (): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#store.processes.list()),
+      succeed(await this.#parts.store.processes.list()),
     );
   };
 
@@ -118,7 +123,7 @@ export class IdentityDeletionFacade {
    */
   readonly getActiveIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, () => {
-      const active = this.#store.activeProcess();
+      const active = this.#parts.store.activeProcess();
       return active === undefined
         ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.#context.address)
         : succeed(active);
@@ -132,7 +137,7 @@ export class IdentityDeletionFacade {
    */
   readonly checkIfIdentityIsDeleted = (): Promise<RuntimeResult<IdentityDeletionStatus>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, () => {
-      const standing = this.#store.standing();
+      const standing = this.#parts.store.standing();
       return succeed(
         standing.kind === "none"
           ? { isDeleted: false }
@@ -152,6 +157,6 @@ export class IdentityDeletionFacade {
   async #recorded(
     result: RuntimeResult<IdentityDeletionProcessDTO>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await this.#store.record(result.val)) : result;
+    return result.ok ? succeed(await this.#parts.store.record(result.val)) : result;
   }
 }

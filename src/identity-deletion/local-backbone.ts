@@ -78,7 +78,7 @@ export class LocalIdentityDeletions<P> {
 
   /** Every process of the identity, oldest first, with what became due applied. */
   async list(address: string): Promise<IdentityDeletionProcessDTO[]> {
-    await this.settle(address);
+    await this.applyDue(address);
     return (await this.#processes.listByPeer(address)).map(toProcessDTO);
   }
 
@@ -87,7 +87,7 @@ export class LocalIdentityDeletions<P> {
     address: string,
     lengthOfGracePeriodInDays?: number,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    await this.settle(address);
+    await this.applyDue(address);
     const days = lengthOfGracePeriodInDays ?? this.#gracePeriodInDays;
     const now = this.#clock.now();
     if (Number.isNaN(addDays(now, days).getTime())) {
@@ -101,7 +101,7 @@ export class LocalIdentityDeletions<P> {
 
   /** The Admin UI starts the deletion on the identity's behalf: WaitingForApproval, and the identity is told. */
   async startByAdmin(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    await this.settle(address);
+    await this.applyDue(address);
     const started = startedByAdminProcess(address, this.#clock.now(), this.#approvalPeriodInDays);
     return this.#recorded(started, { tellOwner: true });
   }
@@ -111,7 +111,7 @@ export class LocalIdentityDeletions<P> {
     address: string,
     decision: IdentityDeletionDecision,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    await this.settle(address);
+    await this.applyDue(address);
     const active = await this.#processes.getBySlot(address);
     const decided = decide(address, active, decision, this.#clock.now(), this.#gracePeriodInDays);
     return decided.err ? decided : this.#recorded(decided.val, { tellOwner: false });
@@ -121,7 +121,7 @@ export class LocalIdentityDeletions<P> {
    * Applies what is due (for one identity, or all): undecided processes past their approval period become
    * Cancelled, identities past their grace period are deleted; each with its consequences in one unit of work.
    */
-  async settle(address?: string): Promise<void> {
+  async applyDue(address?: string): Promise<void> {
     const now = this.#clock.now();
     const candidates =
       address === undefined ? await this.#processes.list() : await this.#processes.listByPeer(address);

@@ -32,21 +32,23 @@ const keyRule = rules.optional(
 const upsertRequest = requestSchema({ reference: rules.address(), key: keyRule, value: rules.json() });
 const slotRequest = requestSchema({ reference: rules.address(), key: keyRule });
 
+/** What the IdentityMetadata facade is built from, besides the runtime context. */
+export interface IdentityMetadataFacadeParts {
+  store: IdentityMetadataStore;
+  /** Asked whether a reference is familiar. */
+  relationships: RelationshipStore;
+  /** The largest value, in bytes of its JSON. */
+  maxValueBytes: number;
+}
+
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export class IdentityMetadataFacade {
   readonly #context: RuntimeContext;
-  readonly #store: IdentityMetadataStore;
-  readonly #relationships: RelationshipStore;
-  readonly #maxValueBytes: number;
+  readonly #parts: IdentityMetadataFacadeParts;
 
-  constructor(
-    context: RuntimeContext,
-    parts: { store: IdentityMetadataStore; relationships: RelationshipStore; maxValueBytes: number },
-  ) {
+  constructor(context: RuntimeContext, parts: IdentityMetadataFacadeParts) {
     this.#context = context;
-    this.#store = parts.store;
-    this.#relationships = parts.relationships;
-    this.#maxValueBytes = parts.maxValueBytes;
+    this.#parts = parts;
   }
 
   /**
@@ -61,17 +63,17 @@ export class IdentityMetadataFacade {
   ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
     return this.#context.useCases.mutate(upsertRequest, request, async ({ reference, key, value }) => {
       const valueJson = JSON.stringify(value);
-      if (utf8LengthExceeds(valueJson, this.#maxValueBytes)) {
+      if (utf8LengthExceeds(valueJson, this.#parts.maxValueBytes)) {
         return fail(
           "error.runtime.validation.invalidPropertyValue",
-          `value must not be larger than ${this.#maxValueBytes} bytes when serialized as JSON`,
+          `value must not be larger than ${this.#parts.maxValueBytes} bytes when serialized as JSON`,
         );
       }
       const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
         if (!(await this.#isFamiliar(reference))) {
           return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
         }
-        const id = await this.#store.upsert(reference, key, valueJson);
+        const id = await this.#parts.store.upsert(reference, key, valueJson);
         // `value` is validation's copy: the caller's object and the result never alias each other.
         return succeed(toMetadataDTO(id, reference, key, value));
       };
@@ -90,7 +92,7 @@ export class IdentityMetadataFacade {
     request: IdentityMetadataSlotRequest,
   ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
     return this.#context.useCases.run(slotRequest, request, async ({ reference, key }) => {
-      const found = await this.#store.get(reference, key);
+      const found = await this.#parts.store.get(reference, key);
       return found === undefined
         ? fail("error.runtime.identityMetadata.notFound", reference, key)
         : succeed(found);
@@ -104,7 +106,7 @@ export class IdentityMetadataFacade {
    */
   readonly deleteIdentityMetadata = (request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> => {
     return this.#context.useCases.mutate(slotRequest, request, async ({ reference, key }) =>
-      (await this.#store.delete(reference, key))
+      (await this.#parts.store.delete(reference, key))
         ? succeed(undefined)
         : fail("error.runtime.identityMetadata.notFound", reference, key),
     );
@@ -112,7 +114,8 @@ export class IdentityMetadataFacade {
 
   async #isFamiliar(reference: string): Promise<boolean> {
     return (
-      reference === this.#context.address || (await this.#relationships.relationships.hasPeer(reference))
+      reference === this.#context.address ||
+      (await this.#parts.relationships.relationships.hasPeer(reference))
     );
   }
 }

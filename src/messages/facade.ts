@@ -48,16 +48,20 @@ export function messageSender(
   };
 }
 
+/** What the Messages facade is built from, besides the runtime context. */
+export interface MessagesFacadeParts {
+  store: MessageStore;
+  send: SendMessage;
+}
+
 /** Messages between the own identity and its peers. */
 export class MessagesFacade {
   readonly #context: RuntimeContext;
-  readonly #store: MessageStore;
-  readonly #send: SendMessage;
+  readonly #parts: MessagesFacadeParts;
 
-  constructor(context: RuntimeContext, parts: { store: MessageStore; send: SendMessage }) {
+  constructor(context: RuntimeContext, parts: MessagesFacadeParts) {
     this.#context = context;
-    this.#store = parts.store;
-    this.#send = parts.send;
+    this.#parts = parts;
   }
 
   /**
@@ -75,7 +79,7 @@ export class MessagesFacade {
           `recipients must not list ${duplicate} twice`,
         );
       }
-      return this.#send(recipients, content);
+      return this.#parts.send(recipients, content);
     });
   };
 
@@ -86,7 +90,7 @@ export class MessagesFacade {
    */
   readonly getMessages = (): Promise<RuntimeResult<MessageDTO[]>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#store.messages.list()),
+      succeed(await this.#parts.store.messages.list()),
     );
   };
 }

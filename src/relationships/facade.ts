@@ -64,20 +64,24 @@ const relationshipQuery = requestSchema(
   { mayBeOmitted: true },
 );
 
+/** What the Relationships facade is built from, besides the runtime context. */
+export interface RelationshipsFacadeParts {
+  store: RelationshipStore;
+  /** What every store forgets about a decomposed peer, for the same unit of work (behaviour §7). */
+  forgetPeer: (peer: string) => Promise<StorageChange[]>;
+}
+
 /** Relationship templates and relationships of the own identity. */
 export class RelationshipsFacade {
   readonly #context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>;
-  readonly #store: RelationshipStore;
-  /** What every store forgets about a decomposed peer, for the same unit of work (behaviour §7). */
-  readonly #forgetPeer: (peer: string) => Promise<StorageChange[]>;
+  readonly #parts: RelationshipsFacadeParts;
 
   constructor(
     context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>,
-    parts: { store: RelationshipStore; forgetPeer: (peer: string) => Promise<StorageChange[]> },
+    parts: RelationshipsFacadeParts,
   ) {
     this.#context = context;
-    this.#store = parts.store;
-    this.#forgetPeer = parts.forgetPeer;
+    this.#parts = parts;
   }
 
   /**
@@ -104,7 +108,7 @@ export class RelationshipsFacade {
         this.#context.address,
         normalized,
       );
-      if (created.ok) await this.#store.templates.save(created.val);
+      if (created.ok) await this.#parts.store.templates.save(created.val);
       return created;
     });
   };
@@ -118,7 +122,7 @@ export class RelationshipsFacade {
     id: string;
   }): Promise<RuntimeResult<RelationshipTemplateDTO>> => {
     return this.#context.useCases.run(templateByIdRequest, request, async ({ id }) => {
-      const known = await this.#store.templates.get(id);
+      const known = await this.#parts.store.templates.get(id);
       return known !== undefined ? succeed(known) : this.#loadTemplate(id);
     });
   };
@@ -130,7 +134,7 @@ export class RelationshipsFacade {
    */
   readonly getRelationshipTemplates = (): Promise<RuntimeResult<RelationshipTemplateDTO[]>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#store.templates.list()),
+      succeed(await this.#parts.store.templates.list()),
     );
   };
 
@@ -167,8 +171,9 @@ export class RelationshipsFacade {
           creationContent,
         );
         if (created.err) return created;
-        if ((await this.#store.templates.get(templateId)) === undefined) await this.#loadTemplate(templateId);
-        return succeed(await this.#store.apply(created.val));
+        if ((await this.#parts.store.templates.get(templateId)) === undefined)
+          await this.#loadTemplate(templateId);
+        return succeed(await this.#parts.store.apply(created.val));
       },
     );
   };
@@ -219,7 +224,7 @@ export class RelationshipsFacade {
    */
   readonly decomposeRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<void>> => {
     return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      const relationship = await this.#store.relationships.get(relationshipId);
+      const relationship = await this.#parts.store.relationships.get(relationshipId);
       if (relationship === undefined)
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       return this.#context.peerLock.run(relationship.peer, async () => {
@@ -230,8 +235,8 @@ export class RelationshipsFacade {
         // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
         if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
         await this.#context.storage.commit([
-          ...(await this.#store.forgetRelationship(relationship)),
-          ...(await this.#forgetPeer(relationship.peer)),
+          ...(await this.#parts.store.forgetRelationship(relationship)),
+          ...(await this.#parts.forgetPeer(relationship.peer)),
         ]);
         this.#context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
         return succeed(undefined);
@@ -246,7 +251,7 @@ export class RelationshipsFacade {
    */
   readonly getRelationship = (request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> => {
     return this.#context.useCases.run(relationshipByIdRequest, request, async ({ id }) => {
-      const relationship = await this.#store.relationships.get(id);
+      const relationship = await this.#parts.store.relationships.get(id);
       return relationship === undefined
         ? fail("error.runtime.recordNotFound", "Relationship", id)
         : succeed(relationship);
@@ -262,8 +267,8 @@ export class RelationshipsFacade {
     return this.#context.useCases.run(relationshipQuery, query, async ({ peer, status }) => {
       const candidates =
         peer === undefined
-          ? await this.#store.relationships.list()
-          : await this.#store.relationships.listByPeer(peer);
+          ? await this.#parts.store.relationships.list()
+          : await this.#parts.store.relationships.listByPeer(peer);
       return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
     });
   };
@@ -273,7 +278,7 @@ export class RelationshipsFacade {
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
     return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      if ((await this.#store.relationships.get(relationshipId)) === undefined) {
+      if ((await this.#parts.store.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }
       const changed = await this.#context.backbone.changeRelationship(
@@ -281,13 +286,13 @@ export class RelationshipsFacade {
         relationshipId,
         change,
       );
-      return changed.ok ? succeed(await this.#store.apply(changed.val)) : changed;
+      return changed.ok ? succeed(await this.#parts.store.apply(changed.val)) : changed;
     });
   }
 
   async #loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     const loaded = await this.#context.backbone.getRelationshipTemplate(this.#context.address, id);
-    if (loaded.ok) await this.#store.templates.save(loaded.val);
+    if (loaded.ok) await this.#parts.store.templates.save(loaded.val);
     return loaded;
   }
 }

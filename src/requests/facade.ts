@@ -23,24 +23,26 @@ const createRequest = requestSchema({ peer: rules.address(), content: rules.json
 const incomingRequest = requestSchema({ requestId: rules.id("REQ") });
 const byIdRequest = requestSchema({ id: rules.id("REQ") });
 
+/** What the Requests facade is built from, besides the runtime context. */
+export interface RequestsFacadeParts {
+  store: RequestStore;
+  /** Responses ride on messages. */
+  send: SendMessage;
+  /** The relationship to a peer decides whether it may take part. */
+  relationships: RelationshipStore;
+}
+
 /**
  * Requests to and from peers, minimal but real: an outgoing request is created (Draft), sent in a message
  * (Open), decided by the peer (Completed on both sides). Peers in deletion or deleted cannot take part.
  */
 export class RequestsFacade {
   readonly #context: RuntimeContext;
-  readonly #store: RequestStore;
-  readonly #send: SendMessage;
-  readonly #relationships: RelationshipStore;
+  readonly #parts: RequestsFacadeParts;
 
-  constructor(
-    context: RuntimeContext,
-    parts: { store: RequestStore; send: SendMessage; relationships: RelationshipStore },
-  ) {
+  constructor(context: RuntimeContext, parts: RequestsFacadeParts) {
     this.#context = context;
-    this.#store = parts.store;
-    this.#send = parts.send;
-    this.#relationships = parts.relationships;
+    this.#parts = parts;
   }
 
   /**
@@ -78,7 +80,7 @@ export class RequestsFacade {
         createdAt: this.#context.clock.now().toISOString(),
         content: { ...content, "@type": "Request", id },
       };
-      await this.#store.requests.save(draft);
+      await this.#parts.store.requests.save(draft);
       return succeed(draft);
     });
   };
@@ -90,7 +92,7 @@ export class RequestsFacade {
    */
   readonly getRequest = (request: { id: string }): Promise<RuntimeResult<LocalRequestDTO>> => {
     return this.#context.useCases.run(byIdRequest, request, async ({ id }) => {
-      const found = await this.#store.requests.get(id);
+      const found = await this.#parts.store.requests.get(id);
       return found === undefined ? fail("error.runtime.recordNotFound", "Request", id) : succeed(found);
     });
   };
@@ -102,7 +104,7 @@ export class RequestsFacade {
    */
   readonly getOutgoingRequests = (): Promise<RuntimeResult<LocalRequestDTO[]>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.#store.requests.list()).filter((r) => r.isOwn)),
+      succeed((await this.#parts.store.requests.list()).filter((r) => r.isOwn)),
     );
   };
 
@@ -113,7 +115,7 @@ export class RequestsFacade {
    */
   readonly getIncomingRequests = (): Promise<RuntimeResult<LocalRequestDTO[]>> => {
     return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.#store.requests.list()).filter((r) => !r.isOwn)),
+      succeed((await this.#parts.store.requests.list()).filter((r) => !r.isOwn)),
     );
   };
 
@@ -173,7 +175,7 @@ export class RequestsFacade {
   ): Promise<RuntimeResult<LocalRequestDTO>> {
     // One decision per request at a time: a second one waits, then finds the request Completed.
     return this.#context.useCases.mutate(incomingRequest, request, ({ requestId }) =>
-      this.#store.exclusively(requestId, () => this.#decideNow(requestId, result)),
+      this.#parts.store.exclusively(requestId, () => this.#decideNow(requestId, result)),
     );
   }
 
@@ -185,10 +187,10 @@ export class RequestsFacade {
     if (decidable.err) return decidable;
     const incoming = decidable.val;
     const content: ResponseContent = { "@type": "Response", requestId, result };
-    const sent = await this.#send([incoming.peer], { ...content });
+    const sent = await this.#parts.send([incoming.peer], { ...content });
     if (sent.err) return sent;
     return succeed(
-      await this.#store.update(
+      await this.#parts.store.update(
         { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
         "consumption.incomingRequestStatusChanged",
       ),
@@ -197,7 +199,7 @@ export class RequestsFacade {
 
   /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
   async #decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
-    const incoming = await this.#store.requests.get(requestId);
+    const incoming = await this.#parts.store.requests.get(requestId);
     if (incoming === undefined || incoming.isOwn)
       return fail("error.runtime.recordNotFound", "incoming Request", requestId);
     const allowed = await this.#checkPeer(incoming.peer, DECIDE_STATUSES);
@@ -213,7 +215,7 @@ export class RequestsFacade {
   async #checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
     return checkRequestPeer(
       peer,
-      await this.#relationships.relationships.listByPeer(peer),
+      await this.#parts.relationships.relationships.listByPeer(peer),
       allowed,
       this.#context.clock.now(),
     );

@@ -11,7 +11,7 @@ interface LokiRecord {
   /** The record's peers: one as a plain string (the common case, and cheaper to keep), several as an array. */
   peers?: string | readonly string[] | undefined;
   data: string;
-  /** A removed record waiting for compaction (see `Shelf.remove`). */
+  /** A removed record waiting for compaction (see `IndexedCollection.remove`). */
   gone?: true;
 }
 
@@ -32,7 +32,7 @@ export function lokiStorage(): StorageAdapter {
 }
 
 /** One collection: the LokiJS collection and the indexes kept beside it. */
-class Shelf {
+class IndexedCollection {
   readonly byId = new Map<string, StoredLokiRecord>();
   readonly byPeer = new Map<string, Set<string>>();
   /** Whether LokiJS's order no longer follows `seq`, after a rollback. */
@@ -108,44 +108,44 @@ class Shelf {
 
 class LokiStorage implements StorageAdapter {
   private readonly db = new Loki("identity-runtime.db");
-  private readonly shelves = new Map<string, Shelf>();
+  private readonly collections = new Map<string, IndexedCollection>();
   private sequence = 0;
   private closed = false;
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.existingShelf(collection)?.byId.get(id)));
+    return Promise.resolve(toStored(this.existingCollection(collection)?.byId.get(id)));
   }
 
   getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.existingShelf(collection)?.bySlot(slot)));
+    return Promise.resolve(toStored(this.existingCollection(collection)?.bySlot(slot)));
   }
 
   list(collection: string): Promise<StoredRecord[]> {
-    const records = this.existingShelf(collection)?.live() ?? [];
+    const records = this.existingCollection(collection)?.live() ?? [];
     return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
   }
 
   listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
-    const shelf = this.existingShelf(collection);
-    const ids = shelf?.byPeer.get(peer);
-    if (shelf === undefined || ids === undefined) return Promise.resolve([]);
-    const records = [...ids].map((id) => shelf.byId.get(id) as StoredLokiRecord).sort(bySeq);
+    const indexed = this.existingCollection(collection);
+    const ids = indexed?.byPeer.get(peer);
+    if (indexed === undefined || ids === undefined) return Promise.resolve([]);
+    const records = [...ids].map((id) => indexed.byId.get(id) as StoredLokiRecord).sort(bySeq);
     return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
   }
 
   hasPeer(collection: string, peer: string): Promise<boolean> {
-    return Promise.resolve(this.existingShelf(collection)?.byPeer.has(peer) ?? false);
+    return Promise.resolve(this.existingCollection(collection)?.byPeer.has(peer) ?? false);
   }
 
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
     return this.synchronously(() => {
-      const shelf = this.shelf(collection);
-      const existing = shelf.bySlot(record.slot);
+      const indexed = this.collectionOf(collection);
+      const existing = indexed.bySlot(record.slot);
       if (existing === undefined) {
-        shelf.insert(record, ++this.sequence);
+        indexed.insert(record, ++this.sequence);
         return toStored(record) as StoredRecord;
       }
-      shelf.replace(existing, record);
+      indexed.replace(existing, record);
       return toStored(existing) as StoredRecord;
     });
   }
@@ -167,39 +167,39 @@ class LokiStorage implements StorageAdapter {
 
   close(): Promise<void> {
     this.closed = true;
-    this.shelves.clear();
+    this.collections.clear();
     return Promise.resolve();
   }
 
   private apply(change: StorageChange, undo: (() => void)[] | undefined): number {
-    const shelf = this.shelf(change.collection);
+    const indexed = this.collectionOf(change.collection);
     switch (change.kind) {
       case "put": {
         const { record } = change;
-        const holder = record.slot === undefined ? undefined : shelf.bySlot(record.slot);
+        const holder = record.slot === undefined ? undefined : indexed.bySlot(record.slot);
         if (holder !== undefined && holder.id !== record.id) {
           throw new SlotTakenError(change.collection, record.slot as string);
         }
-        const existing = shelf.byId.get(record.id);
+        const existing = indexed.byId.get(record.id);
         if (existing === undefined) {
-          shelf.insert(record, ++this.sequence);
-          undo?.push(() => shelf.remove(shelf.byId.get(record.id) as StoredLokiRecord));
+          indexed.insert(record, ++this.sequence);
+          undo?.push(() => indexed.remove(indexed.byId.get(record.id) as StoredLokiRecord));
         } else {
           const before = undo === undefined ? undefined : (toStored(existing) as StoredRecord);
-          shelf.replace(existing, record);
-          if (before !== undefined) undo?.push(() => shelf.replace(existing, before));
+          indexed.replace(existing, record);
+          if (before !== undefined) undo?.push(() => indexed.replace(existing, before));
         }
         return 1;
       }
       case "delete":
-        return this.removeAll(shelf, [shelf.byId.get(change.id)], undo);
+        return this.removeAll(indexed, [indexed.byId.get(change.id)], undo);
       case "deleteBySlot":
-        return this.removeAll(shelf, [shelf.bySlot(change.slot)], undo);
+        return this.removeAll(indexed, [indexed.bySlot(change.slot)], undo);
       case "deleteByPeer": {
-        const ids = [...(shelf.byPeer.get(change.peer) ?? [])];
+        const ids = [...(indexed.byPeer.get(change.peer) ?? [])];
         return this.removeAll(
-          shelf,
-          ids.map((id) => shelf.byId.get(id)),
+          indexed,
+          ids.map((id) => indexed.byId.get(id)),
           undo,
         );
       }
@@ -207,7 +207,7 @@ class LokiStorage implements StorageAdapter {
   }
 
   private removeAll(
-    shelf: Shelf,
+    indexed: IndexedCollection,
     records: (StoredLokiRecord | undefined)[],
     undo: (() => void)[] | undefined,
   ): number {
@@ -218,30 +218,30 @@ class LokiStorage implements StorageAdapter {
         const before = toStored(record) as StoredRecord;
         const seq = record.seq;
         undo.push(() => {
-          shelf.insert(before, seq);
-          shelf.reordered = true;
+          indexed.insert(before, seq);
+          indexed.reordered = true;
         });
       }
-      shelf.remove(record);
+      indexed.remove(record);
       removed++;
     }
     return removed;
   }
 
-  private existingShelf(name: string): Shelf | undefined {
+  private existingCollection(name: string): IndexedCollection | undefined {
     if (this.closed) throw new Error("The storage has been closed.");
-    return this.shelves.get(name);
+    return this.collections.get(name);
   }
 
-  private shelf(name: string): Shelf {
-    let shelf = this.existingShelf(name);
-    if (shelf === undefined) {
-      shelf = new Shelf(
+  private collectionOf(name: string): IndexedCollection {
+    let indexed = this.existingCollection(name);
+    if (indexed === undefined) {
+      indexed = new IndexedCollection(
         this.db.addCollection<StoredLokiRecord>(name, { unique: ["slot"], disableMeta: true }),
       );
-      this.shelves.set(name, shelf);
+      this.collections.set(name, indexed);
     }
-    return shelf;
+    return indexed;
   }
 
   /** Runs synchronous work as one promise: nothing can interleave with it, which makes it atomic. */
