@@ -7,7 +7,7 @@ import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
 import { LocalBackbone } from "./backbone/local-backbone.js";
 import type { StorageAdapter } from "./core/storage.js";
 import { createRuntime } from "./runtime/runtime.js";
-import { postgresStorage } from "./storage/postgres-storage.js";
+import { postgresStorage } from "./storage/postgres/index.js";
 import { sqliteStorage } from "./storage/sqlite-storage.js";
 
 const USAGE = `Usage: identity-runtime serve [options]

@@ -31,10 +31,10 @@ export type { JsonObject, JsonValue } from "./core/json.js";
 export { SlotTakenError, StorageFailure } from "./core/storage.js";
 export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
 export { lokiStorage } from "./storage/loki-storage.js";
-export { postgresStorage } from "./storage/postgres-storage.js";
-export type { PostgresStorageOptions } from "./storage/postgres-storage.js";
+export { postgresStorage } from "./storage/postgres/index.js";
+export type { PostgresPool, PostgresStorageOptions } from "./storage/postgres/index.js";
 export { sqliteStorage } from "./storage/sqlite-storage.js";
-export type { SqliteStorageOptions } from "./storage/sqlite-storage.js";
+export type { SqliteDatabase, SqliteStorageOptions } from "./storage/sqlite-storage.js";
 
 export type { IdentityMetadataFacade } from "./identity-metadata/facade.js";
 export type {

@@ -5,3 +5,8 @@ export {
   storageAdapterComplianceCases,
 } from "./storage/compliance.js";
 export type { StorageAdapterFactory, StorageComplianceCase } from "./storage/compliance.js";
+export {
+  durableStorageComplianceCases,
+  runDurableStorageComplianceSuite,
+} from "./storage/durable-compliance.js";
+export type { DurableStorage, DurableStorageComplianceCase } from "./storage/durable-compliance.js";

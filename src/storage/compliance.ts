@@ -10,21 +10,21 @@ export interface StorageComplianceCase {
 
 export type StorageAdapterFactory = () => StorageAdapter | Promise<StorageAdapter>;
 
-const A = "did:e:localhost:dids:aaaaaaaaaaaaaaaaaaaaaa";
-const B = "did:e:localhost:dids:bbbbbbbbbbbbbbbbbbbbbb";
-const C = "did:e:localhost:dids:cccccccccccccccccccccc";
+export const A = "did:e:localhost:dids:aaaaaaaaaaaaaaaaaaaaaa";
+export const B = "did:e:localhost:dids:bbbbbbbbbbbbbbbbbbbbbb";
+export const C = "did:e:localhost:dids:cccccccccccccccccccccc";
 
-function record(id: string, extra: Partial<StoredRecord> = {}): StoredRecord {
+export function record(id: string, extra: Partial<StoredRecord> = {}): StoredRecord {
   return { id, data: JSON.stringify({ name: id }), ...extra };
 }
 
-const put = (collection: string, value: StoredRecord): StorageChange => ({
+export const put = (collection: string, value: StoredRecord): StorageChange => ({
   kind: "put",
   collection,
   record: value,
 });
 
-async function ids(records: Promise<StoredRecord[]>): Promise<string[]> {
+export async function ids(records: Promise<StoredRecord[]>): Promise<string[]> {
   return (await records).map((stored) => stored.id);
 }
 

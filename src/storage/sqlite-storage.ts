@@ -1,16 +1,36 @@
 import { SlotTakenError, StorageFailure } from "../core/storage.js";
 import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
+import {
+  checkSchemaVersion,
+  databaseFailure,
+  loadDriver,
+  peersText,
+  SCHEMA_VERSION,
+  toStored,
+} from "./sql/records.js";
+import type { RecordRow } from "./sql/records.js";
 
-export interface SqliteStorageOptions {
-  /** The database file; created with its schema on first use. */
-  filename: string;
-}
+export type SqliteStorageOptions =
+  | {
+      /** The database file; created with its schema on first use. */
+      filename: string;
+    }
+  | {
+      /**
+       * A better-sqlite3 database of your own, e.g. shared with the rest of your app. The adapter sets the
+       * pragmas its guarantees rest on (WAL, `synchronous = FULL`, foreign keys, a busy timeout) and creates
+       * its tables in it; `close()` leaves it open: it stays yours to close.
+       */
+      database: SqliteDatabase;
+    };
 
 /**
  * The part of better-sqlite3 this adapter uses. Declared here rather than imported, so that neither the
  * published types nor the bundle depend on the driver, which is an optional peer dependency.
  */
-interface SqliteDatabase {
+export interface SqliteDatabase {
+  /** The file it was opened with. */
+  readonly name: string;
   pragma(source: string): unknown;
   exec(source: string): unknown;
   prepare(source: string): SqliteStatement;
@@ -25,16 +45,6 @@ interface SqliteStatement {
 }
 
 type SqliteDriver = new (filename: string) => SqliteDatabase;
-
-/** A record as its row holds it: "no slot" and "no peers" are NULL. */
-interface Row {
-  id: string;
-  slot: string | null;
-  peers: string | null;
-  data: string;
-}
-
-const SCHEMA_VERSION = 1;
 
 // Every statement is written once, here. NULL slots are distinct in a SQLite UNIQUE constraint, so records
 // without a slot never conflict, while "" is a slot like any other. The peers table is the index behind
@@ -100,6 +110,14 @@ const SQL = {
  * const runtime = await createRuntime({ backbone, storage });
  */
 export function sqliteStorage(options: SqliteStorageOptions): StorageAdapter {
+  if ("database" in options) {
+    if (typeof options.database?.prepare !== "function")
+      throw new TypeError("database must be a better-sqlite3 Database");
+    return new SqliteStorage(options.database.name, options.database);
+  }
+  if (typeof options.filename !== "string" || options.filename === "") {
+    throw new TypeError("filename must be a non-empty string");
+  }
   return new SqliteStorage(options.filename);
 }
 
@@ -107,7 +125,11 @@ class SqliteStorage implements StorageAdapter {
   private opening: Promise<Connection> | undefined;
   private closed = false;
 
-  constructor(private readonly filename: string) {}
+  /** @param given a database handed in, which stays open when the adapter closes. */
+  constructor(
+    private readonly filename: string,
+    private readonly given?: SqliteDatabase,
+  ) {}
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
     return this.read((c) => found(c.sql.get.get(collection, id)));
@@ -143,7 +165,7 @@ class SqliteStorage implements StorageAdapter {
     this.opening = undefined;
     // A database that failed to open has nothing to close.
     const connection = await opening?.catch(() => undefined);
-    connection?.db.close();
+    if (this.given === undefined) connection?.db.close();
   }
 
   /** Reads need no transaction: each is one statement, which SQLite runs on one snapshot. */
@@ -176,8 +198,7 @@ class SqliteStorage implements StorageAdapter {
   }
 
   private async open(): Promise<Connection> {
-    const Driver = await loadDriver();
-    const db = new Driver(this.filename);
+    const db = this.given ?? new (await loadSqlite())(this.filename);
     try {
       // The busy timeout first, so that the pragmas below wait for other processes' locks too.
       db.pragma("busy_timeout = 5000");
@@ -194,17 +215,14 @@ class SqliteStorage implements StorageAdapter {
       }).immediate();
       return new Connection(db, this.filename);
     } catch (error) {
-      db.close();
+      if (this.given === undefined) db.close();
       throw error;
     }
   }
 
   private failure(error: unknown): Error {
-    if (error instanceof SlotTakenError || error instanceof StorageFailure) return error;
-    const detail = error instanceof Error ? error.message : String(error);
-    return new StorageFailure(`identity-runtime: the SQLite storage ${this.filename} failed: ${detail}`, {
-      cause: error,
-    });
+    if (error instanceof SlotTakenError) return error;
+    return databaseFailure(`the SQLite storage ${this.filename}`, error);
   }
 
   private closedFailure(): StorageFailure {
@@ -238,7 +256,7 @@ class Connection {
           record.slot,
           peersText(record.peers),
           record.data,
-        ) as Row;
+        ) as RecordRow;
         this.writePeers(collection, row.id, record.peers);
         return toStored(row);
       },
@@ -264,7 +282,7 @@ class Connection {
         const { record } = change;
         // Checked inside the transaction before writing: a constraint error would not say which slot.
         if (record.slot !== undefined) {
-          const holder = this.sql.getBySlot.get(collection, record.slot) as Row | undefined;
+          const holder = this.sql.getBySlot.get(collection, record.slot) as RecordRow | undefined;
           if (holder !== undefined && holder.id !== record.id)
             throw new SlotTakenError(collection, record.slot);
         }
@@ -287,23 +305,14 @@ class Connection {
   }
 }
 
-/** better-sqlite3, loaded on first use so that users of other storages never need it installed. */
-async function loadDriver(): Promise<SqliteDriver> {
-  try {
-    const driver = (await import("better-sqlite3")) as unknown as { default?: SqliteDriver };
-    // ESM sees the CommonJS export as `default`; some CommonJS interop layers hand over the module itself.
-    return driver.default ?? (driver as unknown as SqliteDriver);
-  } catch (error) {
-    throw new StorageFailure(
-      "identity-runtime: the SQLite storage needs the better-sqlite3 package, which could not be loaded. " +
-        "Install it with: npm install better-sqlite3",
-      { cause: error },
-    );
-  }
+/** Refuses a file whose recorded schema is newer, reading only: a new or empty file passes. */
+function checkSchema(version: SqliteStatement, filename: string): void {
+  checkSchemaVersion(
+    (version.get() as { value: string } | undefined)?.value,
+    `the SQLite database ${filename}`,
+  );
 }
 
-/** Refuses a database whose schema a newer identity-runtime wrote (or one this code does not know). */
-/** Refuses a file whose recorded schema is newer, reading only: a new or empty file passes. */
 function checkExistingSchema(db: SqliteDatabase, filename: string): void {
   const table = db
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'identity_runtime_meta'")
@@ -311,40 +320,21 @@ function checkExistingSchema(db: SqliteDatabase, filename: string): void {
   if (table !== undefined) checkSchema(db.prepare(SQL.version), filename);
 }
 
-function checkSchema(version: SqliteStatement, filename: string): void {
-  const stored = (version.get() as { value: string } | undefined)?.value;
-  if (Number(stored) === SCHEMA_VERSION) return;
-  throw new StorageFailure(
-    Number(stored) > SCHEMA_VERSION
-      ? `identity-runtime: the SQLite database ${filename} was written by a newer version of identity-runtime ` +
-          `(schema version ${stored}; this version knows up to ${SCHEMA_VERSION}). Upgrade identity-runtime to use it.`
-      : `identity-runtime: the SQLite database ${filename} has an unknown schema version ${JSON.stringify(stored ?? null)}.`,
-  );
-}
-
-/** The peers as given, as JSON text, so they read back exactly (order and duplicates included). */
-function peersText(peers: readonly string[] | undefined): string | null {
-  return peers === undefined ? null : JSON.stringify(peers);
-}
-
 /**
  * Array.from, not rows.map: the driver's arrays belong to Node's main realm, and mapping them would hand a
  * caller running in another realm (a Jest sandbox, a vm context) arrays that fail its deepStrictEqual.
  */
 function fromRows(rows: unknown[]): StoredRecord[] {
-  return Array.from(rows as Row[], toStored);
+  return Array.from(rows as RecordRow[], toStored);
 }
 
 function found(row: unknown): StoredRecord | undefined {
-  return row === undefined ? undefined : toStored(row as Row);
+  return row === undefined ? undefined : toStored(row as RecordRow);
 }
 
-/** A fresh object with exactly the record's fields: no NULLs, no undefined-valued keys, no shared arrays. */
-function toStored(row: Row): StoredRecord {
-  return {
-    id: row.id,
-    ...(row.slot === null ? {} : { slot: row.slot }),
-    ...(row.peers === null ? {} : { peers: JSON.parse(row.peers) as string[] }),
-    data: row.data,
-  };
+/** better-sqlite3, loaded on first use so that users of other storages never need it installed. */
+async function loadSqlite(): Promise<SqliteDriver> {
+  const driver = await loadDriver("better-sqlite3", async () => (await import("better-sqlite3")) as unknown);
+  // ESM sees the CommonJS export as `default`; some CommonJS interop layers hand over the module itself.
+  return (driver as { default?: SqliteDriver }).default ?? (driver as SqliteDriver);
 }

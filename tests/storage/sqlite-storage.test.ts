@@ -12,7 +12,11 @@ import type {
   RuntimeResult,
   StorageAdapter,
 } from "../../src/index";
-import { runComplianceCase, storageAdapterComplianceCases } from "../../src/testing";
+import {
+  durableStorageComplianceCases,
+  runComplianceCase,
+  storageAdapterComplianceCases,
+} from "../../src/testing";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");
@@ -50,6 +54,36 @@ function dump(filename: string): unknown {
     db.close();
   }
 }
+
+describe("sqliteStorage passes the durable part of the compliance suite", () => {
+  test.each(durableStorageComplianceCases.map((c) => [c.name, c] as const))(
+    "%s",
+    async (_name, durableCase) => {
+      const filename = join(freshDirectory(), "durable.db");
+      await durableCase.run({
+        open: () => sqliteStorage({ filename }),
+        markSchemaNewer: () => {
+          const db = new Database(filename);
+          db.prepare("UPDATE identity_runtime_meta SET value = '999' WHERE key = 'schema_version'").run();
+          db.close();
+          return Promise.resolve();
+        },
+      });
+    },
+  );
+});
+
+describe("sqliteStorage on a better-sqlite3 database of the caller's", () => {
+  test("passes the compliance suite, and close() leaves the database open for its owner", async () => {
+    for (const complianceCase of storageAdapterComplianceCases) {
+      const database = new Database(join(freshDirectory(), "given.db"));
+      await runComplianceCase(() => sqliteStorage({ database }), complianceCase);
+      expect(database.open).toBe(true);
+      expect(database.pragma("journal_mode", { simple: true })).toBe("wal");
+      database.close();
+    }
+  });
+});
 
 describe("sqliteStorage passes the storage compliance suite", () => {
   test.each(storageAdapterComplianceCases.map((c) => [c.name, c] as const))(

@@ -1,0 +1,143 @@
+// The part of the compliance suite for durable adapters (SQLite, PostgreSQL, yours): what survives a reopen,
+// what a newer schema gets, what close() does. Exported from "identity-runtime/testing" with the common part.
+import assert from "node:assert/strict";
+import type { StorageAdapter, StorageChange } from "../core/storage.js";
+import { A, B, C, ids, put, record } from "./compliance.js";
+
+/**
+ * A durable adapter's location, opened as often as a case needs: the same database every time (a file, a
+ * schema), so that a case can close an adapter and open another on what it left.
+ */
+export interface DurableStorage {
+  open(): StorageAdapter | Promise<StorageAdapter>;
+  /** Records a schema version newer than any this package writes, as a future version would leave it. */
+  markSchemaNewer(): Promise<void>;
+}
+
+/** One guarantee of a durable adapter, checked on a fresh location. */
+export interface DurableStorageComplianceCase {
+  readonly name: string;
+  run(location: DurableStorage): Promise<void>;
+}
+
+/** What the durable cases write and expect to read back after a reopen. */
+const KEPT: readonly StorageChange[] = [
+  put("c", record("r1", { slot: "s1", peers: [A, B], data: '{"n":1}' })),
+  put("c", record("r2", { peers: [B] })),
+  put("other", record("r1", { slot: "" })),
+];
+
+async function withAdapter<T>(
+  location: DurableStorage,
+  work: (adapter: StorageAdapter) => Promise<T>,
+): Promise<T> {
+  const adapter = await location.open();
+  try {
+    return await work(adapter);
+  } finally {
+    await adapter.close();
+  }
+}
+
+async function rejectsWithStorageFailure(promise: Promise<unknown>, message?: RegExp): Promise<void> {
+  await assert.rejects(
+    promise,
+    (error: unknown) =>
+      error instanceof Error &&
+      error.name === "StorageFailure" &&
+      (message === undefined || message.test(error.message)),
+  );
+}
+
+/**
+ * The guarantees a durable adapter gives beyond the common ones: what it acknowledged is there after a reopen,
+ * a database of a newer version is refused and left as it is, and `close()` ends its use.
+ */
+export const durableStorageComplianceCases: readonly DurableStorageComplianceCase[] = [
+  {
+    name: "a reopened adapter reads exactly what the closed one wrote: records, slots, peers and order",
+    async run(location) {
+      await withAdapter(location, async (adapter) => {
+        await adapter.commit(KEPT);
+        await adapter.upsertBySlot("c", { id: "ignored", slot: "s1", peers: [C], data: '{"n":2}' });
+      });
+      await withAdapter(location, async (adapter) => {
+        const first = { id: "r1", slot: "s1", peers: [C], data: '{"n":2}' };
+        assert.deepStrictEqual(await adapter.list("c"), [first, record("r2", { peers: [B] })]);
+        assert.deepStrictEqual(await adapter.getBySlot("c", "s1"), first);
+        assert.deepStrictEqual(await ids(adapter.listByPeer("c", B)), ["r2"]);
+        assert.equal(await adapter.hasPeer("c", C), true);
+        assert.deepStrictEqual(await adapter.getBySlot("other", ""), record("r1", { slot: "" }));
+      });
+    },
+  },
+  {
+    name: "a database of a newer schema version is refused with StorageFailure, and left as it is",
+    async run(location) {
+      await withAdapter(location, (adapter) => adapter.commit(KEPT));
+      await location.markSchemaNewer();
+      await withAdapter(location, async (adapter) => {
+        const newer = /newer version of identity-runtime/;
+        await rejectsWithStorageFailure(adapter.get("c", "r1"), newer);
+        await rejectsWithStorageFailure(adapter.list("c"), newer);
+        await rejectsWithStorageFailure(
+          adapter.commit([{ kind: "delete", collection: "c", id: "r1" }]),
+          newer,
+        );
+        await rejectsWithStorageFailure(
+          adapter.upsertBySlot("c", { id: "x", slot: "s9", data: "{}" }),
+          newer,
+        );
+      });
+    },
+  },
+  {
+    name: "after close() every call rejects with StorageFailure, a second close() is harmless, nothing is lost",
+    async run(location) {
+      const adapter = await location.open();
+      await adapter.commit(KEPT);
+      await adapter.close();
+      await rejectsWithStorageFailure(adapter.list("c"));
+      await rejectsWithStorageFailure(adapter.commit([put("c", record("late"))]));
+      await adapter.close();
+      await withAdapter(location, async (reopened) => {
+        assert.deepStrictEqual(await ids(reopened.list("c")), ["r1", "r2"]);
+      });
+    },
+  },
+];
+
+/**
+ * Runs every durable case, each on a fresh location from `locate`; resolves with the names of the cases that
+ * passed, or rejects with an AggregateError of the failures.
+ * @example
+ * await runDurableStorageComplianceSuite(() => {
+ *   const filename = join(mkdtempSync(join(tmpdir(), "db-")), "test.db");
+ *   return { open: () => sqliteStorage({ filename }), markSchemaNewer: async () => { … } };
+ * });
+ */
+export async function runDurableStorageComplianceSuite(
+  locate: () => DurableStorage | Promise<DurableStorage>,
+): Promise<string[]> {
+  const passed: string[] = [];
+  const failures: Error[] = [];
+  for (const durableCase of durableStorageComplianceCases) {
+    try {
+      await durableCase.run(await locate());
+      passed.push(durableCase.name);
+    } catch (error) {
+      failures.push(
+        new Error(`${durableCase.name}: ${error instanceof Error ? error.message : String(error)}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures,
+      `${failures.length} durable storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`,
+    );
+  }
+  return passed;
+}

@@ -1,0 +1,262 @@
+import { StorageFailure } from "../../core/storage.js";
+import type { StorageAdapter, StorageChange, StoredRecord } from "../../core/storage.js";
+import { toStored } from "../sql/records.js";
+import type { RecordRow } from "../sql/records.js";
+import { failure, retrying, withClient } from "./connection.js";
+import { loadPg } from "./driver.js";
+import type { PgPool, PgPoolClient, PgResult } from "./driver.js";
+import { createSchema, tablesOf } from "./schema.js";
+import type { Tables } from "./schema.js";
+import { applyBatched, applyOneByOne, isSlotViolation, upsertIntoSlot } from "./writes.js";
+
+export type { PgPool as PostgresPool } from "./driver.js";
+
+/** Where the tables are, and how long a statement may take. */
+interface PostgresStorageCommonOptions {
+  /**
+   * The schema holding the tables, created when missing; default `"public"`. Runtimes and LocalBackbones may
+   * share one schema (their records are scoped by identity) or keep to schemas of their own.
+   */
+  schema?: string;
+}
+
+export type PostgresStorageOptions = PostgresStorageCommonOptions &
+  (
+    | {
+        /** Where the database is, e.g. `postgres://user:password@db.example.com:5432/identities`. */
+        connectionString: string;
+        /**
+         * How long one statement (and getting a connection) may take before the call fails with
+         * `StorageFailure`; default 10,000 ms. A server that stops answering then fails calls instead of
+         * holding them forever.
+         */
+        queryTimeoutMs?: number;
+      }
+    | {
+        /**
+         * A `pg` Pool of your own, e.g. shared with the rest of your app. It stays yours: `close()` does not
+         * end it, and its own settings (timeouts among them) apply.
+         */
+        pool: PgPool;
+      }
+  );
+
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
+// PostgreSQL truncates identifiers longer than this, which would silently merge two schemas into one.
+const MAX_IDENTIFIER_LENGTH = 63;
+
+/**
+ * The shared choice: records in PostgreSQL tables, so that several processes and hosts can serve the same
+ * identities. Connects on first use (the factory itself does no I/O) and creates its tables then, in
+ * `schema`. Needs the `pg` package, an optional peer dependency loaded only by this adapter (or a pool of
+ * yours).
+ *
+ * Every guarantee is the database's: a slot is a unique constraint (concurrent writers from any number of
+ * processes leave one record in it), a unit of work is a transaction, and a write is durable once its call
+ * resolves. A call that loses its connection before anything can have been applied is retried on a new one;
+ * otherwise, or while the server stays away, it fails with `StorageFailure`, and a later call reconnects.
+ * @example
+ * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL ?? "", schema: "identities" });
+ * const backbone = new LocalBackbone({ storage });
+ * const runtime = await createRuntime({ backbone, storage });
+ */
+export function postgresStorage(options: PostgresStorageOptions): StorageAdapter {
+  const schema = options.schema ?? "public";
+  if (!SCHEMA_NAME.test(schema) || schema.length > MAX_IDENTIFIER_LENGTH) {
+    throw new RangeError(
+      `schema must be a lowercase identifier of at most ${MAX_IDENTIFIER_LENGTH} characters (${SCHEMA_NAME.source}), not ${JSON.stringify(schema)}`,
+    );
+  }
+  if ("pool" in options) {
+    if (typeof options.pool?.query !== "function" || typeof options.pool.connect !== "function") {
+      throw new TypeError("pool must be a pg Pool");
+    }
+    return new PostgresStorage(tablesOf(schema), { pool: options.pool });
+  }
+  if (typeof options.connectionString !== "string" || options.connectionString === "") {
+    throw new TypeError("connectionString must be a non-empty string");
+  }
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) {
+    throw new RangeError("queryTimeoutMs must be a whole number of milliseconds ≥ 1");
+  }
+  return new PostgresStorage(tablesOf(schema), {
+    connectionString: options.connectionString,
+    queryTimeoutMs,
+  });
+}
+
+/** Where the connections come from: a pool of the caller's, or one this adapter makes (and ends). */
+type PoolSource = { pool: PgPool } | { connectionString: string; queryTimeoutMs: number };
+
+class PostgresStorage implements StorageAdapter {
+  readonly #tables: Tables;
+  readonly #source: PoolSource;
+  #pool: PgPool | undefined;
+  /** Resolves once the pool exists and the tables are there; cleared after a failure that may pass. */
+  #ready: Promise<PgPool> | undefined;
+  /** A failure no retry can mend (no driver, a newer schema): every call rejects with it. */
+  #permanentFailure: StorageFailure | undefined;
+  #closed = false;
+
+  constructor(tables: Tables, source: PoolSource) {
+    this.#tables = tables;
+    this.#source = source;
+  }
+
+  async get(collection: string, id: string): Promise<StoredRecord | undefined> {
+    const { rows } = await this.#query(
+      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 AND id = $2`,
+      [collection, id],
+    );
+    return rows[0] === undefined ? undefined : stored(rows[0]);
+  }
+
+  async getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
+    const { rows } = await this.#query(
+      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 AND slot = $2`,
+      [collection, slot],
+    );
+    return rows[0] === undefined ? undefined : stored(rows[0]);
+  }
+
+  async list(collection: string): Promise<StoredRecord[]> {
+    const { rows } = await this.#query(
+      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 ORDER BY seq`,
+      [collection],
+    );
+    return rows.map(stored);
+  }
+
+  async listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
+    const { rows } = await this.#query(
+      `SELECT r.id, r.slot, r.peers, r.data FROM ${this.#tables.records} r
+         JOIN ${this.#tables.peerRows} p ON p.collection = r.collection AND p.id = r.id
+        WHERE p.collection = $1 AND p.peer = $2
+        ORDER BY r.seq`,
+      [collection, peer],
+    );
+    return rows.map(stored);
+  }
+
+  async hasPeer(collection: string, peer: string): Promise<boolean> {
+    const { rows } = await this.#query(
+      `SELECT 1 FROM ${this.#tables.peerRows} WHERE collection = $1 AND peer = $2 LIMIT 1`,
+      [collection, peer],
+    );
+    return rows.length > 0;
+  }
+
+  async upsertBySlot(
+    collection: string,
+    record: StoredRecord & { readonly slot: string },
+  ): Promise<StoredRecord> {
+    return stored(
+      await this.#transaction((client) => upsertIntoSlot(client, this.#tables, collection, record)),
+    );
+  }
+
+  async commit(changes: readonly StorageChange[]): Promise<number[]> {
+    if (changes.length === 0) {
+      await this.#open();
+      return [];
+    }
+    if (changes.length > 1) {
+      try {
+        return await this.#transaction((client) => applyBatched(client, this.#tables, changes));
+      } catch (error) {
+        if (!(error instanceof StorageFailure && isSlotViolation(error.cause))) throw error;
+        // A batched statement hit a taken slot, which PostgreSQL names only in free text. Nothing was applied;
+        // replaying the unit of work one change per statement names the slot exactly.
+      }
+    }
+    return this.#transaction((client) => applyOneByOne(client, this.#tables, changes));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#ready;
+    } catch {
+      // It failed to open: there may be a pool to end all the same.
+    }
+    const pool = this.#pool;
+    this.#pool = undefined;
+    // A pool handed in stays its owner's to end.
+    if (!("pool" in this.#source)) await pool?.end();
+  }
+
+  /** One statement on any pooled connection. Only reads come this way, so a lost connection is retried. */
+  async #query(text: string, values?: readonly unknown[]): Promise<PgResult> {
+    const pool = await this.#open();
+    return retrying(() => pool.query(text, values));
+  }
+
+  /** Runs `work` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
+  async #transaction<T>(work: (client: PgPoolClient) => Promise<T>): Promise<T> {
+    const pool = await this.#open();
+    return retrying((attempt) => withClient(pool, work, attempt));
+  }
+
+  /** The pool, once the driver is loaded and the tables exist. */
+  async #open(): Promise<PgPool> {
+    if (this.#closed) throw closedFailure();
+    if (this.#permanentFailure !== undefined) throw this.#permanentFailure;
+    if (this.#ready === undefined) {
+      const ready = this.#connect();
+      this.#ready = ready;
+      // A failure that may pass (the server is down) is retried by the next call.
+      ready.catch(() => {
+        if (this.#ready === ready) this.#ready = undefined;
+      });
+    }
+    return this.#ready;
+  }
+
+  async #connect(): Promise<PgPool> {
+    this.#pool ??= await this.#makePool();
+    const pool = this.#pool;
+    try {
+      await retrying((attempt) => withClient(pool, (client) => createSchema(client, this.#tables), attempt));
+    } catch (error) {
+      // A schema this version cannot open stays refused: no retry mends it.
+      if (error instanceof StorageFailure && /schema version/.test(error.message)) {
+        this.#permanentFailure = error;
+      }
+      throw failure(error);
+    }
+    return pool;
+  }
+
+  async #makePool(): Promise<PgPool> {
+    if ("pool" in this.#source) return this.#source.pool;
+    const pg = await loadPg().catch((error: unknown) => {
+      this.#permanentFailure = failure(error);
+      throw this.#permanentFailure;
+    });
+    // close() may have run while the driver loaded.
+    if (this.#closed) throw closedFailure();
+    const pool = new pg.Pool({
+      connectionString: this.#source.connectionString,
+      application_name: "identity-runtime",
+      query_timeout: this.#source.queryTimeoutMs,
+      connectionTimeoutMillis: this.#source.queryTimeoutMs,
+      // Notices a peer that vanished without closing the connection (a host gone, a network cut).
+      keepAlive: true,
+    });
+    // An idle connection that breaks (server restart, terminated backend) is dropped by the pool and replaced
+    // on demand; the error itself has no call to fail, and must not become an uncaught exception.
+    pool.on("error", () => undefined);
+    return pool;
+  }
+}
+
+function stored(row: Record<string, unknown>): StoredRecord {
+  return toStored(row as unknown as RecordRow);
+}
+
+function closedFailure(): StorageFailure {
+  return new StorageFailure("identity-runtime: the PostgreSQL storage has been closed.");
+}

@@ -1,0 +1,242 @@
+import { SlotTakenError } from "../../core/storage.js";
+import type { StorageChange, StoredRecord } from "../../core/storage.js";
+import { peersText } from "../sql/records.js";
+import { errorCode } from "./connection.js";
+import type { PgPoolClient, PgResult } from "./driver.js";
+import { SLOT_CONSTRAINT } from "./schema.js";
+import type { Tables } from "./schema.js";
+
+const UNIQUE_VIOLATION = "23505";
+// Parameters of one multi-row statement are arrays, so a batch costs one round trip however long it is.
+const MAX_BATCH = 5_000;
+
+/** Applies the changes in order, each run of changes of one kind and collection as one statement. */
+export async function applyBatched(
+  client: PgPoolClient,
+  tables: Tables,
+  changes: readonly StorageChange[],
+): Promise<number[]> {
+  const affected: number[] = [];
+  for (const batch of batches(changes)) {
+    switch (batch.kind) {
+      case "put": {
+        await putAll(client, tables, batch.collection, batch.records);
+        for (let i = 0; i < batch.records.length; i++) affected.push(1);
+        break;
+      }
+      case "delete":
+      case "deleteBySlot": {
+        const column = batch.kind === "delete" ? "id" : "slot";
+        const { rows } = await client.query(
+          `DELETE FROM ${tables.records} WHERE collection = $1 AND ${column} = ANY($2::text[]) RETURNING ${column}`,
+          [batch.collection, batch.keys],
+        );
+        const removed = new Set(rows.map((row) => String(row[column])));
+        for (const key of batch.keys) affected.push(removed.has(key) ? 1 : 0);
+        break;
+      }
+      case "deleteByPeer":
+        affected.push(await deleteByPeer(client, tables, batch.collection, batch.keys[0] as string));
+        break;
+    }
+  }
+  return affected;
+}
+
+/** Applies the changes one statement each, so that a taken slot is known to belong to one put. */
+export async function applyOneByOne(
+  client: PgPoolClient,
+  tables: Tables,
+  changes: readonly StorageChange[],
+): Promise<number[]> {
+  const affected: number[] = [];
+  for (const change of changes) {
+    switch (change.kind) {
+      case "put":
+        try {
+          await putAll(client, tables, change.collection, [change.record]);
+        } catch (error) {
+          if (isSlotViolation(error) && change.record.slot !== undefined) {
+            throw new SlotTakenError(change.collection, change.record.slot);
+          }
+          throw error;
+        }
+        affected.push(1);
+        break;
+      case "delete":
+        affected.push(await deleteWhere(client, tables, "id", change.collection, change.id));
+        break;
+      case "deleteBySlot":
+        affected.push(await deleteWhere(client, tables, "slot", change.collection, change.slot));
+        break;
+      case "deleteByPeer":
+        affected.push(await deleteByPeer(client, tables, change.collection, change.peer));
+        break;
+    }
+  }
+  return affected;
+}
+
+/** Inserts the record into its slot, or replaces the data and peers of the one there (keeping its id). */
+export async function upsertIntoSlot(
+  client: PgPoolClient,
+  tables: Tables,
+  collection: string,
+  record: StoredRecord & { readonly slot: string },
+): Promise<Record<string, unknown>> {
+  // Atomic however many processes write the slot at once: the unique constraint arbitrates.
+  const { rows } = await client.query(
+    `INSERT INTO ${tables.records} (collection, id, slot, peers, data) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
+     RETURNING id, slot, peers, data`,
+    [collection, record.id, record.slot, peersText(record.peers), record.data],
+  );
+  const stored = rows[0];
+  if (stored === undefined) throw new Error("INSERT … RETURNING returned no row");
+  // The record's row is locked now, so no other writer rewrites its peers until this commits.
+  await rewritePeers(client, tables, collection, [{ id: String(stored.id), peers: record.peers }]);
+  return stored;
+}
+
+/** Whether the error is a taken slot, which PostgreSQL reports as a violation of the slot constraint. */
+export function isSlotViolation(error: unknown): boolean {
+  return (
+    errorCode(error) === UNIQUE_VIOLATION &&
+    (error as { constraint?: unknown }).constraint === SLOT_CONSTRAINT
+  );
+}
+
+/** Deletes the record of `collection` whose `column` is `value` (its peer rows follow); how many went. */
+async function deleteWhere(
+  client: PgPoolClient,
+  tables: Tables,
+  column: "id" | "slot",
+  collection: string,
+  value: string,
+): Promise<number> {
+  return rowCount(
+    await client.query(`DELETE FROM ${tables.records} WHERE collection = $1 AND ${column} = $2`, [
+      collection,
+      value,
+    ]),
+  );
+}
+
+/** Inserts or replaces records of one collection, in order; a replaced record keeps its `seq`. */
+async function putAll(
+  client: PgPoolClient,
+  tables: Tables,
+  collection: string,
+  records: readonly StoredRecord[],
+): Promise<void> {
+  await client.query(
+    `INSERT INTO ${tables.records} (collection, id, slot, peers, data)
+     SELECT $1, t.id, t.slot, t.peers, t.data
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(id, slot, peers, data, n)
+      ORDER BY t.n
+     ON CONFLICT (collection, id) DO UPDATE SET slot = excluded.slot, peers = excluded.peers, data = excluded.data`,
+    [
+      collection,
+      records.map((record) => record.id),
+      records.map((record) => record.slot ?? null),
+      records.map((record) => peersText(record.peers)),
+      records.map((record) => record.data),
+    ],
+  );
+  await rewritePeers(client, tables, collection, records);
+}
+
+/** Makes the peer index of these records (all of one collection, rows locked by the caller) match them. */
+async function rewritePeers(
+  client: PgPoolClient,
+  tables: Tables,
+  collection: string,
+  records: readonly Pick<StoredRecord, "id" | "peers">[],
+): Promise<void> {
+  await client.query(`DELETE FROM ${tables.peerRows} WHERE collection = $1 AND id = ANY($2::text[])`, [
+    collection,
+    records.map((record) => record.id),
+  ]);
+  const ids: string[] = [];
+  const peers: string[] = [];
+  for (const record of records) {
+    for (const peer of new Set(record.peers ?? [])) {
+      ids.push(record.id);
+      peers.push(peer);
+    }
+  }
+  if (ids.length === 0) return;
+  await client.query(
+    `INSERT INTO ${tables.peerRows} (collection, id, peer) SELECT $1, t.id, t.peer FROM unnest($2::text[], $3::text[]) AS t(id, peer)`,
+    [collection, ids, peers],
+  );
+}
+
+async function deleteByPeer(
+  client: PgPoolClient,
+  tables: Tables,
+  collection: string,
+  peer: string,
+): Promise<number> {
+  return rowCount(
+    await client.query(
+      `DELETE FROM ${tables.records} WHERE collection = $1
+          AND id IN (SELECT id FROM ${tables.peerRows} WHERE collection = $1 AND peer = $2)`,
+      [collection, peer],
+    ),
+  );
+}
+
+function rowCount(result: PgResult): number {
+  return result.rowCount ?? 0;
+}
+
+type Batch =
+  | { kind: "put"; collection: string; records: StoredRecord[] }
+  | { kind: "delete" | "deleteBySlot" | "deleteByPeer"; collection: string; keys: string[] };
+
+/**
+ * Groups consecutive changes of one kind and collection that one statement can apply with the same outcome
+ * as applying them one by one: no key twice in a batch (a second put of an id, or a second removal of a
+ * slot, must see the first one done), and each removal by peer on its own (one record may have both peers).
+ */
+function batches(changes: readonly StorageChange[]): Batch[] {
+  const result: Batch[] = [];
+  let current: Batch | undefined;
+  let keys = new Set<string>();
+  for (const change of changes) {
+    const key = keyOf(change);
+    const fits =
+      current !== undefined &&
+      current.kind === change.kind &&
+      current.collection === change.collection &&
+      change.kind !== "deleteByPeer" &&
+      !keys.has(key) &&
+      keys.size < MAX_BATCH;
+    if (!fits) {
+      current =
+        change.kind === "put"
+          ? { kind: "put", collection: change.collection, records: [] }
+          : { kind: change.kind, collection: change.collection, keys: [] };
+      keys = new Set();
+      result.push(current);
+    }
+    keys.add(key);
+    if (current?.kind === "put" && change.kind === "put") current.records.push(change.record);
+    else if (current !== undefined && current.kind !== "put") current.keys.push(key);
+  }
+  return result;
+}
+
+function keyOf(change: StorageChange): string {
+  switch (change.kind) {
+    case "put":
+      return change.record.id;
+    case "delete":
+      return change.id;
+    case "deleteBySlot":
+      return change.slot;
+    case "deleteByPeer":
+      return change.peer;
+  }
+}
