@@ -13,6 +13,8 @@
  * @type {import("jest").Config}
  */
 const config = {
+  // Every run says which storage its test worlds use (tests/run-suite.mjs runs the suite again on each).
+  displayName: `worlds on ${process.env.IDENTITY_RUNTIME_TEST_STORAGE ?? "loki"}`,
   testEnvironment: "node",
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   moduleFileExtensions: ["ts", "js", "cjs", "mjs", "json"],

@@ -7,18 +7,28 @@ import type {
   RuntimeResult,
   StorageAdapter,
 } from "../src/index";
-import { delegating, err, ok, recordEvents, START, UNKNOWN_ADDRESS, world, worldPerTest } from "./support";
+import {
+  CODE,
+  delegating,
+  err,
+  ok,
+  recordEvents,
+  START,
+  UNKNOWN_ADDRESS,
+  world,
+  worldPerTest,
+} from "./support";
 
 const CHANGED = "transport.identityDeletionProcessStatusChanged";
-const ALREADY = "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists";
-const NO_WAITING = "error.runtime.identityDeletionProcess.noWaitingForApprovalIdentityDeletionProcess";
-const NO_APPROVED = "error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess";
-const NO_ACTIVE = "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess";
-const NOT_FOUND = "error.runtime.recordNotFound";
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const DELETED = "error.runtime.identityDeleted";
-const NOT_DELETED = "error.runtime.identityNotDeleted";
-const CLOSED = "error.runtime.runtimeClosed";
+const ALREADY = CODE.activeIdentityDeletionProcessAlreadyExists;
+const NO_WAITING = CODE.noWaitingForApprovalIdentityDeletionProcess;
+const NO_APPROVED = CODE.noApprovedIdentityDeletionProcess;
+const NO_ACTIVE = CODE.noActiveIdentityDeletionProcess;
+const NOT_FOUND = CODE.recordNotFound;
+const VALIDATION = CODE.invalidPropertyValue;
+const DELETED = CODE.identityDeleted;
+const NOT_DELETED = CODE.identityNotDeleted;
+const CLOSED = CODE.runtimeClosed;
 
 const IDP_ID = /^IDP[A-Za-z0-9]{17}$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -6,11 +6,20 @@ import {
   MAX_JSON_DEPTH,
 } from "../src/index";
 import type { Result, Runtime, RuntimeError, StorageAdapter } from "../src/index";
-import { delegating, err, ok, recordEvents, testStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
+import {
+  CODE,
+  delegating,
+  err,
+  ok,
+  recordEvents,
+  testStorage,
+  UNKNOWN_ADDRESS,
+  worldPerTest,
+} from "./support";
 
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const NOT_FOUND = "error.runtime.identityMetadata.notFound";
-const UNFAMILIAR = "error.runtime.identityMetadata.unfamiliarReferencedIdentity";
+const VALIDATION = CODE.invalidPropertyValue;
+const NOT_FOUND = CODE.identityMetadataNotFound;
+const UNFAMILIAR = CODE.unfamiliarReferencedIdentity;
 
 const w = worldPerTest();
 

@@ -1,9 +1,9 @@
 import type { MessageDTO, RelationshipStatus, Runtime, RuntimeEvent } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
+import { CODE, err, ok, recordEvents, START, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const NO_ACTIVE = "error.runtime.messages.hasNoActiveRelationship";
-const NEITHER = "error.transport.messages.hasNeitherActiveNorTerminatedRelationship";
+const VALIDATION = CODE.invalidPropertyValue;
+const NO_ACTIVE = CODE.messagesHasNoActiveRelationship;
+const NEITHER = CODE.messagesHasNeitherActiveNorTerminatedRelationship;
 
 const MESSAGE_ID = /^MSG[A-Za-z0-9]{17}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -1,16 +1,26 @@
 import type { RelationshipDTO, RelationshipStatus, Runtime, RuntimeEvent, RuntimeResult } from "../src/index";
 import { lokiStorage } from "../src/index";
-import { START, UNKNOWN_ADDRESS, delegating, err, ok, recordEvents, world, worldPerTest } from "./support";
+import {
+  CODE,
+  delegating,
+  err,
+  ok,
+  recordEvents,
+  START,
+  UNKNOWN_ADDRESS,
+  world,
+  worldPerTest,
+} from "./support";
 
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const NOT_FOUND = "error.runtime.recordNotFound";
-const WRONG_STATUS = "error.transport.relationships.wrongRelationshipStatus";
-const CURRENTLY_EXISTS = "error.transport.relationships.relationshipCurrentlyExists";
-const CREATED_BY_YOURSELF = "error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself";
-const CREATED_BY_OTHERS = "error.runtime.relationships.cannotRevokeRelationshipCreatedByOthers";
-const WITH_YOURSELF = "error.transport.relationships.cannotCreateRelationshipWithYourself";
-const EXPIRED = "error.transport.relationships.relationshipTemplateExpired";
-const EXHAUSTED = "error.transport.relationships.relationshipTemplateAllocationsExhausted";
+const VALIDATION = CODE.invalidPropertyValue;
+const NOT_FOUND = CODE.recordNotFound;
+const WRONG_STATUS = CODE.relationshipsWrongRelationshipStatus;
+const CURRENTLY_EXISTS = CODE.relationshipCurrentlyExists;
+const CREATED_BY_YOURSELF = CODE.cannotAcceptOrRejectRelationshipCreatedByYourself;
+const CREATED_BY_OTHERS = CODE.cannotRevokeRelationshipCreatedByOthers;
+const WITH_YOURSELF = CODE.cannotCreateRelationshipWithYourself;
+const EXPIRED = CODE.relationshipTemplateExpired;
+const EXHAUSTED = CODE.relationshipTemplateAllocationsExhausted;
 
 const TEMPLATE_ID = /^RLT[A-Za-z0-9]{17}$/;
 const RELATIONSHIP_ID = /^REL[A-Za-z0-9]{17}$/;

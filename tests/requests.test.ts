@@ -8,19 +8,19 @@ import type {
   RuntimeError,
   RuntimeResult,
 } from "../src/index";
-import { START, UNKNOWN_ADDRESS, err, ok, recordEvents, worldPerTest } from "./support";
+import { CODE, err, ok, recordEvents, START, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const NOT_FOUND = "error.runtime.recordNotFound";
-const IDENTITY_DELETED = "error.runtime.identityDeleted";
-const PEER_DELETED = "error.consumption.requests.peerIsDeleted";
-const IN_DELETION = "error.consumption.requests.peerIsInDeletion";
-const MISSING = "error.consumption.requests.missingRelationship";
-const WRONG_RELATIONSHIP = "error.consumption.requests.wrongRelationshipStatus";
-const WRONG_REQUEST = "error.consumption.requests.wrongRequestStatus";
-const MESSAGE_IN_DELETION = "error.runtime.messages.peerIsInDeletion";
-const MESSAGE_PEER_DELETED = "error.transport.messages.peerIsDeleted";
-const MESSAGE_NO_ACTIVE = "error.runtime.messages.hasNoActiveRelationship";
+const VALIDATION = CODE.invalidPropertyValue;
+const NOT_FOUND = CODE.recordNotFound;
+const IDENTITY_DELETED = CODE.identityDeleted;
+const PEER_DELETED = CODE.requestsPeerIsDeleted;
+const IN_DELETION = CODE.requestsPeerIsInDeletion;
+const MISSING = CODE.requestsMissingRelationship;
+const WRONG_RELATIONSHIP = CODE.requestsWrongRelationshipStatus;
+const WRONG_REQUEST = CODE.requestsWrongRequestStatus;
+const MESSAGE_IN_DELETION = CODE.messagesPeerIsInDeletion;
+const MESSAGE_PEER_DELETED = CODE.messagesPeerIsDeleted;
+const MESSAGE_NO_ACTIVE = CODE.messagesHasNoActiveRelationship;
 
 const REQUEST_ID = /^REQ[A-Za-z0-9]{17}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

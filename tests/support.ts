@@ -10,7 +10,56 @@ import {
   postgresStorage,
   sqliteStorage,
 } from "../src/index";
-import type { EventName, Result, Runtime, RuntimeEvent, RuntimeOptions, StorageAdapter } from "../src/index";
+import type {
+  ErrorCode,
+  EventName,
+  Result,
+  Runtime,
+  RuntimeEvent,
+  RuntimeOptions,
+  StorageAdapter,
+} from "../src/index";
+
+/**
+ * The error codes the tests compare with, by a short name. `satisfies` makes the compiler check every one is a
+ * code of the library, so a test can never pass by comparing with a misspelt code.
+ */
+export const CODE = {
+  activeIdentityDeletionProcessAlreadyExists:
+    "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists",
+  cannotAcceptOrRejectRelationshipCreatedByYourself:
+    "error.runtime.relationships.cannotAcceptOrRejectRelationshipCreatedByYourself",
+  cannotCreateRelationshipWithYourself: "error.transport.relationships.cannotCreateRelationshipWithYourself",
+  cannotRevokeRelationshipCreatedByOthers:
+    "error.runtime.relationships.cannotRevokeRelationshipCreatedByOthers",
+  identityDeleted: "error.runtime.identityDeleted",
+  identityMetadataNotFound: "error.runtime.identityMetadata.notFound",
+  identityNotDeleted: "error.runtime.identityNotDeleted",
+  invalidPropertyValue: "error.runtime.validation.invalidPropertyValue",
+  messagesHasNeitherActiveNorTerminatedRelationship:
+    "error.transport.messages.hasNeitherActiveNorTerminatedRelationship",
+  messagesHasNoActiveRelationship: "error.runtime.messages.hasNoActiveRelationship",
+  messagesPeerIsDeleted: "error.transport.messages.peerIsDeleted",
+  messagesPeerIsInDeletion: "error.runtime.messages.peerIsInDeletion",
+  noActiveIdentityDeletionProcess: "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess",
+  noApprovedIdentityDeletionProcess:
+    "error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess",
+  noWaitingForApprovalIdentityDeletionProcess:
+    "error.runtime.identityDeletionProcess.noWaitingForApprovalIdentityDeletionProcess",
+  recordNotFound: "error.runtime.recordNotFound",
+  relationshipCurrentlyExists: "error.transport.relationships.relationshipCurrentlyExists",
+  relationshipTemplateAllocationsExhausted:
+    "error.transport.relationships.relationshipTemplateAllocationsExhausted",
+  relationshipTemplateExpired: "error.transport.relationships.relationshipTemplateExpired",
+  relationshipsWrongRelationshipStatus: "error.transport.relationships.wrongRelationshipStatus",
+  requestsMissingRelationship: "error.consumption.requests.missingRelationship",
+  requestsPeerIsDeleted: "error.consumption.requests.peerIsDeleted",
+  requestsPeerIsInDeletion: "error.consumption.requests.peerIsInDeletion",
+  requestsWrongRelationshipStatus: "error.consumption.requests.wrongRelationshipStatus",
+  requestsWrongRequestStatus: "error.consumption.requests.wrongRequestStatus",
+  runtimeClosed: "error.runtime.runtimeClosed",
+  unfamiliarReferencedIdentity: "error.runtime.identityMetadata.unfamiliarReferencedIdentity",
+} as const satisfies Record<string, ErrorCode>;
 
 export const START = new Date("2030-01-01T00:00:00.000Z");
 

@@ -16,20 +16,20 @@ import type {
   Runtime,
   StorageAdapter,
 } from "../../src/index";
-import { START, UNKNOWN_ADDRESS, delegating, ok, sleep, slowStorage, world } from "../support";
+import { CODE, delegating, ok, sleep, slowStorage, START, UNKNOWN_ADDRESS, world } from "../support";
 import type { World } from "../support";
 import { API_KEY, expectError, ODD_TARGETS, query, rawRequest, resultOf, serve } from "./client";
 import type { Answer, CallOptions, Served } from "./client";
 
 const PREFIXES = ["/api/v2", "/api/core/v1"] as const;
-const VALIDATION = "error.runtime.validation.invalidPropertyValue";
-const NOT_FOUND = "error.runtime.identityMetadata.notFound";
-const UNFAMILIAR = "error.runtime.identityMetadata.unfamiliarReferencedIdentity";
-const RECORD_NOT_FOUND = "error.runtime.recordNotFound";
-const ALREADY = "error.runtime.identityDeletionProcess.activeIdentityDeletionProcessAlreadyExists";
-const NO_ACTIVE = "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess";
-const NO_APPROVED = "error.runtime.identityDeletionProcess.noApprovedIdentityDeletionProcess";
-const NO_WAITING = "error.runtime.identityDeletionProcess.noWaitingForApprovalIdentityDeletionProcess";
+const VALIDATION = CODE.invalidPropertyValue;
+const NOT_FOUND = CODE.identityMetadataNotFound;
+const UNFAMILIAR = CODE.unfamiliarReferencedIdentity;
+const RECORD_NOT_FOUND = CODE.recordNotFound;
+const ALREADY = CODE.activeIdentityDeletionProcessAlreadyExists;
+const NO_ACTIVE = CODE.noActiveIdentityDeletionProcess;
+const NO_APPROVED = CODE.noApprovedIdentityDeletionProcess;
+const NO_WAITING = CODE.noWaitingForApprovalIdentityDeletionProcess;
 const IDM_ID = /^IDM[A-Za-z0-9]{17}$/;
 const IDP_ID = /^IDP[A-Za-z0-9]{17}$/;
 const WELL_FORMED_UNKNOWN_IDP = "IDPaaaaaaaaaaaaaaaaa";

@@ -13,14 +13,10 @@ import {
   storageAdapterComplianceCases,
 } from "../../src/testing";
 import { adminQuery, databaseUrl, describePostgres, freshSchema } from "./postgres";
+import { ok } from "../support";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");
-
-function ok<T, E>(result: Result<T, E>): T {
-  if (result.err) throw new Error(`expected Ok, got Err ${JSON.stringify(result.val)}`);
-  return result.val;
-}
 
 function storageOn(schema: string): StorageAdapter {
   return postgresStorage({ connectionString: databaseUrl(), schema });

@@ -5,18 +5,13 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { createRuntime, LocalBackbone, ManualClock, sqliteStorage, StorageFailure } from "../../src/index";
-import type {
-  IdentityMetadataSlotRequest,
-  Result,
-  Runtime,
-  RuntimeResult,
-  StorageAdapter,
-} from "../../src/index";
+import type { IdentityMetadataSlotRequest, Runtime, RuntimeResult, StorageAdapter } from "../../src/index";
 import {
   durableStorageComplianceCases,
   runComplianceCase,
   storageAdapterComplianceCases,
 } from "../../src/testing";
+import { err, ok } from "../support";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");
@@ -29,16 +24,6 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A fresh directory for one database, inside this file's scratch directory (removed after the file). */
 const freshDirectory = (): string => mkdtempSync(join(scratch, "db-"));
-
-function ok<T, E>(result: Result<T, E>): T {
-  if (result.err) throw new Error(`expected Ok, got Err ${JSON.stringify(result.val)}`);
-  return result.val;
-}
-
-function err<T, E>(result: Result<T, E>): E {
-  if (result.ok) throw new Error(`expected Err, got Ok ${JSON.stringify(result.val)}`);
-  return result.val;
-}
 
 /** Everything a database file holds, read with better-sqlite3 directly. */
 function dump(filename: string): unknown {
