@@ -33,130 +33,122 @@ export interface IdentityDeletionFacadeParts {
  * every call here acts on the runtime's own identity. These calls keep their own answers after the
  * identity has been deleted.
  */
-export class IdentityDeletionFacade {
-  readonly #context: RuntimeContext<IdentityDeletionBackbone>;
-  readonly #parts: IdentityDeletionFacadeParts;
-
-  constructor(context: RuntimeContext<IdentityDeletionBackbone>, parts: IdentityDeletionFacadeParts) {
-    this.#context = context;
-    this.#parts = parts;
-  }
-
-  /**
-   * Starts the deletion of the own identity: an Approved process, deleted once the grace period has passed
-   * unless cancelled before.
-   * @example
-   * const process = await runtime.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 30 });
-   */
-  readonly initiateIdentityDeletionProcess = (
-    request?: InitiateIdentityDeletionProcessRequest,
-  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#context.useCases.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
-      this.#recorded(
-        await this.#context.backbone.initiateIdentityDeletionProcess(
-          this.#context.address,
-          lengthOfGracePeriodInDays,
+export function identityDeletionFacade(
+  context: RuntimeContext<IdentityDeletionBackbone>,
+  parts: IdentityDeletionFacadeParts,
+) {
+  return {
+    /**
+     * Starts the deletion of the own identity: an Approved process, deleted once the grace period has passed
+     * unless cancelled before.
+     * @example
+     * const process = await runtime.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 30 });
+     */
+    initiateIdentityDeletionProcess(
+      request?: InitiateIdentityDeletionProcessRequest,
+    ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return context.useCases.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
+        recorded(
+          await context.backbone.initiateIdentityDeletionProcess(context.address, lengthOfGracePeriodInDays),
         ),
-      ),
-    );
-  };
-
-  /**
-   * Approves the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
-   * @example
-   * await runtime.identityDeletion.approveIdentityDeletionProcess();
-   */
-  readonly approveIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#decide("approve");
-  };
-
-  /**
-   * Rejects the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
-   * @example
-   * await runtime.identityDeletion.rejectIdentityDeletionProcess();
-   */
-  readonly rejectIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#decide("reject");
-  };
-
-  /**
-   * Cancels the Approved process within its grace period: the identity will not be deleted.
-   * @example
-   * await runtime.identityDeletion.cancelIdentityDeletionProcess();
-   */
-  readonly cancelIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#decide("cancel");
-  };
-
-  /**
-   * One process of the own identity by id.
-   * @example
-   * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
-   */
-  readonly getIdentityDeletionProcess = (request: {
-    id: string;
-  }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#context.useCases.run(byIdRequest, request, async ({ id }) => {
-      const process = await this.#parts.store.processes.get(id);
-      return process === undefined
-        ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
-        : succeed(process);
-    });
-  };
-
-  /**
-   * Every process of the own identity, Cancelled and Rejected ones included, oldest first.
-   * @example
-   * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
-   */
-  readonly getIdentityDeletionProcesses = (): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#parts.store.processes.list()),
-    );
-  };
-
-  /**
-   * The active (WaitingForApproval or Approved) process of the own identity.
-   * @example
-   * const active = await runtime.identityDeletion.getActiveIdentityDeletionProcess();
-   * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
-   */
-  readonly getActiveIdentityDeletionProcess = (): Promise<RuntimeResult<IdentityDeletionProcessDTO>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, () => {
-      const active = this.#parts.store.activeProcess();
-      return active === undefined
-        ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", this.#context.address)
-        : succeed(active);
-    });
-  };
-
-  /**
-   * Whether the own identity has been deleted: true once the grace period of its Approved process has passed.
-   * @example
-   * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
-   */
-  readonly checkIfIdentityIsDeleted = (): Promise<RuntimeResult<IdentityDeletionStatus>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, () => {
-      const standing = this.#parts.store.standing();
-      return succeed(
-        standing.kind === "none"
-          ? { isDeleted: false }
-          : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
       );
-    });
-  };
+    },
 
-  #decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      this.#recorded(
-        await this.#context.backbone.decideIdentityDeletionProcess(this.#context.address, decision),
-      ),
+    /**
+     * Approves the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
+     * @example
+     * await runtime.identityDeletion.approveIdentityDeletionProcess();
+     */
+    approveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return decide("approve");
+    },
+
+    /**
+     * Rejects the process the Backbone Admin UI started (WaitingForApproval, within its approval period).
+     * @example
+     * await runtime.identityDeletion.rejectIdentityDeletionProcess();
+     */
+    rejectIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return decide("reject");
+    },
+
+    /**
+     * Cancels the Approved process within its grace period: the identity will not be deleted.
+     * @example
+     * await runtime.identityDeletion.cancelIdentityDeletionProcess();
+     */
+    cancelIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return decide("cancel");
+    },
+
+    /**
+     * One process of the own identity by id.
+     * @example
+     * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
+     */
+    getIdentityDeletionProcess(request: { id: string }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return context.useCases.run(byIdRequest, request, async ({ id }) => {
+        const process = await parts.store.processes.get(id);
+        return process === undefined
+          ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
+          : succeed(process);
+      });
+    },
+
+    /**
+     * Every process of the own identity, Cancelled and Rejected ones included, oldest first.
+     * @example
+     * const processes = await runtime.identityDeletion.getIdentityDeletionProcesses();
+     */
+    getIdentityDeletionProcesses(): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
+      return context.useCases.run(NO_REQUEST, undefined, async () =>
+        succeed(await parts.store.processes.list()),
+      );
+    },
+
+    /**
+     * The active (WaitingForApproval or Approved) process of the own identity.
+     * @example
+     * const active = await runtime.identityDeletion.getActiveIdentityDeletionProcess();
+     * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
+     */
+    getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+      return context.useCases.run(NO_REQUEST, undefined, () => {
+        const active = parts.store.activeProcess();
+        return active === undefined
+          ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", context.address)
+          : succeed(active);
+      });
+    },
+
+    /**
+     * Whether the own identity has been deleted: true once the grace period of its Approved process has passed.
+     * @example
+     * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
+     */
+    checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
+      return context.useCases.run(NO_REQUEST, undefined, () => {
+        const standing = parts.store.standing();
+        return succeed(
+          standing.kind === "none"
+            ? { isDeleted: false }
+            : { isDeleted: standing.kind === "deleted", deletionDate: standing.deletionDate },
+        );
+      });
+    },
+  };
+  function decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return context.useCases.run(NO_REQUEST, undefined, async () =>
+      recorded(await context.backbone.decideIdentityDeletionProcess(context.address, decision)),
     );
   }
 
-  async #recorded(
+  async function recorded(
     result: RuntimeResult<IdentityDeletionProcessDTO>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await this.#parts.store.record(result.val)) : result;
+    return result.ok ? succeed(await parts.store.record(result.val)) : result;
   }
 }
+
+/** The IdentityDeletion use cases of one runtime: `runtime.identityDeletion`. Its methods work detached too. */
+export type IdentityDeletionFacade = ReturnType<typeof identityDeletionFacade>;

@@ -42,80 +42,71 @@ export interface IdentityMetadataFacadeParts {
 }
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
-export class IdentityMetadataFacade {
-  readonly #context: RuntimeContext;
-  readonly #parts: IdentityMetadataFacadeParts;
-
-  constructor(context: RuntimeContext, parts: IdentityMetadataFacadeParts) {
-    this.#context = context;
-    this.#parts = parts;
-  }
-
-  /**
-   * Creates the IdentityMetadata of the (`reference`, `key`) slot, or replaces the `value` of the one there
-   * (same id). The reference must be familiar: the own address or the peer of any stored relationship.
-   * @example
-   * const result = await runtime.identityMetadata.upsertIdentityMetadata({ reference: peer, key: "crm", value: { id: 42 } });
-   * if (result.ok) console.log(result.val.id);
-   */
-  readonly upsertIdentityMetadata = (
-    request: UpsertIdentityMetadataRequest,
-  ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
-    return this.#context.useCases.mutate(upsertRequest, request, async ({ reference, key, value }) => {
-      const valueJson = JSON.stringify(value);
-      if (utf8LengthExceeds(valueJson, this.#parts.maxValueBytes)) {
-        return fail(
-          "error.runtime.validation.invalidPropertyValue",
-          `value must not be larger than ${this.#parts.maxValueBytes} bytes when serialized as JSON`,
-        );
-      }
-      const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
-        if (!(await this.#isFamiliar(reference))) {
-          return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
+export function identityMetadataFacade(context: RuntimeContext, parts: IdentityMetadataFacadeParts) {
+  return {
+    /**
+     * Creates the IdentityMetadata of the (`reference`, `key`) slot, or replaces the `value` of the one there
+     * (same id). The reference must be familiar: the own address or the peer of any stored relationship.
+     * @example
+     * const result = await runtime.identityMetadata.upsertIdentityMetadata({ reference: peer, key: "crm", value: { id: 42 } });
+     * if (result.ok) console.log(result.val.id);
+     */
+    upsertIdentityMetadata(
+      request: UpsertIdentityMetadataRequest,
+    ): Promise<RuntimeResult<IdentityMetadataDTO>> {
+      return context.useCases.mutate(upsertRequest, request, async ({ reference, key, value }) => {
+        const valueJson = JSON.stringify(value);
+        if (utf8LengthExceeds(valueJson, parts.maxValueBytes)) {
+          return fail(
+            "error.runtime.validation.invalidPropertyValue",
+            `value must not be larger than ${parts.maxValueBytes} bytes when serialized as JSON`,
+          );
         }
-        const id = await this.#parts.store.upsert(reference, key, valueJson);
-        // `value` is validation's copy: the caller's object and the result never alias each other.
-        return succeed(toMetadataDTO(id, reference, key, value));
-      };
-      // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
-      return reference === this.#context.address ? write() : this.#context.peerLock.run(reference, write);
-    });
-  };
+        const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
+          if (!(await isFamiliar(reference))) {
+            return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
+          }
+          const id = await parts.store.upsert(reference, key, valueJson);
+          // `value` is validation's copy: the caller's object and the result never alias each other.
+          return succeed(toMetadataDTO(id, reference, key, value));
+        };
+        // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
+        return reference === context.address ? write() : context.peerLock.run(reference, write);
+      });
+    },
 
-  /**
-   * The IdentityMetadata of the (`reference`, `key`) slot. Without `key`, only the "no key" slot matches.
-   * @example
-   * const result = await runtime.identityMetadata.getIdentityMetadata({ reference: peer, key: "crm" });
-   * if (result.err) console.log(result.val.code); // "error.runtime.identityMetadata.notFound"
-   */
-  readonly getIdentityMetadata = (
-    request: IdentityMetadataSlotRequest,
-  ): Promise<RuntimeResult<IdentityMetadataDTO>> => {
-    return this.#context.useCases.run(slotRequest, request, async ({ reference, key }) => {
-      const found = await this.#parts.store.get(reference, key);
-      return found === undefined
-        ? fail("error.runtime.identityMetadata.notFound", reference, key)
-        : succeed(found);
-    });
-  };
+    /**
+     * The IdentityMetadata of the (`reference`, `key`) slot. Without `key`, only the "no key" slot matches.
+     * @example
+     * const result = await runtime.identityMetadata.getIdentityMetadata({ reference: peer, key: "crm" });
+     * if (result.err) console.log(result.val.code); // "error.runtime.identityMetadata.notFound"
+     */
+    getIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<IdentityMetadataDTO>> {
+      return context.useCases.run(slotRequest, request, async ({ reference, key }) => {
+        const found = await parts.store.get(reference, key);
+        return found === undefined
+          ? fail("error.runtime.identityMetadata.notFound", reference, key)
+          : succeed(found);
+      });
+    },
 
-  /**
-   * Deletes the IdentityMetadata of exactly the (`reference`, `key`) slot.
-   * @example
-   * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
-   */
-  readonly deleteIdentityMetadata = (request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> => {
-    return this.#context.useCases.mutate(slotRequest, request, async ({ reference, key }) =>
-      (await this.#parts.store.delete(reference, key))
-        ? succeed(undefined)
-        : fail("error.runtime.identityMetadata.notFound", reference, key),
-    );
+    /**
+     * Deletes the IdentityMetadata of exactly the (`reference`, `key`) slot.
+     * @example
+     * await runtime.identityMetadata.deleteIdentityMetadata({ reference: peer, key: "crm" });
+     */
+    deleteIdentityMetadata(request: IdentityMetadataSlotRequest): Promise<RuntimeResult<void>> {
+      return context.useCases.mutate(slotRequest, request, async ({ reference, key }) =>
+        (await parts.store.delete(reference, key))
+          ? succeed(undefined)
+          : fail("error.runtime.identityMetadata.notFound", reference, key),
+      );
+    },
   };
-
-  async #isFamiliar(reference: string): Promise<boolean> {
-    return (
-      reference === this.#context.address ||
-      (await this.#parts.relationships.relationships.hasPeer(reference))
-    );
+  async function isFamiliar(reference: string): Promise<boolean> {
+    return reference === context.address || (await parts.relationships.relationships.hasPeer(reference));
   }
 }
+
+/** The IdentityMetadata use cases of one runtime: `runtime.identityMetadata`. Its methods work detached too. */
+export type IdentityMetadataFacade = ReturnType<typeof identityMetadataFacade>;

@@ -55,42 +55,39 @@ export interface MessagesFacadeParts {
 }
 
 /** Messages between the own identity and its peers. */
-export class MessagesFacade {
-  readonly #context: RuntimeContext;
-  readonly #parts: MessagesFacadeParts;
+export function messagesFacade(context: RuntimeContext, parts: MessagesFacadeParts) {
+  return {
+    /**
+     * Sends a message to peers. Non-Notifications need an Active relationship to every recipient; a
+     * Notification also reaches peers whose relationship is Terminated (behaviour §7).
+     * @example
+     * const sent = await runtime.messages.sendMessage({ recipients: [peer], content: { "@type": "Mail", body: "Hi" } });
+     */
+    sendMessage(request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> {
+      return context.useCases.mutate(sendRequest, request, async ({ recipients, content }) => {
+        const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
+        if (duplicate !== undefined) {
+          return fail(
+            "error.runtime.validation.invalidPropertyValue",
+            `recipients must not list ${duplicate} twice`,
+          );
+        }
+        return parts.send(recipients, content);
+      });
+    },
 
-  constructor(context: RuntimeContext, parts: MessagesFacadeParts) {
-    this.#context = context;
-    this.#parts = parts;
-  }
-
-  /**
-   * Sends a message to peers. Non-Notifications need an Active relationship to every recipient; a
-   * Notification also reaches peers whose relationship is Terminated (behaviour §7).
-   * @example
-   * const sent = await runtime.messages.sendMessage({ recipients: [peer], content: { "@type": "Mail", body: "Hi" } });
-   */
-  readonly sendMessage = (request: SendMessageRequest): Promise<RuntimeResult<MessageDTO>> => {
-    return this.#context.useCases.mutate(sendRequest, request, async ({ recipients, content }) => {
-      const duplicate = recipients.find((recipient, index) => recipients.indexOf(recipient) !== index);
-      if (duplicate !== undefined) {
-        return fail(
-          "error.runtime.validation.invalidPropertyValue",
-          `recipients must not list ${duplicate} twice`,
-        );
-      }
-      return this.#parts.send(recipients, content);
-    });
-  };
-
-  /**
-   * Every message sent or received by the own identity, oldest first.
-   * @example
-   * const messages = await runtime.messages.getMessages();
-   */
-  readonly getMessages = (): Promise<RuntimeResult<MessageDTO[]>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#parts.store.messages.list()),
-    );
+    /**
+     * Every message sent or received by the own identity, oldest first.
+     * @example
+     * const messages = await runtime.messages.getMessages();
+     */
+    getMessages(): Promise<RuntimeResult<MessageDTO[]>> {
+      return context.useCases.run(NO_REQUEST, undefined, async () =>
+        succeed(await parts.store.messages.list()),
+      );
+    },
   };
 }
+
+/** The Messages use cases of one runtime: `runtime.messages`. Its methods work detached too. */
+export type MessagesFacade = ReturnType<typeof messagesFacade>;

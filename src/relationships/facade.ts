@@ -72,227 +72,200 @@ export interface RelationshipsFacadeParts {
 }
 
 /** Relationship templates and relationships of the own identity. */
-export class RelationshipsFacade {
-  readonly #context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>;
-  readonly #parts: RelationshipsFacadeParts;
+export function relationshipsFacade(
+  context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>,
+  parts: RelationshipsFacadeParts,
+) {
+  return {
+    /**
+     * Creates a template on the Backbone from which peers create relationships to the own identity.
+     * @example
+     * const template = await runtime.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 });
+     */
+    createOwnRelationshipTemplate(
+      request?: CreateOwnRelationshipTemplateRequest,
+    ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+      return context.useCases.mutate(templateRequest, request, async (template) => {
+        if (
+          template.expiresAt !== undefined &&
+          Date.parse(template.expiresAt) <= context.clock.now().getTime()
+        ) {
+          return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
+        }
+        // Dates leave the library in one form: ISO 8601 in UTC with milliseconds.
+        const normalized =
+          template.expiresAt === undefined
+            ? template
+            : { ...template, expiresAt: new Date(template.expiresAt).toISOString() };
+        const created = await context.backbone.createRelationshipTemplate(context.address, normalized);
+        if (created.ok) await parts.store.templates.save(created.val);
+        return created;
+      });
+    },
 
-  constructor(
-    context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>,
-    parts: RelationshipsFacadeParts,
-  ) {
-    this.#context = context;
-    this.#parts = parts;
-  }
+    /**
+     * A template by id: the own ones and those of peers, loaded from the Backbone (whatever its creator's state).
+     * @example
+     * const template = await runtime.relationships.getRelationshipTemplate({ id: "RLT…" });
+     */
+    getRelationshipTemplate(request: { id: string }): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+      return context.useCases.run(templateByIdRequest, request, async ({ id }) => {
+        const known = await parts.store.templates.get(id);
+        return known !== undefined ? succeed(known) : loadTemplate(id);
+      });
+    },
 
-  /**
-   * Creates a template on the Backbone from which peers create relationships to the own identity.
-   * @example
-   * const template = await runtime.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 });
-   */
-  readonly createOwnRelationshipTemplate = (
-    request?: CreateOwnRelationshipTemplateRequest,
-  ): Promise<RuntimeResult<RelationshipTemplateDTO>> => {
-    return this.#context.useCases.mutate(templateRequest, request, async (template) => {
-      if (
-        template.expiresAt !== undefined &&
-        Date.parse(template.expiresAt) <= this.#context.clock.now().getTime()
-      ) {
-        return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
-      }
-      // Dates leave the library in one form: ISO 8601 in UTC with milliseconds.
-      const normalized =
-        template.expiresAt === undefined
-          ? template
-          : { ...template, expiresAt: new Date(template.expiresAt).toISOString() };
-      const created = await this.#context.backbone.createRelationshipTemplate(
-        this.#context.address,
-        normalized,
+    /**
+     * Every template stored locally, the own and the loaded ones, oldest first.
+     * @example
+     * const templates = await runtime.relationships.getRelationshipTemplates();
+     */
+    getRelationshipTemplates(): Promise<RuntimeResult<RelationshipTemplateDTO[]>> {
+      return context.useCases.run(NO_REQUEST, undefined, async () =>
+        succeed(await parts.store.templates.list()),
       );
-      if (created.ok) await this.#parts.store.templates.save(created.val);
-      return created;
-    });
-  };
+    },
 
-  /**
-   * A template by id: the own ones and those of peers, loaded from the Backbone (whatever its creator's state).
-   * @example
-   * const template = await runtime.relationships.getRelationshipTemplate({ id: "RLT…" });
-   */
-  readonly getRelationshipTemplate = (request: {
-    id: string;
-  }): Promise<RuntimeResult<RelationshipTemplateDTO>> => {
-    return this.#context.useCases.run(templateByIdRequest, request, async ({ id }) => {
-      const known = await this.#parts.store.templates.get(id);
-      return known !== undefined ? succeed(known) : this.#loadTemplate(id);
-    });
-  };
+    /**
+     * Whether a relationship could be created from the template now, and if not, why (the code
+     * `createRelationship` would return). Never acts.
+     * @example
+     * const check = await runtime.relationships.canCreateRelationship({ templateId });
+     * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
+     */
+    canCreateRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<CheckResult>> {
+      return context.useCases.check(creationRequest, request, ({ templateId }) =>
+        context.backbone.canCreateRelationship(context.address, templateId),
+      );
+    },
 
-  /**
-   * Every template stored locally, the own and the loaded ones, oldest first.
-   * @example
-   * const templates = await runtime.relationships.getRelationshipTemplates();
-   */
-  readonly getRelationshipTemplates = (): Promise<RuntimeResult<RelationshipTemplateDTO[]>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed(await this.#parts.store.templates.list()),
-    );
-  };
-
-  /**
-   * Whether a relationship could be created from the template now, and if not, why (the code
-   * `createRelationship` would return). Never acts.
-   * @example
-   * const check = await runtime.relationships.canCreateRelationship({ templateId });
-   * if (check.ok && !check.val.isSuccess) console.log(check.val.code);
-   */
-  readonly canCreateRelationship = (
-    request: CreateRelationshipRequest,
-  ): Promise<RuntimeResult<CheckResult>> => {
-    return this.#context.useCases.check(creationRequest, request, ({ templateId }) =>
-      this.#context.backbone.canCreateRelationship(this.#context.address, templateId),
-    );
-  };
-
-  /**
-   * Creates a relationship from a peer's template: Pending on both sides until the template's creator accepts.
-   * @example
-   * const relationship = await runtime.relationships.createRelationship({ templateId });
-   */
-  readonly createRelationship = (
-    request: CreateRelationshipRequest,
-  ): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#context.useCases.mutate(
-      creationRequest,
-      request,
-      async ({ templateId, creationContent }) => {
-        const created = await this.#context.backbone.createRelationship(
-          this.#context.address,
+    /**
+     * Creates a relationship from a peer's template: Pending on both sides until the template's creator accepts.
+     * @example
+     * const relationship = await runtime.relationships.createRelationship({ templateId });
+     */
+    createRelationship(request: CreateRelationshipRequest): Promise<RuntimeResult<RelationshipDTO>> {
+      return context.useCases.mutate(creationRequest, request, async ({ templateId, creationContent }) => {
+        const created = await context.backbone.createRelationship(
+          context.address,
           templateId,
           creationContent,
         );
         if (created.err) return created;
-        if ((await this.#parts.store.templates.get(templateId)) === undefined)
-          await this.#loadTemplate(templateId);
-        return succeed(await this.#parts.store.apply(created.val));
-      },
-    );
-  };
-
-  /**
-   * Accepts a Pending relationship created from an own template: Active on both sides.
-   * @example
-   * await runtime.relationships.acceptRelationship({ relationshipId });
-   */
-  readonly acceptRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#change(request, "accept");
-  };
-
-  /**
-   * Rejects a Pending relationship created from an own template.
-   * @example
-   * await runtime.relationships.rejectRelationship({ relationshipId });
-   */
-  readonly rejectRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#change(request, "reject");
-  };
-
-  /**
-   * Withdraws a Pending relationship the own identity created.
-   * @example
-   * await runtime.relationships.revokeRelationship({ relationshipId });
-   */
-  readonly revokeRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#change(request, "revoke");
-  };
-
-  /**
-   * Ends an Active relationship: Terminated on both sides.
-   * @example
-   * await runtime.relationships.terminateRelationship({ relationshipId });
-   */
-  readonly terminateRelationship = (
-    request: RelationshipIdRequest,
-  ): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#change(request, "terminate");
-  };
-
-  /**
-   * Removes a Terminated or DeletionProposed relationship and, in one unit of work, all IdentityMetadata about
-   * the peer and the peer's templates. The peer's side becomes DeletionProposed.
-   * @example
-   * await runtime.relationships.decomposeRelationship({ relationshipId });
-   */
-  readonly decomposeRelationship = (request: RelationshipIdRequest): Promise<RuntimeResult<void>> => {
-    return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      const relationship = await this.#parts.store.relationships.get(relationshipId);
-      if (relationship === undefined)
-        return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-      return this.#context.peerLock.run(relationship.peer, async () => {
-        const decomposed = await this.#context.backbone.decomposeRelationship(
-          this.#context.address,
-          relationshipId,
-        );
-        // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
-        if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-        await this.#context.storage.commit([
-          ...(await this.#parts.store.forgetRelationship(relationship)),
-          ...(await this.#parts.forgetPeer(relationship.peer)),
-        ]);
-        this.#context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
-        return succeed(undefined);
+        if ((await parts.store.templates.get(templateId)) === undefined) await loadTemplate(templateId);
+        return succeed(await parts.store.apply(created.val));
       });
-    });
-  };
+    },
 
-  /**
-   * A relationship by id.
-   * @example
-   * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
-   */
-  readonly getRelationship = (request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> => {
-    return this.#context.useCases.run(relationshipByIdRequest, request, async ({ id }) => {
-      const relationship = await this.#parts.store.relationships.get(id);
-      return relationship === undefined
-        ? fail("error.runtime.recordNotFound", "Relationship", id)
-        : succeed(relationship);
-    });
-  };
+    /**
+     * Accepts a Pending relationship created from an own template: Active on both sides.
+     * @example
+     * await runtime.relationships.acceptRelationship({ relationshipId });
+     */
+    acceptRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+      return change(request, "accept");
+    },
 
-  /**
-   * The relationships of the own identity, oldest first, optionally only those to one peer or in one status.
-   * @example
-   * const active = await runtime.relationships.getRelationships({ status: "Active" });
-   */
-  readonly getRelationships = (query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> => {
-    return this.#context.useCases.run(relationshipQuery, query, async ({ peer, status }) => {
-      const candidates =
-        peer === undefined
-          ? await this.#parts.store.relationships.list()
-          : await this.#parts.store.relationships.listByPeer(peer);
-      return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
-    });
-  };
+    /**
+     * Rejects a Pending relationship created from an own template.
+     * @example
+     * await runtime.relationships.rejectRelationship({ relationshipId });
+     */
+    rejectRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+      return change(request, "reject");
+    },
 
-  #change(
+    /**
+     * Withdraws a Pending relationship the own identity created.
+     * @example
+     * await runtime.relationships.revokeRelationship({ relationshipId });
+     */
+    revokeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+      return change(request, "revoke");
+    },
+
+    /**
+     * Ends an Active relationship: Terminated on both sides.
+     * @example
+     * await runtime.relationships.terminateRelationship({ relationshipId });
+     */
+    terminateRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<RelationshipDTO>> {
+      return change(request, "terminate");
+    },
+
+    /**
+     * Removes a Terminated or DeletionProposed relationship and, in one unit of work, all IdentityMetadata about
+     * the peer and the peer's templates. The peer's side becomes DeletionProposed.
+     * @example
+     * await runtime.relationships.decomposeRelationship({ relationshipId });
+     */
+    decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
+      return context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+        const relationship = await parts.store.relationships.get(relationshipId);
+        if (relationship === undefined)
+          return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+        return context.peerLock.run(relationship.peer, async () => {
+          const decomposed = await context.backbone.decomposeRelationship(context.address, relationshipId);
+          // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
+          if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
+          await context.storage.commit([
+            ...(await parts.store.forgetRelationship(relationship)),
+            ...(await parts.forgetPeer(relationship.peer)),
+          ]);
+          context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+          return succeed(undefined);
+        });
+      });
+    },
+
+    /**
+     * A relationship by id.
+     * @example
+     * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
+     */
+    getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
+      return context.useCases.run(relationshipByIdRequest, request, async ({ id }) => {
+        const relationship = await parts.store.relationships.get(id);
+        return relationship === undefined
+          ? fail("error.runtime.recordNotFound", "Relationship", id)
+          : succeed(relationship);
+      });
+    },
+
+    /**
+     * The relationships of the own identity, oldest first, optionally only those to one peer or in one status.
+     * @example
+     * const active = await runtime.relationships.getRelationships({ status: "Active" });
+     */
+    getRelationships(query?: GetRelationshipsQuery): Promise<RuntimeResult<RelationshipDTO[]>> {
+      return context.useCases.run(relationshipQuery, query, async ({ peer, status }) => {
+        const candidates =
+          peer === undefined
+            ? await parts.store.relationships.list()
+            : await parts.store.relationships.listByPeer(peer);
+        return succeed(status === undefined ? candidates : candidates.filter((r) => r.status === status));
+      });
+    },
+  };
+  function change(
     request: RelationshipIdRequest,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      if ((await this.#parts.store.relationships.get(relationshipId)) === undefined) {
+    return context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      if ((await parts.store.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }
-      const changed = await this.#context.backbone.changeRelationship(
-        this.#context.address,
-        relationshipId,
-        change,
-      );
-      return changed.ok ? succeed(await this.#parts.store.apply(changed.val)) : changed;
+      const changed = await context.backbone.changeRelationship(context.address, relationshipId, change);
+      return changed.ok ? succeed(await parts.store.apply(changed.val)) : changed;
     });
   }
 
-  async #loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    const loaded = await this.#context.backbone.getRelationshipTemplate(this.#context.address, id);
-    if (loaded.ok) await this.#parts.store.templates.save(loaded.val);
+  async function loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const loaded = await context.backbone.getRelationshipTemplate(context.address, id);
+    if (loaded.ok) await parts.store.templates.save(loaded.val);
     return loaded;
   }
 }
+
+/** The Relationships use cases of one runtime: `runtime.relationships`. Its methods work detached too. */
+export type RelationshipsFacade = ReturnType<typeof relationshipsFacade>;

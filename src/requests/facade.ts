@@ -36,161 +36,138 @@ export interface RequestsFacadeParts {
  * Requests to and from peers, minimal but real: an outgoing request is created (Draft), sent in a message
  * (Open), decided by the peer (Completed on both sides). Peers in deletion or deleted cannot take part.
  */
-export class RequestsFacade {
-  readonly #context: RuntimeContext;
-  readonly #parts: RequestsFacadeParts;
+export function requestsFacade(context: RuntimeContext, parts: RequestsFacadeParts) {
+  return {
+    /**
+     * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
+     * @example
+     * const check = await runtime.requests.canCreateOutgoingRequest({ peer, content: { question: "?" } });
+     */
+    canCreateOutgoingRequest(request: CreateOutgoingRequestRequest): Promise<RuntimeResult<CheckResult>> {
+      return context.useCases.check(createRequest, request, ({ peer }) => checkPeer(peer, CREATE_STATUSES));
+    },
 
-  constructor(context: RuntimeContext, parts: RequestsFacadeParts) {
-    this.#context = context;
-    this.#parts = parts;
+    /**
+     * Creates an outgoing request to a peer with a Pending or Active relationship: Draft until sent with
+     * `messages.sendMessage({ recipients: [peer], content: request.content })`.
+     * @example
+     * const draft = (await runtime.requests.createOutgoingRequest({ peer, content: { question: "Newsletter?" } })).unwrap();
+     * await runtime.messages.sendMessage({ recipients: [peer], content: draft.content });
+     */
+    createOutgoingRequest(request: CreateOutgoingRequestRequest): Promise<RuntimeResult<LocalRequestDTO>> {
+      return context.useCases.mutate(createRequest, request, async ({ peer, content }) => {
+        const allowed = await checkPeer(peer, CREATE_STATUSES);
+        if (allowed.err) return allowed;
+        const id = generateId("REQ");
+        const draft: LocalRequestDTO = {
+          id,
+          isOwn: true,
+          peer,
+          status: "Draft",
+          createdAt: context.clock.now().toISOString(),
+          content: { ...content, "@type": "Request", id },
+        };
+        await parts.store.requests.save(draft);
+        return succeed(draft);
+      });
+    },
+
+    /**
+     * A request, outgoing or incoming, by id.
+     * @example
+     * const request = await runtime.requests.getRequest({ id: "REQ…" });
+     */
+    getRequest(request: { id: string }): Promise<RuntimeResult<LocalRequestDTO>> {
+      return context.useCases.run(byIdRequest, request, async ({ id }) => {
+        const found = await parts.store.requests.get(id);
+        return found === undefined ? fail("error.runtime.recordNotFound", "Request", id) : succeed(found);
+      });
+    },
+
+    /**
+     * The own requests, oldest first.
+     * @example
+     * const outgoing = await runtime.requests.getOutgoingRequests();
+     */
+    getOutgoingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
+      return context.useCases.run(NO_REQUEST, undefined, async () =>
+        succeed((await parts.store.requests.list()).filter((r) => r.isOwn)),
+      );
+    },
+
+    /**
+     * The peers' requests, oldest first.
+     * @example
+     * const incoming = await runtime.requests.getIncomingRequests();
+     */
+    getIncomingRequests(): Promise<RuntimeResult<LocalRequestDTO[]>> {
+      return context.useCases.run(NO_REQUEST, undefined, async () =>
+        succeed((await parts.store.requests.list()).filter((r) => !r.isOwn)),
+      );
+    },
+
+    /**
+     * Whether an incoming request could be accepted now, and if not, why. Never acts.
+     * @example
+     * const check = await runtime.requests.canAcceptIncomingRequest({ requestId });
+     */
+    canAcceptIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
+      return canDecide(request);
+    },
+
+    /**
+     * Whether an incoming request could be rejected now, and if not, why. Never acts.
+     * @example
+     * const check = await runtime.requests.canRejectIncomingRequest({ requestId });
+     */
+    canRejectIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
+      return canDecide(request);
+    },
+
+    /**
+     * Accepts a peer's request: the response goes back to the peer, and both sides are Completed.
+     * @example
+     * await runtime.requests.acceptIncomingRequest({ requestId });
+     */
+    acceptIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<LocalRequestDTO>> {
+      return decide(request, "Accepted");
+    },
+
+    /**
+     * Rejects a peer's request: the response goes back to the peer, and both sides are Completed.
+     * @example
+     * await runtime.requests.rejectIncomingRequest({ requestId });
+     */
+    rejectIncomingRequest(request: IncomingRequestIdRequest): Promise<RuntimeResult<LocalRequestDTO>> {
+      return decide(request, "Rejected");
+    },
+  };
+  function canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
+    return context.useCases.check(incomingRequest, request, ({ requestId }) => decidable(requestId));
   }
 
-  /**
-   * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
-   * @example
-   * const check = await runtime.requests.canCreateOutgoingRequest({ peer, content: { question: "?" } });
-   */
-  readonly canCreateOutgoingRequest = (
-    request: CreateOutgoingRequestRequest,
-  ): Promise<RuntimeResult<CheckResult>> => {
-    return this.#context.useCases.check(createRequest, request, ({ peer }) =>
-      this.#checkPeer(peer, CREATE_STATUSES),
-    );
-  };
-
-  /**
-   * Creates an outgoing request to a peer with a Pending or Active relationship: Draft until sent with
-   * `messages.sendMessage({ recipients: [peer], content: request.content })`.
-   * @example
-   * const draft = (await runtime.requests.createOutgoingRequest({ peer, content: { question: "Newsletter?" } })).unwrap();
-   * await runtime.messages.sendMessage({ recipients: [peer], content: draft.content });
-   */
-  readonly createOutgoingRequest = (
-    request: CreateOutgoingRequestRequest,
-  ): Promise<RuntimeResult<LocalRequestDTO>> => {
-    return this.#context.useCases.mutate(createRequest, request, async ({ peer, content }) => {
-      const allowed = await this.#checkPeer(peer, CREATE_STATUSES);
-      if (allowed.err) return allowed;
-      const id = generateId("REQ");
-      const draft: LocalRequestDTO = {
-        id,
-        isOwn: true,
-        peer,
-        status: "Draft",
-        createdAt: this.#context.clock.now().toISOString(),
-        content: { ...content, "@type": "Request", id },
-      };
-      await this.#parts.store.requests.save(draft);
-      return succeed(draft);
-    });
-  };
-
-  /**
-   * A request, outgoing or incoming, by id.
-   * @example
-   * const request = await runtime.requests.getRequest({ id: "REQ…" });
-   */
-  readonly getRequest = (request: { id: string }): Promise<RuntimeResult<LocalRequestDTO>> => {
-    return this.#context.useCases.run(byIdRequest, request, async ({ id }) => {
-      const found = await this.#parts.store.requests.get(id);
-      return found === undefined ? fail("error.runtime.recordNotFound", "Request", id) : succeed(found);
-    });
-  };
-
-  /**
-   * The own requests, oldest first.
-   * @example
-   * const outgoing = await runtime.requests.getOutgoingRequests();
-   */
-  readonly getOutgoingRequests = (): Promise<RuntimeResult<LocalRequestDTO[]>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.#parts.store.requests.list()).filter((r) => r.isOwn)),
-    );
-  };
-
-  /**
-   * The peers' requests, oldest first.
-   * @example
-   * const incoming = await runtime.requests.getIncomingRequests();
-   */
-  readonly getIncomingRequests = (): Promise<RuntimeResult<LocalRequestDTO[]>> => {
-    return this.#context.useCases.run(NO_REQUEST, undefined, async () =>
-      succeed((await this.#parts.store.requests.list()).filter((r) => !r.isOwn)),
-    );
-  };
-
-  /**
-   * Whether an incoming request could be accepted now, and if not, why. Never acts.
-   * @example
-   * const check = await runtime.requests.canAcceptIncomingRequest({ requestId });
-   */
-  readonly canAcceptIncomingRequest = (
-    request: IncomingRequestIdRequest,
-  ): Promise<RuntimeResult<CheckResult>> => {
-    return this.#canDecide(request);
-  };
-
-  /**
-   * Whether an incoming request could be rejected now, and if not, why. Never acts.
-   * @example
-   * const check = await runtime.requests.canRejectIncomingRequest({ requestId });
-   */
-  readonly canRejectIncomingRequest = (
-    request: IncomingRequestIdRequest,
-  ): Promise<RuntimeResult<CheckResult>> => {
-    return this.#canDecide(request);
-  };
-
-  /**
-   * Accepts a peer's request: the response goes back to the peer, and both sides are Completed.
-   * @example
-   * await runtime.requests.acceptIncomingRequest({ requestId });
-   */
-  readonly acceptIncomingRequest = (
-    request: IncomingRequestIdRequest,
-  ): Promise<RuntimeResult<LocalRequestDTO>> => {
-    return this.#decide(request, "Accepted");
-  };
-
-  /**
-   * Rejects a peer's request: the response goes back to the peer, and both sides are Completed.
-   * @example
-   * await runtime.requests.rejectIncomingRequest({ requestId });
-   */
-  readonly rejectIncomingRequest = (
-    request: IncomingRequestIdRequest,
-  ): Promise<RuntimeResult<LocalRequestDTO>> => {
-    return this.#decide(request, "Rejected");
-  };
-
-  #canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return this.#context.useCases.check(incomingRequest, request, ({ requestId }) =>
-      this.#decidable(requestId),
-    );
-  }
-
-  #decide(
+  function decide(
     request: IncomingRequestIdRequest,
     result: LocalRequestResponse["result"],
   ): Promise<RuntimeResult<LocalRequestDTO>> {
     // One decision per request at a time: a second one waits, then finds the request Completed.
-    return this.#context.useCases.mutate(incomingRequest, request, ({ requestId }) =>
-      this.#parts.store.exclusively(requestId, () => this.#decideNow(requestId, result)),
+    return context.useCases.mutate(incomingRequest, request, ({ requestId }) =>
+      parts.store.exclusively(requestId, () => decideNow(requestId, result)),
     );
   }
 
-  async #decideNow(
+  async function decideNow(
     requestId: string,
     result: LocalRequestResponse["result"],
   ): Promise<RuntimeResult<LocalRequestDTO>> {
-    const decidable = await this.#decidable(requestId);
-    if (decidable.err) return decidable;
-    const incoming = decidable.val;
+    const allowed = await decidable(requestId);
+    if (allowed.err) return allowed;
+    const incoming = allowed.val;
     const content: ResponseContent = { "@type": "Response", requestId, result };
-    const sent = await this.#parts.send([incoming.peer], { ...content });
+    const sent = await parts.send([incoming.peer], { ...content });
     if (sent.err) return sent;
     return succeed(
-      await this.#parts.store.update(
+      await parts.store.update(
         { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
         "consumption.incomingRequestStatusChanged",
       ),
@@ -198,11 +175,11 @@ export class RequestsFacade {
   }
 
   /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
-  async #decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
-    const incoming = await this.#parts.store.requests.get(requestId);
+  async function decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
+    const incoming = await parts.store.requests.get(requestId);
     if (incoming === undefined || incoming.isOwn)
       return fail("error.runtime.recordNotFound", "incoming Request", requestId);
-    const allowed = await this.#checkPeer(incoming.peer, DECIDE_STATUSES);
+    const allowed = await checkPeer(incoming.peer, DECIDE_STATUSES);
     if (allowed.err) return allowed;
     if (incoming.status !== "ManualDecisionRequired") {
       return fail("error.consumption.requests.wrongRequestStatus", requestId, incoming.status, [
@@ -212,12 +189,15 @@ export class RequestsFacade {
     return succeed(incoming);
   }
 
-  async #checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
+  async function checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
     return checkRequestPeer(
       peer,
-      await this.#parts.relationships.relationships.listByPeer(peer),
+      await parts.relationships.relationships.listByPeer(peer),
       allowed,
-      this.#context.clock.now(),
+      context.clock.now(),
     );
   }
 }
+
+/** The Requests use cases of one runtime: `runtime.requests`. Its methods work detached too. */
+export type RequestsFacade = ReturnType<typeof requestsFacade>;

@@ -11,16 +11,21 @@ import { RecordCollection } from "../core/record-collection.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import { UseCaseRunner } from "../core/use-case.js";
 import { NO_REQUEST } from "../core/validation.js";
-import { IdentityDeletionFacade } from "../identity-deletion/facade.js";
+import { identityDeletionFacade } from "../identity-deletion/facade.js";
+import type { IdentityDeletionFacade } from "../identity-deletion/facade.js";
 import { OwnDeletionStore } from "../identity-deletion/store.js";
-import { IdentityMetadataFacade } from "../identity-metadata/facade.js";
+import { identityMetadataFacade } from "../identity-metadata/facade.js";
+import type { IdentityMetadataFacade } from "../identity-metadata/facade.js";
 import { DEFAULT_MAX_IDENTITY_METADATA_VALUE_BYTES } from "../identity-metadata/model.js";
 import { IdentityMetadataStore } from "../identity-metadata/store.js";
-import { messageSender, MessagesFacade } from "../messages/facade.js";
+import { messageSender, messagesFacade } from "../messages/facade.js";
+import type { MessagesFacade } from "../messages/facade.js";
 import { MessageStore } from "../messages/store.js";
-import { RelationshipsFacade } from "../relationships/facade.js";
+import { relationshipsFacade } from "../relationships/facade.js";
+import type { RelationshipsFacade } from "../relationships/facade.js";
 import { RelationshipStore } from "../relationships/store.js";
-import { RequestsFacade } from "../requests/facade.js";
+import { requestsFacade } from "../requests/facade.js";
+import type { RequestsFacade } from "../requests/facade.js";
 import { RequestStore } from "../requests/store.js";
 import { lokiStorage } from "../storage/loki-storage.js";
 import type { RuntimeEventPayloads, RuntimeEvents } from "./events.js";
@@ -192,15 +197,15 @@ async function assembleRuntime(
 
     return {
       address,
-      identityMetadata: new IdentityMetadataFacade(context, {
+      identityMetadata: identityMetadataFacade(context, {
         store: metadata,
         relationships,
         maxValueBytes,
       }),
-      identityDeletion: new IdentityDeletionFacade(context, { store: ownDeletion }),
-      relationships: new RelationshipsFacade(context, { store: relationships, forgetPeer }),
-      messages: new MessagesFacade(context, { store: messages, send }),
-      requests: new RequestsFacade(context, { store: requests, send, relationships }),
+      identityDeletion: identityDeletionFacade(context, { store: ownDeletion }),
+      relationships: relationshipsFacade(context, { store: relationships, forgetPeer }),
+      messages: messagesFacade(context, { store: messages, send }),
+      requests: requestsFacade(context, { store: requests, send, relationships }),
       events: { on: (name, listener) => events.on(name, listener) },
       async eraseLocalData() {
         const erased = await context.useCases.run(NO_REQUEST, undefined, async () => {
