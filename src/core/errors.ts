@@ -141,6 +141,11 @@ export function succeed<T>(value: T): Ok<T> {
   return new Ok(value);
 }
 
+/** The record found, or `error.runtime.recordNotFound` naming what was looked for. */
+export function foundOr<T>(record: T | undefined, type: string, id: string): RuntimeResult<T> {
+  return record === undefined ? fail("error.runtime.recordNotFound", type, id) : succeed(record);
+}
+
 export function checkPassed(): CheckResult {
   return { isSuccess: true };
 }

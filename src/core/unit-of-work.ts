@@ -1,4 +1,5 @@
-import type { StorageChange } from "./storage.js";
+import type { Clock } from "./clock.js";
+import type { StorageAdapter, StorageChange } from "./storage.js";
 
 /** A push for the runtime of `address`; `P` is what is pushed. */
 export interface Delivery<P> {
@@ -24,4 +25,15 @@ export function combined<P>(parts: readonly UnitOfWork<P>[]): UnitOfWork<P> {
     changes: parts.flatMap((part) => part.changes),
     deliveries: parts.flatMap((part) => part.deliveries),
   };
+}
+
+/**
+ * What the LocalBackbone lends the part of a capability: the storage and the clock, where an identity stands
+ * in its deletion (`S`), and the commit that writes a unit of work and tells the runtimes.
+ */
+export interface BackbonePart<P, S> {
+  readonly storage: StorageAdapter;
+  readonly clock: Clock;
+  readonly standing: (address: string) => Promise<S>;
+  readonly commit: CommitAndDeliver<P>;
 }

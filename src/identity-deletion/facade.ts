@@ -1,6 +1,6 @@
 import type { IdentityDeletionBackbone } from "./backbone.js";
 import type { RuntimeContext } from "../core/context.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, foundOr, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "./model.js";
@@ -87,12 +87,9 @@ export function identityDeletionFacade(
      * const process = await runtime.identityDeletion.getIdentityDeletionProcess({ id: "IDP…" });
      */
     getIdentityDeletionProcess(request: { id: string }): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-      return context.useCases.run(byIdRequest, request, async ({ id }) => {
-        const process = await parts.store.processes.get(id);
-        return process === undefined
-          ? fail("error.runtime.recordNotFound", "IdentityDeletionProcess", id)
-          : succeed(process);
-      });
+      return context.useCases.run(byIdRequest, request, async ({ id }) =>
+        foundOr(await parts.store.processes.get(id), "IdentityDeletionProcess", id),
+      );
     },
 
     /**

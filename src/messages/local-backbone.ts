@@ -1,12 +1,10 @@
-import type { Clock } from "../core/clock.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import { cloneJson } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
-import type { CommitAndDeliver, UnitOfWork } from "../core/unit-of-work.js";
+import type { BackbonePart, UnitOfWork } from "../core/unit-of-work.js";
 import type { DeletionChange, DeletionStanding } from "../identity-deletion/model.js";
 import { isNotification } from "./model.js";
 import type { MessageDTO } from "./model.js";
@@ -25,22 +23,13 @@ interface HeldNotification {
 /** The messages part of the LocalBackbone: the relay, and the Notifications held for recipients in deletion. */
 export class LocalMessages {
   readonly #held: RecordCollection<HeldNotification>;
-  readonly #clock: Clock;
-  readonly #standing: (address: string) => Promise<DeletionStanding>;
-  readonly #commit: CommitAndDeliver<MessagePush>;
+  readonly #lent: BackbonePart<MessagePush, DeletionStanding>;
 
-  constructor(parts: {
-    storage: StorageAdapter;
-    clock: Clock;
-    standing: (address: string) => Promise<DeletionStanding>;
-    commit: CommitAndDeliver<MessagePush>;
-  }) {
-    this.#held = new RecordCollection(parts.storage, "backbone/heldNotifications", (held) => ({
+  constructor(lent: BackbonePart<MessagePush, DeletionStanding>) {
+    this.#lent = lent;
+    this.#held = new RecordCollection(lent.storage, "backbone/heldNotifications", (held) => ({
       peers: [held.recipient],
     }));
-    this.#clock = parts.clock;
-    this.#standing = parts.standing;
-    this.#commit = parts.commit;
   }
 
   /** Relays a message under the Backbone's rules of behaviour §7 (rules 1 and 2; the rest are the runtime's). */
@@ -54,9 +43,9 @@ export class LocalMessages {
       createdBy: sender,
       recipients: [...recipients],
       content: cloneJson(content),
-      createdAt: this.#clock.now().toISOString(),
+      createdAt: this.#lent.clock.now().toISOString(),
     };
-    const standings = await Promise.all(recipients.map((recipient) => this.#standing(recipient)));
+    const standings = await Promise.all(recipients.map((recipient) => this.#lent.standing(recipient)));
     const deleted = recipients.filter((_, index) => standings[index]?.kind === "deleted");
     if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
     const inDeletion = recipients.filter((_, index) => standings[index]?.kind === "inDeletion");
@@ -65,7 +54,7 @@ export class LocalMessages {
       return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
     // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
     const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
-    await this.#commit({
+    await this.#lent.commit({
       changes: held.map((entry) => this.#held.put(entry)),
       deliveries: recipients
         .filter((recipient) => !inDeletion.includes(recipient))

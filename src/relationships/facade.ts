@@ -1,6 +1,6 @@
 import type { RelationshipsBackbone, RelationshipStatusChange } from "./backbone.js";
 import type { RuntimeContext } from "../core/context.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, foundOr, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import type { StorageChange } from "../core/storage.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
@@ -224,12 +224,9 @@ export function relationshipsFacade(
      * const relationship = await runtime.relationships.getRelationship({ id: relationshipId });
      */
     getRelationship(request: { id: string }): Promise<RuntimeResult<RelationshipDTO>> {
-      return context.useCases.run(relationshipByIdRequest, request, async ({ id }) => {
-        const relationship = await parts.store.relationships.get(id);
-        return relationship === undefined
-          ? fail("error.runtime.recordNotFound", "Relationship", id)
-          : succeed(relationship);
-      });
+      return context.useCases.run(relationshipByIdRequest, request, async ({ id }) =>
+        foundOr(await parts.store.relationships.get(id), "Relationship", id),
+      );
     },
 
     /**

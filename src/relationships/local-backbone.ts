@@ -1,13 +1,11 @@
-import type { Clock } from "../core/clock.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, foundOr, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import { cloneJson } from "../core/json.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import { SlotTakenError } from "../core/storage.js";
-import type { StorageAdapter } from "../core/storage.js";
-import type { CommitAndDeliver, Delivery, UnitOfWork } from "../core/unit-of-work.js";
+import type { BackbonePart, Delivery, UnitOfWork } from "../core/unit-of-work.js";
 import type { DeletionChange, DeletionStanding } from "../identity-deletion/model.js";
 import type { NewRelationshipTemplate, RelationshipStatusChange } from "./backbone.js";
 import {
@@ -46,35 +44,25 @@ interface TemplateRecord extends RelationshipTemplateDTO {
 export class LocalRelationships {
   readonly #templates: RecordCollection<TemplateRecord>;
   readonly #relationships: RecordCollection<BackboneRelationship>;
-  readonly #clock: Clock;
-  /** Where an identity stands in its deletion (behaviour §7 checks it first). */
-  readonly #standing: (address: string) => Promise<DeletionStanding>;
-  readonly #commit: CommitAndDeliver<RelationshipPush>;
+  readonly #lent: BackbonePart<RelationshipPush, DeletionStanding>;
 
-  constructor(parts: {
-    storage: StorageAdapter;
-    clock: Clock;
-    standing: (address: string) => Promise<DeletionStanding>;
-    commit: CommitAndDeliver<RelationshipPush>;
-  }) {
-    this.#templates = new RecordCollection(parts.storage, "backbone/relationshipTemplates", (template) => ({
+  constructor(lent: BackbonePart<RelationshipPush, DeletionStanding>) {
+    this.#lent = lent;
+    this.#templates = new RecordCollection(lent.storage, "backbone/relationshipTemplates", (template) => ({
       peers: [template.createdBy],
     }));
-    this.#relationships = new RecordCollection(parts.storage, "backbone/relationships", (relationship) => {
+    this.#relationships = new RecordCollection(lent.storage, "backbone/relationships", (relationship) => {
       const slot = existingRelationshipSlot(relationship);
       const peers = [relationship.from, relationship.to];
       return slot === undefined ? { peers } : { slot, peers };
     });
-    this.#clock = parts.clock;
-    this.#standing = parts.standing;
-    this.#commit = parts.commit;
   }
 
   async createTemplate(owner: string, template: NewRelationshipTemplate): Promise<RelationshipTemplateDTO> {
     const record: TemplateRecord = {
       id: generateId("RLT"),
       createdBy: owner,
-      createdAt: this.#clock.now().toISOString(),
+      createdAt: this.#lent.clock.now().toISOString(),
       ...template,
       ...(template.content === undefined ? {} : { content: cloneJson(template.content) }),
       allocations: 0,
@@ -85,9 +73,11 @@ export class LocalRelationships {
 
   async getTemplate(templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
     const template = await this.#templates.get(templateId);
-    return template === undefined
-      ? fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId)
-      : succeed(toTemplateDTO(template));
+    return foundOr(
+      template === undefined ? undefined : toTemplateDTO(template),
+      "RelationshipTemplate",
+      templateId,
+    );
   }
 
   async canCreate(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
@@ -103,7 +93,7 @@ export class LocalRelationships {
     const checked = await this.#checkCreation(requestor, templateId);
     if (checked.err) return checked;
     const template = checked.val;
-    const now = this.#clock.now().toISOString();
+    const now = this.#lent.clock.now().toISOString();
     let relationship: BackboneRelationship = {
       id: generateId("REL"),
       templateId,
@@ -115,14 +105,15 @@ export class LocalRelationships {
     };
     if (creationContent !== undefined) relationship.creationContent = cloneJson(creationContent);
     // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
-    const requestorStanding = await this.#standing(requestor);
+    const requestorStanding = await this.#lent.standing(requestor);
     if (requestorStanding.kind === "inDeletion") {
       const change = { kind: "toBeDeleted", deletionDate: requestorStanding.deletionDate } as const;
       relationship =
-        applyPeerDeletion(relationship, requestor, change, this.#clock.now())?.relationship ?? relationship;
+        applyPeerDeletion(relationship, requestor, change, this.#lent.clock.now())?.relationship ??
+        relationship;
     }
     try {
-      await this.#commit({
+      await this.#lent.commit({
         changes: [
           this.#relationships.put(relationship),
           this.#templates.put({ ...template, allocations: template.allocations + 1 }),
@@ -163,7 +154,7 @@ export class LocalRelationships {
 
   /** The relationships of `party` that hear of its deletion (behaviour §5), changed, and what their other sides are told. */
   async onDeletion(party: string, change: DeletionChange): Promise<UnitOfWork<RelationshipPush>> {
-    const now = this.#clock.now();
+    const now = this.#lent.clock.now();
     const changed = (await this.#relationships.listByPeer(party))
       .map((relationship) => applyPeerDeletion(relationship, party, change, now))
       .filter((result) => result !== undefined);
@@ -187,7 +178,7 @@ export class LocalRelationships {
     const template = await this.#templates.get(templateId);
     if (template === undefined)
       return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
-    const owner = await this.#standing(template.createdBy);
+    const owner = await this.#lent.standing(template.createdBy);
     if (owner.kind === "deleted") {
       return fail("error.transport.relationships.deletedOwnerOfRelationshipTemplate", template.createdBy);
     }
@@ -208,7 +199,10 @@ export class LocalRelationships {
         existing.status,
       );
     }
-    if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= this.#clock.now().getTime()) {
+    if (
+      template.expiresAt !== undefined &&
+      Date.parse(template.expiresAt) <= this.#lent.clock.now().getTime()
+    ) {
       return fail("error.transport.relationships.relationshipTemplateExpired", templateId);
     }
     if (
@@ -229,11 +223,11 @@ export class LocalRelationships {
     if (relationship === undefined || !isVisibleTo(relationship, actor)) {
       return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
     }
-    const changed = transition(relationship, actor, action, this.#clock.now());
+    const changed = transition(relationship, actor, action, this.#lent.clock.now());
     if (changed.err) return changed;
     const next = changed.val;
     const goneForBoth = next.decomposedBy.length === 2;
-    await this.#commit({
+    await this.#lent.commit({
       changes: [goneForBoth ? this.#relationships.delete(next.id) : this.#relationships.put(next)],
       deliveries: goneForBoth ? [] : deliveries(next, actor),
     });

@@ -1,5 +1,5 @@
 import type { RuntimeContext } from "../core/context.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, foundOr, succeed } from "../core/errors.js";
 import type { CheckResult, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
@@ -78,10 +78,9 @@ export function requestsFacade(context: RuntimeContext, parts: RequestsFacadePar
      * const request = await runtime.requests.getRequest({ id: "REQ…" });
      */
     getRequest(request: { id: string }): Promise<RuntimeResult<LocalRequestDTO>> {
-      return context.useCases.run(byIdRequest, request, async ({ id }) => {
-        const found = await parts.store.requests.get(id);
-        return found === undefined ? fail("error.runtime.recordNotFound", "Request", id) : succeed(found);
-      });
+      return context.useCases.run(byIdRequest, request, async ({ id }) =>
+        foundOr(await parts.store.requests.get(id), "Request", id),
+      );
     },
 
     /**

@@ -291,26 +291,35 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
  * import { runStorageAdapterComplianceSuite } from "identity-runtime/testing";
  * test("my adapter is compliant", () => runStorageAdapterComplianceSuite(() => myAdapter()));
  */
-export async function runStorageAdapterComplianceSuite(factory: StorageAdapterFactory): Promise<string[]> {
+export function runStorageAdapterComplianceSuite(factory: StorageAdapterFactory): Promise<string[]> {
+  return runEach("storage compliance", storageAdapterComplianceCases, (complianceCase) =>
+    runComplianceCase(factory, complianceCase),
+  );
+}
+
+/**
+ * Runs every case, whatever fails: resolves with the names of the cases that passed, or rejects with an
+ * AggregateError naming each case that failed (its error as the cause).
+ */
+export async function runEach<C extends { readonly name: string }>(
+  suite: string,
+  cases: readonly C[],
+  run: (each: C) => Promise<void>,
+): Promise<string[]> {
   const passed: string[] = [];
   const failures: Error[] = [];
-  for (const complianceCase of storageAdapterComplianceCases) {
+  for (const each of cases) {
     try {
-      await runComplianceCase(factory, complianceCase);
-      passed.push(complianceCase.name);
+      await run(each);
+      passed.push(each.name);
     } catch (error) {
-      failures.push(
-        new Error(`${complianceCase.name}: ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
-        }),
-      );
+      const detail = error instanceof Error ? error.message : String(error);
+      failures.push(new Error(`${each.name}: ${detail}`, { cause: error }));
     }
   }
   if (failures.length > 0) {
-    throw new AggregateError(
-      failures,
-      `${failures.length} storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`,
-    );
+    const list = failures.map((failure) => failure.message).join("\n");
+    throw new AggregateError(failures, `${failures.length} ${suite} case(s) failed:\n${list}`);
   }
   return passed;
 }

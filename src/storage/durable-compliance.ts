@@ -2,7 +2,7 @@
 // what a newer schema gets, what close() does. Exported from "identity-runtime/testing" with the common part.
 import assert from "node:assert/strict";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
-import { A, B, C, ids, put, record } from "./compliance.js";
+import { A, B, C, ids, put, record, runEach } from "./compliance.js";
 
 /**
  * A durable adapter's location, opened as often as a case needs: the same database every time (a file, a
@@ -116,28 +116,10 @@ export const durableStorageComplianceCases: readonly DurableStorageComplianceCas
  *   return { open: () => sqliteStorage({ filename }), markSchemaNewer: async () => { … } };
  * });
  */
-export async function runDurableStorageComplianceSuite(
+export function runDurableStorageComplianceSuite(
   locate: () => DurableStorage | Promise<DurableStorage>,
 ): Promise<string[]> {
-  const passed: string[] = [];
-  const failures: Error[] = [];
-  for (const durableCase of durableStorageComplianceCases) {
-    try {
-      await durableCase.run(await locate());
-      passed.push(durableCase.name);
-    } catch (error) {
-      failures.push(
-        new Error(`${durableCase.name}: ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
-        }),
-      );
-    }
-  }
-  if (failures.length > 0) {
-    throw new AggregateError(
-      failures,
-      `${failures.length} durable storage compliance case(s) failed:\n${failures.map((f) => f.message).join("\n")}`,
-    );
-  }
-  return passed;
+  return runEach("durable storage compliance", durableStorageComplianceCases, async (durableCase) =>
+    durableCase.run(await locate()),
+  );
 }

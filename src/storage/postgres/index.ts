@@ -7,7 +7,7 @@ import { loadPg } from "./driver.js";
 import type { PgPool, PgPoolClient, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
 import type { Tables } from "./schema.js";
-import { applyBatched, applyOneByOne, isSlotViolation, upsertIntoSlot } from "./writes.js";
+import { applyChanges, isSlotViolation, upsertIntoSlot } from "./writes.js";
 
 export type { PgPool as PostgresPool } from "./driver.js";
 
@@ -164,14 +164,14 @@ class PostgresStorage implements StorageAdapter {
     }
     if (changes.length > 1) {
       try {
-        return await this.#transaction((client) => applyBatched(client, this.#tables, changes));
+        return await this.#transaction((client) => applyChanges(client, this.#tables, changes));
       } catch (error) {
         if (!(error instanceof StorageFailure && isSlotViolation(error.cause))) throw error;
         // A batched statement hit a taken slot, which PostgreSQL names only in free text. Nothing was applied;
         // replaying the unit of work one change per statement names the slot exactly.
       }
     }
-    return this.#transaction((client) => applyOneByOne(client, this.#tables, changes));
+    return this.#transaction((client) => applyChanges(client, this.#tables, changes, 1));
   }
 
   async close(): Promise<void> {

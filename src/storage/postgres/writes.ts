@@ -10,17 +10,30 @@ const UNIQUE_VIOLATION = "23505";
 // Parameters of one multi-row statement are arrays, so a batch costs one round trip however long it is.
 const MAX_BATCH = 5_000;
 
-/** Applies the changes in order, each run of changes of one kind and collection as one statement. */
-export async function applyBatched(
+/**
+ * Applies the changes in order, each run of at most `maxBatch` changes of one kind and collection as one
+ * statement. A put that finds its slot taken is a `SlotTakenError` when it was alone in its statement; in a
+ * larger batch PostgreSQL names the slot only in free text, so the caller replays with `maxBatch` 1.
+ */
+export async function applyChanges(
   client: PgPoolClient,
   tables: Tables,
   changes: readonly StorageChange[],
+  maxBatch = MAX_BATCH,
 ): Promise<number[]> {
   const affected: number[] = [];
-  for (const batch of batches(changes)) {
+  for (const batch of batches(changes, maxBatch)) {
     switch (batch.kind) {
       case "put": {
-        await putAll(client, tables, batch.collection, batch.records);
+        try {
+          await putAll(client, tables, batch.collection, batch.records);
+        } catch (error) {
+          const [only, ...others] = batch.records;
+          if (isSlotViolation(error) && others.length === 0 && only?.slot !== undefined) {
+            throw new SlotTakenError(batch.collection, only.slot);
+          }
+          throw error;
+        }
         for (let i = 0; i < batch.records.length; i++) affected.push(1);
         break;
       }
@@ -37,40 +50,6 @@ export async function applyBatched(
       }
       case "deleteByPeer":
         affected.push(await deleteByPeer(client, tables, batch.collection, batch.keys[0] as string));
-        break;
-    }
-  }
-  return affected;
-}
-
-/** Applies the changes one statement each, so that a taken slot is known to belong to one put. */
-export async function applyOneByOne(
-  client: PgPoolClient,
-  tables: Tables,
-  changes: readonly StorageChange[],
-): Promise<number[]> {
-  const affected: number[] = [];
-  for (const change of changes) {
-    switch (change.kind) {
-      case "put":
-        try {
-          await putAll(client, tables, change.collection, [change.record]);
-        } catch (error) {
-          if (isSlotViolation(error) && change.record.slot !== undefined) {
-            throw new SlotTakenError(change.collection, change.record.slot);
-          }
-          throw error;
-        }
-        affected.push(1);
-        break;
-      case "delete":
-        affected.push(await deleteWhere(client, tables, "id", change.collection, change.id));
-        break;
-      case "deleteBySlot":
-        affected.push(await deleteWhere(client, tables, "slot", change.collection, change.slot));
-        break;
-      case "deleteByPeer":
-        affected.push(await deleteByPeer(client, tables, change.collection, change.peer));
         break;
     }
   }
@@ -103,22 +82,6 @@ export function isSlotViolation(error: unknown): boolean {
   return (
     errorCode(error) === UNIQUE_VIOLATION &&
     (error as { constraint?: unknown }).constraint === SLOT_CONSTRAINT
-  );
-}
-
-/** Deletes the record of `collection` whose `column` is `value` (its peer rows follow); how many went. */
-async function deleteWhere(
-  client: PgPoolClient,
-  tables: Tables,
-  column: "id" | "slot",
-  collection: string,
-  value: string,
-): Promise<number> {
-  return rowCount(
-    await client.query(`DELETE FROM ${tables.records} WHERE collection = $1 AND ${column} = $2`, [
-      collection,
-      value,
-    ]),
   );
 }
 
@@ -200,7 +163,7 @@ type Batch =
  * as applying them one by one: no key twice in a batch (a second put of an id, or a second removal of a
  * slot, must see the first one done), and each removal by peer on its own (one record may have both peers).
  */
-function batches(changes: readonly StorageChange[]): Batch[] {
+function batches(changes: readonly StorageChange[], maxBatch: number): Batch[] {
   const result: Batch[] = [];
   let current: Batch | undefined;
   let keys = new Set<string>();
@@ -212,7 +175,7 @@ function batches(changes: readonly StorageChange[]): Batch[] {
       current.collection === change.collection &&
       change.kind !== "deleteByPeer" &&
       !keys.has(key) &&
-      keys.size < MAX_BATCH;
+      keys.size < maxBatch;
     if (!fits) {
       current =
         change.kind === "put"
