@@ -1,5 +1,5 @@
 import type { RelationshipDTO, RelationshipStatus, Runtime, RuntimeEvent, RuntimeResult } from "../src/index";
-import { lokiStorage } from "../src/index";
+import { lokiStorage, ManualClock } from "../src/index";
 import {
   CODE,
   delegating,
@@ -139,6 +139,16 @@ describe("createOwnRelationshipTemplate", () => {
     expect(first.id).not.toBe(second.id);
     expect(ok(await a.relationships.getRelationshipTemplates())).toEqual([first, second]);
     expect(ok(await a.relationships.getRelationshipTemplate({ id: second.id }))).toEqual(second);
+  });
+
+  test("expiresAt is judged by the Backbone's clock, even for a runtime given a clock of its own", async () => {
+    const early = await w.runtime({ clock: new ManualClock(new Date("2020-01-01T00:00:00.000Z")) });
+    // In the past for the Backbone (2030), in the future for the runtime's own clock (2020).
+    const error = err(
+      await early.relationships.createOwnRelationshipTemplate({ expiresAt: "2025-01-01T00:00:00.000Z" }),
+    );
+    expect(error.code).toBe(VALIDATION);
+    expect(error.message).toContain("expiresAt");
   });
 
   test("expiresAt on February 29th of a leap year, with an offset instead of Z, is a date like any other (kept in UTC)", async () => {
@@ -939,6 +949,9 @@ describe("decomposeRelationship", () => {
 
     ok(await a.relationships.decomposeRelationship({ relationshipId: fromSingleUse.id }));
 
+    expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
+    // Reading it by id does not bring it back from the Backbone.
+    expect(err(await a.relationships.getRelationshipTemplate({ id: singleUse.id })).code).toBe(NOT_FOUND);
     expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
     // The peer forgets the decomposing side's templates only when it decomposes itself.
     expect(ok(await b.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([singleUse.id]);

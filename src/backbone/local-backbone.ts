@@ -8,6 +8,7 @@ import { RecordCollection } from "../core/record-collection.js";
 import type { Err } from "../core/result.js";
 import type { StorageAdapter } from "../core/storage.js";
 import { combined } from "../core/unit-of-work.js";
+import type { UnitOfWork } from "../core/unit-of-work.js";
 import { LocalIdentityDeletions } from "../identity-deletion/local-backbone.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import { LocalMessages } from "../messages/local-backbone.js";
@@ -20,6 +21,7 @@ import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/
 import { lokiStorage } from "../storage/loki-storage.js";
 import type { Backbone, BackboneInbox } from "./backbone.js";
 import { PushDelivery } from "./delivery.js";
+import type { Push } from "./delivery.js";
 import { DueJobScheduler } from "./scheduler.js";
 
 export interface LocalBackboneOptions {
@@ -100,8 +102,9 @@ export class LocalBackbone implements Backbone {
     this.#identities = new RecordCollection(storage, "backbone/identities");
     this.#delivery = new PushDelivery({ storage, onDeliveryError: this.#onDeliveryError });
     const clock = this.clock;
-    const commit = (work: Parameters<PushDelivery["commitAndDeliver"]>[0]) =>
-      this.#delivery.commitAndDeliver(work);
+    const commit = (work: UnitOfWork<Push>) => this.#delivery.commitAndDeliver(work);
+    // Relationships and messages ask where an identity stands in its deletion, and a deletion tells both:
+    // the parts refer to each other through these closures, called only once all of them exist.
     const standing = (address: string) => this.#deletions.standing(address);
     this.#relationships = new LocalRelationships({ storage, clock, standing, commit });
     this.#messages = new LocalMessages({ storage, clock, standing, commit });

@@ -21,7 +21,7 @@ export class DueJobScheduler {
     this.#run = parts.run;
   }
 
-  /** Sets the timer for the next due instant, after a run that succeeded. */
+  /** Sets the timer for the next due instant, after a due-job run or a change of a process that succeeded. */
   async reschedule(): Promise<void> {
     if (this.#stopped) return;
     this.#retryDelayMs = 0;

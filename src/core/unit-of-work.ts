@@ -29,7 +29,8 @@ export function combined<P>(parts: readonly UnitOfWork<P>[]): UnitOfWork<P> {
 
 /**
  * What the LocalBackbone lends the part of a capability: the storage and the clock, where an identity stands
- * in its deletion (`S`), and the commit that writes a unit of work and tells the runtimes.
+ * in its deletion (`S`), and the commit that writes a unit of work and tells the runtimes. (The deletion part
+ * itself, which decides where identities stand, is given its periods and the consequences instead.)
  */
 export interface BackbonePart<P, S> {
   readonly storage: StorageAdapter;

@@ -37,6 +37,18 @@ export function identityDeletionFacade(
   context: RuntimeContext<IdentityDeletionBackbone>,
   parts: IdentityDeletionFacadeParts,
 ) {
+  function decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return context.useCases.run(NO_REQUEST, undefined, async () =>
+      recorded(await context.backbone.decideIdentityDeletionProcess(context.address, decision)),
+    );
+  }
+
+  async function recorded(
+    result: RuntimeResult<IdentityDeletionProcessDTO>,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
+    return result.ok ? succeed(await parts.store.record(result.val)) : result;
+  }
+
   return {
     /**
      * Starts the deletion of the own identity: an Approved process, deleted once the grace period has passed
@@ -134,17 +146,6 @@ export function identityDeletionFacade(
       });
     },
   };
-  function decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return context.useCases.run(NO_REQUEST, undefined, async () =>
-      recorded(await context.backbone.decideIdentityDeletionProcess(context.address, decision)),
-    );
-  }
-
-  async function recorded(
-    result: RuntimeResult<IdentityDeletionProcessDTO>,
-  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await parts.store.record(result.val)) : result;
-  }
 }
 
 /** The IdentityDeletion use cases of one runtime: `runtime.identityDeletion`. Its methods work detached too. */

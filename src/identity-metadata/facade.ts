@@ -43,6 +43,10 @@ export interface IdentityMetadataFacadeParts {
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export function identityMetadataFacade(context: RuntimeContext, parts: IdentityMetadataFacadeParts) {
+  async function isFamiliar(reference: string): Promise<boolean> {
+    return reference === context.address || (await parts.relationships.relationships.hasPeer(reference));
+  }
+
   return {
     /**
      * Creates the IdentityMetadata of the (`reference`, `key`) slot, or replaces the `value` of the one there
@@ -103,9 +107,6 @@ export function identityMetadataFacade(context: RuntimeContext, parts: IdentityM
       );
     },
   };
-  async function isFamiliar(reference: string): Promise<boolean> {
-    return reference === context.address || (await parts.relationships.relationships.hasPeer(reference));
-  }
 }
 
 /** The IdentityMetadata use cases of one runtime: `runtime.identityMetadata`. Its methods work detached too. */

@@ -1,3 +1,4 @@
+import type { Clock } from "../core/clock.js";
 import type { RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import type { PeerDeletionEvent, RelationshipDTO, RelationshipTemplateDTO } from "./model.js";
@@ -13,6 +14,8 @@ export type RelationshipStatusChange = "accept" | "reject" | "revoke" | "termina
 
 /** The relationships part of the Backbone port: templates and relationships between identities. */
 export interface RelationshipsBackbone {
+  /** The Backbone's time, by which it judges a template expired. */
+  readonly clock: Clock;
   createRelationshipTemplate(
     owner: string,
     template: NewRelationshipTemplate,

@@ -76,6 +76,32 @@ export function relationshipsFacade(
   context: RuntimeContext<RelationshipsBackbone, RelationshipEvents>,
   parts: RelationshipsFacadeParts,
 ) {
+  function change(
+    request: RelationshipIdRequest,
+    change: RelationshipStatusChange,
+  ): Promise<RuntimeResult<RelationshipDTO>> {
+    return context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
+      if ((await parts.store.relationships.get(relationshipId)) === undefined) {
+        return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
+      }
+      const changed = await context.backbone.changeRelationship(context.address, relationshipId, change);
+      return changed.ok ? succeed(await parts.store.apply(changed.val)) : changed;
+    });
+  }
+
+  /**
+   * A template this runtime does not keep, from the Backbone. An own template is always kept from its creation
+   * on, so one that is not kept was removed (a decomposed single-use template): it is not brought back.
+   */
+  async function loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+    const loaded = await context.backbone.getRelationshipTemplate(context.address, id);
+    if (loaded.err) return loaded;
+    if (loaded.val.createdBy === context.address)
+      return fail("error.runtime.recordNotFound", "RelationshipTemplate", id);
+    await parts.store.templates.save(loaded.val);
+    return loaded;
+  }
+
   return {
     /**
      * Creates a template on the Backbone from which peers create relationships to the own identity.
@@ -88,7 +114,8 @@ export function relationshipsFacade(
       return context.useCases.mutate(templateRequest, request, async (template) => {
         if (
           template.expiresAt !== undefined &&
-          Date.parse(template.expiresAt) <= context.clock.now().getTime()
+          // The Backbone's clock: it is the Backbone that will judge the template expired.
+          Date.parse(template.expiresAt) <= context.backbone.clock.now().getTime()
         ) {
           return fail("error.runtime.validation.invalidPropertyValue", "expiresAt must be in the future");
         }
@@ -194,8 +221,9 @@ export function relationshipsFacade(
     },
 
     /**
-     * Removes a Terminated or DeletionProposed relationship and, in one unit of work, all IdentityMetadata about
-     * the peer and the peer's templates. The peer's side becomes DeletionProposed.
+     * Removes a Terminated or DeletionProposed relationship and, in one unit of work, everything kept about the
+     * peer (IdentityMetadata, its templates, requests, messages) and the own template the relationship came
+     * from when that was single-use. The peer's side becomes DeletionProposed.
      * @example
      * await runtime.relationships.decomposeRelationship({ relationshipId });
      */
@@ -244,24 +272,6 @@ export function relationshipsFacade(
       });
     },
   };
-  function change(
-    request: RelationshipIdRequest,
-    change: RelationshipStatusChange,
-  ): Promise<RuntimeResult<RelationshipDTO>> {
-    return context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-      if ((await parts.store.relationships.get(relationshipId)) === undefined) {
-        return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-      }
-      const changed = await context.backbone.changeRelationship(context.address, relationshipId, change);
-      return changed.ok ? succeed(await parts.store.apply(changed.val)) : changed;
-    });
-  }
-
-  async function loadTemplate(id: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    const loaded = await context.backbone.getRelationshipTemplate(context.address, id);
-    if (loaded.ok) await parts.store.templates.save(loaded.val);
-    return loaded;
-  }
 }
 
 /** The Relationships use cases of one runtime: `runtime.relationships`. Its methods work detached too. */

@@ -37,6 +37,62 @@ export interface RequestsFacadeParts {
  * (Open), decided by the peer (Completed on both sides). Peers in deletion or deleted cannot take part.
  */
 export function requestsFacade(context: RuntimeContext, parts: RequestsFacadeParts) {
+  function canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
+    return context.useCases.check(incomingRequest, request, ({ requestId }) => decidable(requestId));
+  }
+
+  function decide(
+    request: IncomingRequestIdRequest,
+    result: LocalRequestResponse["result"],
+  ): Promise<RuntimeResult<LocalRequestDTO>> {
+    // One decision per request at a time: a second one waits, then finds the request Completed.
+    return context.useCases.mutate(incomingRequest, request, ({ requestId }) =>
+      parts.store.exclusively(requestId, () => decideNow(requestId, result)),
+    );
+  }
+
+  async function decideNow(
+    requestId: string,
+    result: LocalRequestResponse["result"],
+  ): Promise<RuntimeResult<LocalRequestDTO>> {
+    const allowed = await decidable(requestId);
+    if (allowed.err) return allowed;
+    const incoming = allowed.val;
+    const content: ResponseContent = { "@type": "Response", requestId, result };
+    const sent = await parts.send([incoming.peer], { ...content });
+    if (sent.err) return sent;
+    return succeed(
+      await parts.store.update(
+        { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
+        "consumption.incomingRequestStatusChanged",
+      ),
+    );
+  }
+
+  /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
+  async function decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
+    const incoming = await parts.store.requests.get(requestId);
+    if (incoming === undefined || incoming.isOwn)
+      return fail("error.runtime.recordNotFound", "incoming Request", requestId);
+    const allowed = await checkPeer(incoming.peer, DECIDE_STATUSES);
+    if (allowed.err) return allowed;
+    if (incoming.status !== "ManualDecisionRequired") {
+      return fail("error.consumption.requests.wrongRequestStatus", requestId, incoming.status, [
+        "ManualDecisionRequired",
+      ]);
+    }
+    return succeed(incoming);
+  }
+
+  async function checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
+    return checkRequestPeer(
+      peer,
+      await parts.relationships.relationships.listByPeer(peer),
+      allowed,
+      context.clock.now(),
+    );
+  }
+
   return {
     /**
      * Whether an outgoing request to `peer` could be created now, and if not, why. Never acts.
@@ -141,61 +197,6 @@ export function requestsFacade(context: RuntimeContext, parts: RequestsFacadePar
       return decide(request, "Rejected");
     },
   };
-  function canDecide(request: IncomingRequestIdRequest): Promise<RuntimeResult<CheckResult>> {
-    return context.useCases.check(incomingRequest, request, ({ requestId }) => decidable(requestId));
-  }
-
-  function decide(
-    request: IncomingRequestIdRequest,
-    result: LocalRequestResponse["result"],
-  ): Promise<RuntimeResult<LocalRequestDTO>> {
-    // One decision per request at a time: a second one waits, then finds the request Completed.
-    return context.useCases.mutate(incomingRequest, request, ({ requestId }) =>
-      parts.store.exclusively(requestId, () => decideNow(requestId, result)),
-    );
-  }
-
-  async function decideNow(
-    requestId: string,
-    result: LocalRequestResponse["result"],
-  ): Promise<RuntimeResult<LocalRequestDTO>> {
-    const allowed = await decidable(requestId);
-    if (allowed.err) return allowed;
-    const incoming = allowed.val;
-    const content: ResponseContent = { "@type": "Response", requestId, result };
-    const sent = await parts.send([incoming.peer], { ...content });
-    if (sent.err) return sent;
-    return succeed(
-      await parts.store.update(
-        { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
-        "consumption.incomingRequestStatusChanged",
-      ),
-    );
-  }
-
-  /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */
-  async function decidable(requestId: string): Promise<RuntimeResult<LocalRequestDTO>> {
-    const incoming = await parts.store.requests.get(requestId);
-    if (incoming === undefined || incoming.isOwn)
-      return fail("error.runtime.recordNotFound", "incoming Request", requestId);
-    const allowed = await checkPeer(incoming.peer, DECIDE_STATUSES);
-    if (allowed.err) return allowed;
-    if (incoming.status !== "ManualDecisionRequired") {
-      return fail("error.consumption.requests.wrongRequestStatus", requestId, incoming.status, [
-        "ManualDecisionRequired",
-      ]);
-    }
-    return succeed(incoming);
-  }
-
-  async function checkPeer(peer: string, allowed: typeof CREATE_STATUSES): Promise<RuntimeResult<void>> {
-    return checkRequestPeer(
-      peer,
-      await parts.relationships.relationships.listByPeer(peer),
-      allowed,
-      context.clock.now(),
-    );
-  }
 }
 
 /** The Requests use cases of one runtime: `runtime.requests`. Its methods work detached too. */

@@ -106,10 +106,12 @@ export function errorCode(error: unknown): string | undefined {
 
 /** The one conversion of the driver's errors: a StorageFailure that keeps the cause. */
 export function failure(error: unknown, committing = false): StorageFailure {
-  return databaseFailure(
-    committing && isConnectionLoss(error)
-      ? "PostgreSQL (the connection was lost while committing, so the changes may or may not have been applied)"
-      : "PostgreSQL",
-    error,
-  );
+  if (committing && isConnectionLoss(error)) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return new StorageFailure(
+      `identity-runtime: PostgreSQL lost the connection while committing, so the changes may or may not have been applied: ${detail}`,
+      { cause: error },
+    );
+  }
+  return databaseFailure("PostgreSQL", error);
 }

@@ -1,6 +1,6 @@
 import { StorageFailure } from "../../core/storage.js";
 import type { StorageAdapter, StorageChange, StoredRecord } from "../../core/storage.js";
-import { toStored } from "../sql/records.js";
+import { SchemaVersionFailure, toStored } from "../sql/records.js";
 import type { RecordRow } from "../sql/records.js";
 import { failure, retrying, withClient } from "./connection.js";
 import { loadPg } from "./driver.js";
@@ -222,9 +222,7 @@ class PostgresStorage implements StorageAdapter {
       await retrying((attempt) => withClient(pool, (client) => createSchema(client, this.#tables), attempt));
     } catch (error) {
       // A schema this version cannot open stays refused: no retry mends it.
-      if (error instanceof StorageFailure && /schema version/.test(error.message)) {
-        this.#permanentFailure = error;
-      }
+      if (error instanceof SchemaVersionFailure) this.#permanentFailure = error;
       throw failure(error);
     }
     return pool;

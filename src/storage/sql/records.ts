@@ -34,13 +34,18 @@ export function toStored(row: RecordRow): StoredRecord {
 export function checkSchemaVersion(recorded: string | undefined, where: string): void {
   const version = recorded !== undefined && /^\d+$/.test(recorded) ? Number(recorded) : Number.NaN;
   if (version === SCHEMA_VERSION) return;
-  throw new StorageFailure(
-    version > SCHEMA_VERSION
-      ? `identity-runtime: ${where} was written by a newer version of identity-runtime (schema version ` +
+  throw new SchemaVersionFailure(
+    Number.isNaN(version)
+      ? `identity-runtime: ${where} has an unknown schema version ${JSON.stringify(recorded ?? null)}; it was not written by identity-runtime.`
+      : version > SCHEMA_VERSION
+        ? `identity-runtime: ${where} was written by a newer version of identity-runtime (schema version ` +
           `${version}; this version knows up to ${SCHEMA_VERSION}). Upgrade identity-runtime to open it.`
-      : `identity-runtime: ${where} has an unknown schema version ${JSON.stringify(recorded ?? null)}.`,
+        : `identity-runtime: ${where} has schema version ${version}, which this version of identity-runtime cannot open.`,
   );
 }
+
+/** A database whose schema version this code cannot open: no retry mends it, and it is left as it is. */
+export class SchemaVersionFailure extends StorageFailure {}
 
 /**
  * Loads an optional peer dependency on first use, so that users of other storages need not install it; a
