@@ -11,11 +11,13 @@ import { combined } from "../core/unit-of-work.js";
 import type { UnitOfWork } from "../core/unit-of-work.js";
 import { LocalIdentityDeletions } from "../identity-deletion/local-backbone.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
-import { LocalMessages } from "../messages/local-backbone.js";
+import { localMessages } from "../messages/local-backbone.js";
+import type { LocalMessages } from "../messages/local-backbone.js";
 import type { MessagePush } from "../messages/local-backbone.js";
 import type { MessageDTO } from "../messages/model.js";
 import type { NewRelationshipTemplate, RelationshipStatusChange } from "../relationships/backbone.js";
-import { LocalRelationships } from "../relationships/local-backbone.js";
+import { localRelationships } from "../relationships/local-backbone.js";
+import type { LocalRelationships } from "../relationships/local-backbone.js";
 import type { RelationshipPush } from "../relationships/local-backbone.js";
 import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
 import { lokiStorage } from "../storage/loki-storage.js";
@@ -106,8 +108,8 @@ export class LocalBackbone implements Backbone {
     // Relationships and messages ask where an identity stands in its deletion, and a deletion tells both:
     // the parts refer to each other through these closures, called only once all of them exist.
     const standing = (address: string) => this.#deletions.standing(address);
-    this.#relationships = new LocalRelationships({ storage, clock, standing, commit });
-    this.#messages = new LocalMessages({ storage, clock, standing, commit });
+    this.#relationships = localRelationships({ storage, clock, standing, commit });
+    this.#messages = localMessages({ storage, clock, standing, commit });
     this.#deletions = new LocalIdentityDeletions({
       storage,
       clock,

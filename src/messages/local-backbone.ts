@@ -21,62 +21,65 @@ interface HeldNotification {
 }
 
 /** The messages part of the LocalBackbone: the relay, and the Notifications held for recipients in deletion. */
-export class LocalMessages {
-  readonly #held: RecordCollection<HeldNotification>;
-  readonly #lent: BackbonePart<MessagePush, DeletionStanding>;
+export function localMessages(lent: BackbonePart<MessagePush, DeletionStanding>) {
+  // Filed under their recipient: released or dropped all at once when its deletion is decided.
+  const heldNotifications = new RecordCollection<HeldNotification>(
+    lent.storage,
+    "backbone/heldNotifications",
+    ({ recipient }) => ({ peers: [recipient] }),
+  );
 
-  constructor(lent: BackbonePart<MessagePush, DeletionStanding>) {
-    this.#lent = lent;
-    this.#held = new RecordCollection(lent.storage, "backbone/heldNotifications", (held) => ({
-      peers: [held.recipient],
-    }));
-  }
+  return {
+    /** Relays a message under the Backbone's rules of behaviour §7 (rules 1 and 2; the rest are the runtime's). */
+    async send(
+      sender: string,
+      recipients: readonly string[],
+      content: JsonValue,
+    ): Promise<RuntimeResult<MessageDTO>> {
+      const message: MessageDTO = {
+        id: generateId("MSG"),
+        createdBy: sender,
+        recipients: [...recipients],
+        content: cloneJson(content),
+        createdAt: lent.clock.now().toISOString(),
+      };
+      const standings = await Promise.all(recipients.map((recipient) => lent.standing(recipient)));
+      const deleted = recipients.filter((_, index) => standings[index]?.kind === "deleted");
+      if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
+      const inDeletion = recipients.filter((_, index) => standings[index]?.kind === "inDeletion");
+      const notification = isNotification(content);
+      if (inDeletion.length > 0 && !notification)
+        return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
+      // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
+      const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
+      await lent.commit({
+        changes: held.map((entry) => heldNotifications.put(entry)),
+        deliveries: recipients
+          .filter((recipient) => !inDeletion.includes(recipient))
+          .map((address) => ({ address, push: { kind: "messageReceived", message } })),
+      });
+      return succeed(message);
+    },
 
-  /** Relays a message under the Backbone's rules of behaviour §7 (rules 1 and 2; the rest are the runtime's). */
-  async send(
-    sender: string,
-    recipients: readonly string[],
-    content: JsonValue,
-  ): Promise<RuntimeResult<MessageDTO>> {
-    const message: MessageDTO = {
-      id: generateId("MSG"),
-      createdBy: sender,
-      recipients: [...recipients],
-      content: cloneJson(content),
-      createdAt: this.#lent.clock.now().toISOString(),
-    };
-    const standings = await Promise.all(recipients.map((recipient) => this.#lent.standing(recipient)));
-    const deleted = recipients.filter((_, index) => standings[index]?.kind === "deleted");
-    if (deleted.length > 0) return fail("error.transport.messages.peerIsDeleted", deleted);
-    const inDeletion = recipients.filter((_, index) => standings[index]?.kind === "inDeletion");
-    const notification = isNotification(content);
-    if (inDeletion.length > 0 && !notification)
-      return fail("error.runtime.messages.peerIsInDeletion", inDeletion);
-    // A Notification to a recipient in deletion waits on the Backbone until it cancels (or is deleted).
-    const held = inDeletion.map((recipient) => ({ id: `${recipient}/${message.id}`, recipient, message }));
-    await this.#lent.commit({
-      changes: held.map((entry) => this.#held.put(entry)),
-      deliveries: recipients
-        .filter((recipient) => !inDeletion.includes(recipient))
-        .map((address) => ({ address, push: { kind: "messageReceived", message } })),
-    });
-    return succeed(message);
-  }
-
-  /**
-   * What a deletion does to the Notifications held for `recipient`: a cancellation releases them (delivered
-   * oldest first), a deletion drops them.
-   */
-  async onDeletion(recipient: string, change: DeletionChange): Promise<UnitOfWork<MessagePush>> {
-    if (change.kind === "deleted") return { changes: [this.#held.deleteByPeer(recipient)], deliveries: [] };
-    if (change.kind !== "cancelled") return { changes: [], deliveries: [] };
-    const held = await this.#held.listByPeer(recipient);
-    return {
-      changes: held.length === 0 ? [] : [this.#held.deleteByPeer(recipient)],
-      deliveries: held.map(({ message }) => ({
-        address: recipient,
-        push: { kind: "messageReceived", message },
-      })),
-    };
-  }
+    /**
+     * What a deletion does to the Notifications held for `recipient`: a cancellation releases them (delivered
+     * oldest first), a deletion drops them.
+     */
+    async onDeletion(recipient: string, change: DeletionChange): Promise<UnitOfWork<MessagePush>> {
+      if (change.kind === "deleted")
+        return { changes: [heldNotifications.deleteByPeer(recipient)], deliveries: [] };
+      if (change.kind !== "cancelled") return { changes: [], deliveries: [] };
+      const held = await heldNotifications.listByPeer(recipient);
+      return {
+        changes: held.length === 0 ? [] : [heldNotifications.deleteByPeer(recipient)],
+        deliveries: held.map(({ message }) => ({
+          address: recipient,
+          push: { kind: "messageReceived", message },
+        })),
+      };
+    },
+  };
 }
+
+/** What `localMessages` makes: the part the LocalBackbone composes. */
+export type LocalMessages = ReturnType<typeof localMessages>;

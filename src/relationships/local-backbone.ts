@@ -41,144 +41,33 @@ interface TemplateRecord extends RelationshipTemplateDTO {
  * each side's view is projected. "One existing relationship per pair" is a storage guarantee: it holds the
  * pair's slot while Pending, Active, Terminated or DeletionProposed.
  */
-export class LocalRelationships {
-  readonly #templates: RecordCollection<TemplateRecord>;
-  readonly #relationships: RecordCollection<BackboneRelationship>;
-  readonly #lent: BackbonePart<RelationshipPush, DeletionStanding>;
-
-  constructor(lent: BackbonePart<RelationshipPush, DeletionStanding>) {
-    this.#lent = lent;
-    this.#templates = new RecordCollection(lent.storage, "backbone/relationshipTemplates", (template) => ({
+export function localRelationships(lent: BackbonePart<RelationshipPush, DeletionStanding>) {
+  const templates = new RecordCollection<TemplateRecord>(
+    lent.storage,
+    "backbone/relationshipTemplates",
+    (template) => ({
       peers: [template.createdBy],
-    }));
-    this.#relationships = new RecordCollection(lent.storage, "backbone/relationships", (relationship) => {
+    }),
+  );
+  const relationships = new RecordCollection<BackboneRelationship>(
+    lent.storage,
+    "backbone/relationships",
+    (relationship) => {
       const slot = existingRelationshipSlot(relationship);
       const peers = [relationship.from, relationship.to];
       return slot === undefined ? { peers } : { slot, peers };
-    });
-  }
-
-  async createTemplate(owner: string, template: NewRelationshipTemplate): Promise<RelationshipTemplateDTO> {
-    const record: TemplateRecord = {
-      id: generateId("RLT"),
-      createdBy: owner,
-      createdAt: this.#lent.clock.now().toISOString(),
-      ...template,
-      ...(template.content === undefined ? {} : { content: cloneJson(template.content) }),
-      allocations: 0,
-    };
-    await this.#templates.save(record);
-    return toTemplateDTO(record);
-  }
-
-  async getTemplate(templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    const template = await this.#templates.get(templateId);
-    return foundOr(
-      template === undefined ? undefined : toTemplateDTO(template),
-      "RelationshipTemplate",
-      templateId,
-    );
-  }
-
-  async canCreate(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
-    const checked = await this.#checkCreation(requestor, templateId);
-    return checked.ok ? succeed(undefined) : checked;
-  }
-
-  async create(
-    requestor: string,
-    templateId: string,
-    creationContent?: JsonValue,
-  ): Promise<RuntimeResult<RelationshipDTO>> {
-    const checked = await this.#checkCreation(requestor, templateId);
-    if (checked.err) return checked;
-    const template = checked.val;
-    const now = this.#lent.clock.now().toISOString();
-    let relationship: BackboneRelationship = {
-      id: generateId("REL"),
-      templateId,
-      from: requestor,
-      to: template.createdBy,
-      status: "Pending",
-      auditLog: [{ createdAt: now, createdBy: requestor, reason: "Creation", newStatus: "Pending" }],
-      decomposedBy: [],
-    };
-    if (creationContent !== undefined) relationship.creationContent = cloneJson(creationContent);
-    // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
-    const requestorStanding = await this.#lent.standing(requestor);
-    if (requestorStanding.kind === "inDeletion") {
-      const change = { kind: "toBeDeleted", deletionDate: requestorStanding.deletionDate } as const;
-      relationship =
-        applyPeerDeletion(relationship, requestor, change, this.#lent.clock.now())?.relationship ??
-        relationship;
-    }
-    try {
-      await this.#lent.commit({
-        changes: [
-          this.#relationships.put(relationship),
-          this.#templates.put({ ...template, allocations: template.allocations + 1 }),
-        ],
-        deliveries: deliveries(relationship, requestor),
-      });
-    } catch (error) {
-      // Another creation for the pair committed first: the storage keeps one existing relationship per pair.
-      if (error instanceof SlotTakenError) {
-        const winner = await this.#relationships.getBySlot(pairSlot(requestor, template.createdBy));
-        return fail(
-          "error.transport.relationships.relationshipCurrentlyExists",
-          template.createdBy,
-          winner?.status ?? "Pending",
-        );
-      }
-      throw error;
-    }
-    return succeed(projectRelationship(relationship, requestor));
-  }
-
-  async change(
-    actor: string,
-    relationshipId: string,
-    change: RelationshipStatusChange,
-  ): Promise<RuntimeResult<RelationshipDTO>> {
-    const changed = await this.#transition(actor, relationshipId, change);
-    return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
-  }
-
-  async decompose(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
-    // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
-    const relationship = await this.#relationships.get(relationshipId);
-    if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
-    const changed = await this.#transition(actor, relationshipId, "decompose");
-    return changed.ok ? succeed(undefined) : changed;
-  }
-
-  /** The relationships of `party` that hear of its deletion (behaviour §5), changed, and what their other sides are told. */
-  async onDeletion(party: string, change: DeletionChange): Promise<UnitOfWork<RelationshipPush>> {
-    const now = this.#lent.clock.now();
-    const changed = (await this.#relationships.listByPeer(party))
-      .map((relationship) => applyPeerDeletion(relationship, party, change, now))
-      .filter((result) => result !== undefined);
-    return {
-      changes: changed.map(({ relationship }) => this.#relationships.put(relationship)),
-      deliveries: changed.flatMap(({ relationship, event }) => {
-        const peer = otherParty(relationship, party);
-        if (!isVisibleTo(relationship, peer)) return [];
-        const push: RelationshipPush = {
-          kind: "relationshipChanged",
-          relationship: projectRelationship(relationship, peer),
-          peerDeletion: event,
-        };
-        return [{ address: peer, push }];
-      }),
-    };
-  }
+    },
+  );
 
   /** The template, if `requestor` may create a relationship from it now (behaviour §7 order). */
-  async #checkCreation(requestor: string, templateId: string): Promise<RuntimeResult<TemplateRecord>> {
-    const template = await this.#templates.get(templateId);
+  async function checkCreation(
+    requestor: string,
+    templateId: string,
+  ): Promise<RuntimeResult<TemplateRecord>> {
+    const template = await templates.get(templateId);
     if (template === undefined)
       return fail("error.runtime.recordNotFound", "RelationshipTemplate", templateId);
-    const owner = await this.#lent.standing(template.createdBy);
+    const owner = await lent.standing(template.createdBy);
     if (owner.kind === "deleted") {
       return fail("error.transport.relationships.deletedOwnerOfRelationshipTemplate", template.createdBy);
     }
@@ -191,7 +80,7 @@ export class LocalRelationships {
     if (template.createdBy === requestor) {
       return fail("error.transport.relationships.cannotCreateRelationshipWithYourself", templateId);
     }
-    const existing = await this.#relationships.getBySlot(pairSlot(requestor, template.createdBy));
+    const existing = await relationships.getBySlot(pairSlot(requestor, template.createdBy));
     if (existing !== undefined) {
       return fail(
         "error.transport.relationships.relationshipCurrentlyExists",
@@ -199,10 +88,7 @@ export class LocalRelationships {
         existing.status,
       );
     }
-    if (
-      template.expiresAt !== undefined &&
-      Date.parse(template.expiresAt) <= this.#lent.clock.now().getTime()
-    ) {
+    if (template.expiresAt !== undefined && Date.parse(template.expiresAt) <= lent.clock.now().getTime()) {
       return fail("error.transport.relationships.relationshipTemplateExpired", templateId);
     }
     if (
@@ -214,26 +100,145 @@ export class LocalRelationships {
     return succeed(template);
   }
 
-  async #transition(
+  async function transitionFor(
     actor: string,
     relationshipId: string,
     action: RelationshipStatusChange | "decompose",
   ): Promise<RuntimeResult<BackboneRelationship>> {
-    const relationship = await this.#relationships.get(relationshipId);
+    const relationship = await relationships.get(relationshipId);
     if (relationship === undefined || !isVisibleTo(relationship, actor)) {
       return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
     }
-    const changed = transition(relationship, actor, action, this.#lent.clock.now());
+    const changed = transition(relationship, actor, action, lent.clock.now());
     if (changed.err) return changed;
     const next = changed.val;
     const goneForBoth = next.decomposedBy.length === 2;
-    await this.#lent.commit({
-      changes: [goneForBoth ? this.#relationships.delete(next.id) : this.#relationships.put(next)],
+    await lent.commit({
+      changes: [goneForBoth ? relationships.delete(next.id) : relationships.put(next)],
       deliveries: goneForBoth ? [] : deliveries(next, actor),
     });
     return changed;
   }
+
+  return {
+    async createTemplate(owner: string, template: NewRelationshipTemplate): Promise<RelationshipTemplateDTO> {
+      const record: TemplateRecord = {
+        id: generateId("RLT"),
+        createdBy: owner,
+        createdAt: lent.clock.now().toISOString(),
+        ...template,
+        ...(template.content === undefined ? {} : { content: cloneJson(template.content) }),
+        allocations: 0,
+      };
+      await templates.save(record);
+      return toTemplateDTO(record);
+    },
+
+    async getTemplate(templateId: string): Promise<RuntimeResult<RelationshipTemplateDTO>> {
+      const template = await templates.get(templateId);
+      return foundOr(
+        template === undefined ? undefined : toTemplateDTO(template),
+        "RelationshipTemplate",
+        templateId,
+      );
+    },
+
+    async canCreate(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
+      const checked = await checkCreation(requestor, templateId);
+      return checked.ok ? succeed(undefined) : checked;
+    },
+
+    async create(
+      requestor: string,
+      templateId: string,
+      creationContent?: JsonValue,
+    ): Promise<RuntimeResult<RelationshipDTO>> {
+      const checked = await checkCreation(requestor, templateId);
+      if (checked.err) return checked;
+      const template = checked.val;
+      const now = lent.clock.now().toISOString();
+      let relationship: BackboneRelationship = {
+        id: generateId("REL"),
+        templateId,
+        from: requestor,
+        to: template.createdBy,
+        status: "Pending",
+        auditLog: [{ createdAt: now, createdBy: requestor, reason: "Creation", newStatus: "Pending" }],
+        decomposedBy: [],
+      };
+      if (creationContent !== undefined) relationship.creationContent = cloneJson(creationContent);
+      // A requestor already in deletion: the template's creator must know from the start (behaviour §5).
+      const requestorStanding = await lent.standing(requestor);
+      if (requestorStanding.kind === "inDeletion") {
+        const change = { kind: "toBeDeleted", deletionDate: requestorStanding.deletionDate } as const;
+        relationship =
+          applyPeerDeletion(relationship, requestor, change, lent.clock.now())?.relationship ?? relationship;
+      }
+      try {
+        await lent.commit({
+          changes: [
+            relationships.put(relationship),
+            templates.put({ ...template, allocations: template.allocations + 1 }),
+          ],
+          deliveries: deliveries(relationship, requestor),
+        });
+      } catch (error) {
+        // Another creation for the pair committed first: the storage keeps one existing relationship per pair.
+        if (error instanceof SlotTakenError) {
+          const winner = await relationships.getBySlot(pairSlot(requestor, template.createdBy));
+          return fail(
+            "error.transport.relationships.relationshipCurrentlyExists",
+            template.createdBy,
+            winner?.status ?? "Pending",
+          );
+        }
+        throw error;
+      }
+      return succeed(projectRelationship(relationship, requestor));
+    },
+
+    async change(
+      actor: string,
+      relationshipId: string,
+      change: RelationshipStatusChange,
+    ): Promise<RuntimeResult<RelationshipDTO>> {
+      const changed = await transitionFor(actor, relationshipId, change);
+      return changed.ok ? succeed(projectRelationship(changed.val, actor)) : changed;
+    },
+
+    async decompose(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
+      // Idempotent for the side that already decomposed, so a runtime whose local clean-up failed can retry.
+      const relationship = await relationships.get(relationshipId);
+      if (relationship?.decomposedBy.includes(actor) === true) return succeed(undefined);
+      const changed = await transitionFor(actor, relationshipId, "decompose");
+      return changed.ok ? succeed(undefined) : changed;
+    },
+
+    /** The relationships of `party` that hear of its deletion (behaviour §5), changed, and what their other sides are told. */
+    async onDeletion(party: string, change: DeletionChange): Promise<UnitOfWork<RelationshipPush>> {
+      const now = lent.clock.now();
+      const changed = (await relationships.listByPeer(party))
+        .map((relationship) => applyPeerDeletion(relationship, party, change, now))
+        .filter((result) => result !== undefined);
+      return {
+        changes: changed.map(({ relationship }) => relationships.put(relationship)),
+        deliveries: changed.flatMap(({ relationship, event }) => {
+          const peer = otherParty(relationship, party);
+          if (!isVisibleTo(relationship, peer)) return [];
+          const push: RelationshipPush = {
+            kind: "relationshipChanged",
+            relationship: projectRelationship(relationship, peer),
+            peerDeletion: event,
+          };
+          return [{ address: peer, push }];
+        }),
+      };
+    },
+  };
 }
+
+/** What `localRelationships` makes: the part the LocalBackbone composes. */
+export type LocalRelationships = ReturnType<typeof localRelationships>;
 
 /** Tells every side but the actor (who applies the call's result itself) how the relationship looks now. */
 function deliveries(relationship: BackboneRelationship, actor: string): Delivery<RelationshipPush>[] {
