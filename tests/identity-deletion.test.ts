@@ -20,15 +20,6 @@ import {
 } from "./support";
 
 const CHANGED = "transport.identityDeletionProcessStatusChanged";
-const ALREADY = CODE.activeIdentityDeletionProcessAlreadyExists;
-const NO_WAITING = CODE.noWaitingForApprovalIdentityDeletionProcess;
-const NO_APPROVED = CODE.noApprovedIdentityDeletionProcess;
-const NO_ACTIVE = CODE.noActiveIdentityDeletionProcess;
-const NOT_FOUND = CODE.recordNotFound;
-const VALIDATION = CODE.invalidPropertyValue;
-const DELETED = CODE.identityDeleted;
-const NOT_DELETED = CODE.identityNotDeleted;
-const CLOSED = CODE.runtimeClosed;
 
 const IDP_ID = /^IDP[A-Za-z0-9]{17}$/;
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -230,7 +221,9 @@ describe("transition table (behaviour §4)", () => {
       approvalPeriodEndsAt: at(7 * DAY),
       rejectedAt: at(3_600_000),
     });
-    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(NO_ACTIVE);
+    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(
+      CODE.noActiveIdentityDeletionProcess,
+    );
     expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([rejected]);
   });
 
@@ -249,7 +242,9 @@ describe("transition table (behaviour §4)", () => {
       cancelledAt: at(7 * DAY),
     });
     expect(ok(await w.backbone.getIdentityDeletionProcesses(rt.address))).toStrictEqual([cancelled]);
-    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(NO_ACTIVE);
+    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(
+      CODE.noActiveIdentityDeletionProcess,
+    );
     expect(ok(await rt.identityDeletion.checkIfIdentityIsDeleted())).toStrictEqual({ isDeleted: false });
   });
 
@@ -267,7 +262,9 @@ describe("transition table (behaviour §4)", () => {
       gracePeriodEndsAt: at(14 * DAY),
       cancelledAt: at(13 * DAY),
     });
-    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(NO_ACTIVE);
+    expect(err(await rt.identityDeletion.getActiveIdentityDeletionProcess()).code).toBe(
+      CODE.noActiveIdentityDeletionProcess,
+    );
     // Once cancelled, the grace period's end deletes nothing.
     w.clock.advance({ days: 30 });
     await w.backbone.runDueJobs();
@@ -361,7 +358,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       const existing = ok(await start(first));
       expect(existing.status).toBe(first === "initiate" ? "Approved" : "WaitingForApproval");
       w.clock.advance({ hours: 1 });
-      failure(await changesNothing(w, rt, () => start(second)), ALREADY, rt.address);
+      failure(
+        await changesNothing(w, rt, () => start(second)),
+        CODE.activeIdentityDeletionProcessAlreadyExists,
+        rt.address,
+      );
       expect(ok(await rt.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(existing);
     },
   );
@@ -372,19 +373,19 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
     ok(await rt.identityDeletion.approveIdentityDeletionProcess());
     failure(
       await changesNothing(w, rt, () => rt.identityDeletion.initiateIdentityDeletionProcess()),
-      ALREADY,
+      CODE.activeIdentityDeletionProcessAlreadyExists,
       rt.address,
     );
     failure(
       await changesNothing(w, rt, () => w.backbone.admin.startIdentityDeletionProcess(rt.address)),
-      ALREADY,
+      CODE.activeIdentityDeletionProcessAlreadyExists,
       rt.address,
     );
   });
 
   test("the admin cannot start a process for an address the Backbone does not know", async () => {
     const error = err(await w.backbone.admin.startIdentityDeletionProcess(UNKNOWN_ADDRESS));
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.recordNotFound);
     expect(error.message).toContain(UNKNOWN_ADDRESS);
   });
 
@@ -396,25 +397,45 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
 
     test("with no process at all", async () => {
       const rt = await w.runtime();
-      failure(await changesNothing(w, rt, () => decide(rt)), NO_WAITING, rt.address);
+      failure(
+        await changesNothing(w, rt, () => decide(rt)),
+        CODE.noWaitingForApprovalIdentityDeletionProcess,
+        rt.address,
+      );
     });
 
     test("with an Approved (self-initiated) process", async () => {
       const rt = await w.runtime();
       ok(await rt.identityDeletion.initiateIdentityDeletionProcess());
-      failure(await changesNothing(w, rt, () => decide(rt)), NO_WAITING, rt.address);
+      failure(
+        await changesNothing(w, rt, () => decide(rt)),
+        CODE.noWaitingForApprovalIdentityDeletionProcess,
+        rt.address,
+      );
     });
 
     test("with an admin process that was already approved, rejected or cancelled", async () => {
       const rt = await w.runtime();
       ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
       ok(await rt.identityDeletion.approveIdentityDeletionProcess());
-      failure(await changesNothing(w, rt, () => decide(rt)), NO_WAITING, rt.address);
+      failure(
+        await changesNothing(w, rt, () => decide(rt)),
+        CODE.noWaitingForApprovalIdentityDeletionProcess,
+        rt.address,
+      );
       ok(await rt.identityDeletion.cancelIdentityDeletionProcess());
-      failure(await changesNothing(w, rt, () => decide(rt)), NO_WAITING, rt.address);
+      failure(
+        await changesNothing(w, rt, () => decide(rt)),
+        CODE.noWaitingForApprovalIdentityDeletionProcess,
+        rt.address,
+      );
       ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
       ok(await rt.identityDeletion.rejectIdentityDeletionProcess());
-      failure(await changesNothing(w, rt, () => decide(rt)), NO_WAITING, rt.address);
+      failure(
+        await changesNothing(w, rt, () => decide(rt)),
+        CODE.noWaitingForApprovalIdentityDeletionProcess,
+        rt.address,
+      );
     });
 
     test("once the approval period has passed, without runDueJobs: the expiry applies first, lazily", async () => {
@@ -422,7 +443,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       const started = ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
       const events = recordEvents(rt, CHANGED);
       w.clock.advance({ days: 7, ms: 1 });
-      failure(await decide(rt), NO_WAITING, rt.address);
+      failure(await decide(rt), CODE.noWaitingForApprovalIdentityDeletionProcess, rt.address);
       const expired = {
         ...started,
         status: "Cancelled",
@@ -442,7 +463,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       const rt = await w.runtime();
       failure(
         await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-        NO_APPROVED,
+        CODE.noApprovedIdentityDeletionProcess,
         rt.address,
       );
     });
@@ -452,7 +473,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
       failure(
         await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-        NO_APPROVED,
+        CODE.noApprovedIdentityDeletionProcess,
         rt.address,
       );
     });
@@ -463,14 +484,14 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       ok(await rt.identityDeletion.cancelIdentityDeletionProcess());
       failure(
         await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-        NO_APPROVED,
+        CODE.noApprovedIdentityDeletionProcess,
         rt.address,
       );
       ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
       ok(await rt.identityDeletion.rejectIdentityDeletionProcess());
       failure(
         await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-        NO_APPROVED,
+        CODE.noApprovedIdentityDeletionProcess,
         rt.address,
       );
     });
@@ -480,7 +501,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       const initiated = ok(await rt.identityDeletion.initiateIdentityDeletionProcess());
       const events = recordEvents(rt, CHANGED);
       w.clock.advance({ days: 14, ms: 1 });
-      failure(await rt.identityDeletion.cancelIdentityDeletionProcess(), NO_APPROVED, rt.address);
+      failure(
+        await rt.identityDeletion.cancelIdentityDeletionProcess(),
+        CODE.noApprovedIdentityDeletionProcess,
+        rt.address,
+      );
       expect(events).toHaveLength(0);
       expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([initiated]);
       expect(ok(await w.backbone.getIdentityDeletionProcesses(rt.address))).toStrictEqual([initiated]);
@@ -493,7 +518,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
       await w.backbone.runDueJobs();
       failure(
         await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-        NO_APPROVED,
+        CODE.noApprovedIdentityDeletionProcess,
         rt.address,
       );
     });
@@ -502,7 +527,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
   describe("getActiveIdentityDeletionProcess without an active one: noActiveIdentityDeletionProcess", () => {
     test("with no process at all", async () => {
       const rt = await w.runtime();
-      failure(await rt.identityDeletion.getActiveIdentityDeletionProcess(), NO_ACTIVE, rt.address);
+      failure(
+        await rt.identityDeletion.getActiveIdentityDeletionProcess(),
+        CODE.noActiveIdentityDeletionProcess,
+        rt.address,
+      );
     });
 
     test.each(["cancelled", "rejected", "expired"] as const)("after the only process was %s", async (end) => {
@@ -518,7 +547,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
           await w.backbone.runDueJobs();
         }
       }
-      failure(await rt.identityDeletion.getActiveIdentityDeletionProcess(), NO_ACTIVE, rt.address);
+      failure(
+        await rt.identityDeletion.getActiveIdentityDeletionProcess(),
+        CODE.noActiveIdentityDeletionProcess,
+        rt.address,
+      );
     });
   });
 
@@ -526,7 +559,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
     const rt = await w.runtime();
     ok(await rt.identityDeletion.initiateIdentityDeletionProcess());
     const unknown = "IDP" + "a".repeat(17);
-    failure(await rt.identityDeletion.getIdentityDeletionProcess({ id: unknown }), NOT_FOUND, unknown);
+    failure(
+      await rt.identityDeletion.getIdentityDeletionProcess({ id: unknown }),
+      CODE.recordNotFound,
+      unknown,
+    );
   });
 
   test.each<[string, unknown]>([
@@ -540,7 +577,11 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
     ["a missing id", {}],
   ])("getIdentityDeletionProcess with %s is a validation error naming id", async (_label, request) => {
     const rt = await w.runtime();
-    failure(await rt.identityDeletion.getIdentityDeletionProcess(request as never), VALIDATION, "id");
+    failure(
+      await rt.identityDeletion.getIdentityDeletionProcess(request as never),
+      CODE.invalidPropertyValue,
+      "id",
+    );
   });
 
   test("getIdentityDeletionProcess with an unknown extra property is a validation error naming it", async () => {
@@ -548,7 +589,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
     const process = ok(await rt.identityDeletion.initiateIdentityDeletionProcess());
     failure(
       await rt.identityDeletion.getIdentityDeletionProcess({ id: process.id, extra: 1 } as never),
-      VALIDATION,
+      CODE.invalidPropertyValue,
       "extra",
     );
   });
@@ -570,7 +611,7 @@ describe("errors (behaviour §4): documented codes, messages naming the address 
         await changesNothing(w, rt, () =>
           rt.identityDeletion.initiateIdentityDeletionProcess(request as never),
         ),
-        VALIDATION,
+        CODE.invalidPropertyValue,
         property,
       );
       expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
@@ -607,7 +648,7 @@ describe("period boundaries: a period includes its end instant", () => {
         decision === "approve"
           ? await rt.identityDeletion.approveIdentityDeletionProcess()
           : await rt.identityDeletion.rejectIdentityDeletionProcess();
-      failure(result, NO_WAITING, rt.address);
+      failure(result, CODE.noWaitingForApprovalIdentityDeletionProcess, rt.address);
     },
   );
 
@@ -644,7 +685,11 @@ describe("period boundaries: a period includes its end instant", () => {
     const rt = await w.runtime();
     const initiated = ok(await rt.identityDeletion.initiateIdentityDeletionProcess());
     w.clock.set(new Date(Date.parse(initiated.gracePeriodEndsAt as string) + 1));
-    failure(await rt.identityDeletion.cancelIdentityDeletionProcess(), NO_APPROVED, rt.address);
+    failure(
+      await rt.identityDeletion.cancelIdentityDeletionProcess(),
+      CODE.noApprovedIdentityDeletionProcess,
+      rt.address,
+    );
   });
 
   test("the identity counts as deleted only strictly after gracePeriodEndsAt: mutations pass at it, fail 1 ms later", async () => {
@@ -661,7 +706,7 @@ describe("period boundaries: a period includes its end instant", () => {
     });
     failure(
       await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: "after" }),
-      DELETED,
+      CODE.identityDeleted,
       rt.address,
     );
   });
@@ -865,10 +910,14 @@ describe("expiries run by themselves with the system clock", () => {
       });
       failure(
         await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: 1 }),
-        DELETED,
+        CODE.identityDeleted,
         rt.address,
       );
-      failure(await rt.identityDeletion.cancelIdentityDeletionProcess(), NO_APPROVED, rt.address);
+      failure(
+        await rt.identityDeletion.cancelIdentityDeletionProcess(),
+        CODE.noApprovedIdentityDeletionProcess,
+        rt.address,
+      );
     } finally {
       await rt.close();
       await backbone.close();
@@ -889,7 +938,11 @@ describe("expiries run by themselves with the system clock", () => {
         cancelledAt: started.approvalPeriodEndsAt,
       });
       expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([event.data]);
-      failure(await rt.identityDeletion.getActiveIdentityDeletionProcess(), NO_ACTIVE, rt.address);
+      failure(
+        await rt.identityDeletion.getActiveIdentityDeletionProcess(),
+        CODE.noActiveIdentityDeletionProcess,
+        rt.address,
+      );
     } finally {
       await rt.close();
       await backbone.close();
@@ -937,7 +990,9 @@ describe("concurrency: at most one active process, atomically", () => {
     const succeeded = results.filter((result) => result.ok).map((result) => ok(result));
     expect(succeeded).toHaveLength(1);
     const failed = results.filter((result) => result.err).map((result) => err(result).code);
-    expect(failed).toStrictEqual(Array.from({ length: 19 }, () => ALREADY));
+    expect(failed).toStrictEqual(
+      Array.from({ length: 19 }, () => CODE.activeIdentityDeletionProcessAlreadyExists),
+    );
     expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual(succeeded);
     expect(ok(await w.backbone.getIdentityDeletionProcesses(rt.address))).toStrictEqual(succeeded);
     expect(ok(await rt.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(succeeded[0]);
@@ -957,7 +1012,7 @@ describe("concurrency: at most one active process, atomically", () => {
       const succeeded = results.filter((result) => result.ok).map((result) => ok(result));
       expect(succeeded).toHaveLength(1);
       expect(results.filter((result) => result.err).map((result) => err(result).code)).toStrictEqual([
-        ALREADY,
+        CODE.activeIdentityDeletionProcessAlreadyExists,
       ]);
       expect(ok(await rt.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(succeeded[0]);
       expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual(succeeded);
@@ -1092,7 +1147,7 @@ describe("deleted identity (behaviour §6)", () => {
     );
     for (const [name, call] of mutations) {
       const error = err(await call());
-      expect([name, error.code]).toStrictEqual([name, DELETED]);
+      expect([name, error.code]).toStrictEqual([name, CODE.identityDeleted]);
       expect(error.message).toContain(a.address);
     }
     expect(await snapshot()).toStrictEqual(before);
@@ -1118,22 +1173,22 @@ describe("deleted identity (behaviour §6)", () => {
     await w.backbone.runDueJobs();
     failure(
       await changesNothing(w, rt, () => rt.identityDeletion.cancelIdentityDeletionProcess()),
-      NO_APPROVED,
+      CODE.noApprovedIdentityDeletionProcess,
       rt.address,
     );
     failure(
       await changesNothing(w, rt, () => rt.identityDeletion.initiateIdentityDeletionProcess()),
-      ALREADY,
+      CODE.activeIdentityDeletionProcessAlreadyExists,
       rt.address,
     );
     failure(
       await changesNothing(w, rt, () => rt.identityDeletion.approveIdentityDeletionProcess()),
-      NO_WAITING,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
       rt.address,
     );
     failure(
       await changesNothing(w, rt, () => w.backbone.admin.startIdentityDeletionProcess(rt.address)),
-      ALREADY,
+      CODE.activeIdentityDeletionProcessAlreadyExists,
       rt.address,
     );
   });
@@ -1144,7 +1199,7 @@ describe("deleted identity (behaviour §6)", () => {
     w.clock.advance({ days: 1, ms: 1 });
     const before = await snapshot();
     for (const [name, call] of mutations) {
-      expect([name, err(await call()).code]).toStrictEqual([name, DELETED]);
+      expect([name, err(await call()).code]).toStrictEqual([name, CODE.identityDeleted]);
     }
     expect(await snapshot()).toStrictEqual(before);
   });
@@ -1168,12 +1223,12 @@ describe("deleted identity (behaviour §6)", () => {
     ];
     for (const [name, call] of mutations.filter(([name]) => backboneActions.includes(name))) {
       const error = err(await call());
-      expect([name, error.code]).toStrictEqual([name, DELETED]);
+      expect([name, error.code]).toStrictEqual([name, CODE.identityDeleted]);
       expect(error.message).toContain(a.address);
     }
     expect(await snapshot()).toStrictEqual(before);
     // And through the Backbone port directly.
-    expect(err(await w.backbone.createRelationshipTemplate(a.address, {})).code).toBe(DELETED);
+    expect(err(await w.backbone.createRelationshipTemplate(a.address, {})).code).toBe(CODE.identityDeleted);
   });
 
   test("a process still in its grace period guards nothing", async () => {
@@ -1210,14 +1265,14 @@ describe("eraseLocalData", () => {
   test("before the deletion: identityNotDeleted, and everything is still there", async () => {
     const { a, snapshot } = await deletableIdentity(w);
     const before = await snapshot();
-    failure(await a.eraseLocalData(), NOT_DELETED, a.address);
+    failure(await a.eraseLocalData(), CODE.identityNotDeleted, a.address);
     expect(await snapshot()).toStrictEqual(before);
     ok(await a.identityDeletion.initiateIdentityDeletionProcess());
     // At the last instant of the grace period the identity is not deleted yet.
     w.clock.advance({ days: 14 });
     await w.backbone.runDueJobs();
     const during = await snapshot();
-    failure(await a.eraseLocalData(), NOT_DELETED, a.address);
+    failure(await a.eraseLocalData(), CODE.identityNotDeleted, a.address);
     expect(await snapshot()).toStrictEqual(during);
     expect(during.processes).toHaveLength(1);
     const own = ({ processes: _processes, peers: _peers, ...local }: typeof before) => local;
@@ -1257,9 +1312,13 @@ describe("eraseLocalData", () => {
 
       expect(ok(await a.eraseLocalData())).toBeUndefined();
       expect(await nonEmpty()).toStrictEqual([]);
-      failure(await a.identityMetadata.getIdentityMetadata({ reference: peer.address }), CLOSED, "closed");
-      expect(err(await a.identityDeletion.getIdentityDeletionProcesses()).code).toBe(CLOSED);
-      expect(err(await a.eraseLocalData()).code).toBe(CLOSED);
+      failure(
+        await a.identityMetadata.getIdentityMetadata({ reference: peer.address }),
+        CODE.runtimeClosed,
+        "closed",
+      );
+      expect(err(await a.identityDeletion.getIdentityDeletionProcesses()).code).toBe(CODE.runtimeClosed);
+      expect(err(await a.eraseLocalData()).code).toBe(CODE.runtimeClosed);
 
       const again = await createRuntime({ backbone: w.backbone, storage });
       try {
@@ -1334,7 +1393,7 @@ describe("restart: the runtime catches up with the Backbone on start", () => {
         });
         failure(
           await third.identityMetadata.upsertIdentityMetadata({ reference: address, value: 1 }),
-          DELETED,
+          CODE.identityDeleted,
           address,
         );
       } finally {
@@ -1358,7 +1417,7 @@ describe("an identity can only ever delete itself", () => {
           address: other.address,
         } as never),
     ]) {
-      failure(await call(), VALIDATION, "address");
+      failure(await call(), CODE.invalidPropertyValue, "address");
     }
     expect(ok(await other.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
     expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
@@ -1370,9 +1429,21 @@ describe("an identity can only ever delete itself", () => {
     const process = ok(await a.identityDeletion.initiateIdentityDeletionProcess());
     expect(ok(await b.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
     expect(ok(await w.backbone.getIdentityDeletionProcesses(b.address))).toStrictEqual([]);
-    failure(await b.identityDeletion.getActiveIdentityDeletionProcess(), NO_ACTIVE, b.address);
-    failure(await b.identityDeletion.getIdentityDeletionProcess({ id: process.id }), NOT_FOUND, process.id);
-    failure(await b.identityDeletion.cancelIdentityDeletionProcess(), NO_APPROVED, b.address);
+    failure(
+      await b.identityDeletion.getActiveIdentityDeletionProcess(),
+      CODE.noActiveIdentityDeletionProcess,
+      b.address,
+    );
+    failure(
+      await b.identityDeletion.getIdentityDeletionProcess({ id: process.id }),
+      CODE.recordNotFound,
+      process.id,
+    );
+    failure(
+      await b.identityDeletion.cancelIdentityDeletionProcess(),
+      CODE.noApprovedIdentityDeletionProcess,
+      b.address,
+    );
     expect(ok(await a.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(process);
     w.clock.advance({ days: 15 });
     await w.backbone.runDueJobs();

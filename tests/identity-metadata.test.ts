@@ -17,10 +17,6 @@ import {
   worldPerTest,
 } from "./support";
 
-const VALIDATION = CODE.invalidPropertyValue;
-const NOT_FOUND = CODE.identityMetadataNotFound;
-const UNFAMILIAR = CODE.unfamiliarReferencedIdentity;
-
 const w = worldPerTest();
 
 describe("upsertIdentityMetadata", () => {
@@ -55,7 +51,7 @@ describe("upsertIdentityMetadata", () => {
     ).toStrictEqual(second);
     ok(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" }));
     expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 
@@ -84,10 +80,10 @@ describe("upsertIdentityMetadata", () => {
     const rt = await w.runtime();
     ok(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key: "k", value: 1 }));
     const error = err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.identityMetadataNotFound);
     expect(error.message).toContain(rt.address);
     expect(err(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 
@@ -117,7 +113,7 @@ describe("upsertIdentityMetadata", () => {
     ok(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" }));
     expect(
       err(await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "k" })).code,
-    ).toBe(NOT_FOUND);
+    ).toBe(CODE.identityMetadataNotFound);
   });
 });
 
@@ -127,10 +123,10 @@ describe("familiarity", () => {
     const error = err(
       await rt.identityMetadata.upsertIdentityMetadata({ reference: UNKNOWN_ADDRESS, value: 1 }),
     );
-    expect(error.code).toBe(UNFAMILIAR);
+    expect(error.code).toBe(CODE.unfamiliarReferencedIdentity);
     expect(error.message).toContain(UNKNOWN_ADDRESS);
     expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: UNKNOWN_ADDRESS })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 
@@ -139,7 +135,7 @@ describe("familiarity", () => {
     const b = await w.runtime();
     expect(
       err(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: 1 })).code,
-    ).toBe(UNFAMILIAR);
+    ).toBe(CODE.unfamiliarReferencedIdentity);
   });
 
   test.each(["Pending", "Active", "Rejected", "Revoked", "Terminated", "DeletionProposed"] as const)(
@@ -164,9 +160,9 @@ describe("familiarity", () => {
     const rt = await w.runtime();
     expect(
       err(await rt.identityMetadata.getIdentityMetadata({ reference: UNKNOWN_ADDRESS, key: "k" })).code,
-    ).toBe(NOT_FOUND);
+    ).toBe(CODE.identityMetadataNotFound);
     expect(err(await rt.identityMetadata.deleteIdentityMetadata({ reference: UNKNOWN_ADDRESS })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 });
@@ -188,7 +184,7 @@ describe("getIdentityMetadata and deleteIdentityMetadata", () => {
       ok(await a.identityMetadata.deleteIdentityMetadata({ reference: b.address, key: "" })),
     ).toBeUndefined();
     expect(err(await a.identityMetadata.getIdentityMetadata({ reference: b.address, key: "" })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
     expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address })).value).toBe("none");
     expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: b.address, key: "x" })).value).toBe(
@@ -204,7 +200,7 @@ describe("getIdentityMetadata and deleteIdentityMetadata", () => {
     const error = err(
       await rt.identityMetadata.deleteIdentityMetadata({ reference: rt.address, key: "gone" }),
     );
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.identityMetadataNotFound);
     expect(error.message).toContain(rt.address);
     expect(error.message).toContain('"gone"');
   });
@@ -212,7 +208,9 @@ describe("getIdentityMetadata and deleteIdentityMetadata", () => {
   test("metadata is scoped to its runtime: another identity does not see it", async () => {
     const { a, b } = await w.connected();
     ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: "a's note" }));
-    expect(err(await b.identityMetadata.getIdentityMetadata({ reference: b.address })).code).toBe(NOT_FOUND);
+    expect(err(await b.identityMetadata.getIdentityMetadata({ reference: b.address })).code).toBe(
+      CODE.identityMetadataNotFound,
+    );
   });
 });
 
@@ -295,7 +293,7 @@ describe("values", () => {
       const error = err(
         await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: value }),
       );
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain(property);
       expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }))).toStrictEqual(
         original,
@@ -310,7 +308,7 @@ describe("values", () => {
     const error = err(
       await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value: fits + "a" }),
     );
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain("value");
     expect(error.message).toContain("100 bytes");
     expect(ok(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).value).toBe(fits);
@@ -331,7 +329,7 @@ describe("values", () => {
         value: "x".repeat(limit - 1),
       }),
     );
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
   });
 });
 
@@ -359,7 +357,7 @@ describe("validation of requests", () => {
   test.each(malformed)("%s is refused naming the property %s", async (_label, request, property) => {
     const rt = await w.runtime();
     const error = err(await rt.identityMetadata.upsertIdentityMetadata(request as never));
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain(property);
   });
 
@@ -386,7 +384,9 @@ describe("validation of requests", () => {
     const rt = await w.runtime();
     for (const host of ["example.com", "sub.example-host.org", "a.b.c.de"]) {
       const reference = `did:e:${host}:dids:0123456789abcdef012345`;
-      expect(err(await rt.identityMetadata.getIdentityMetadata({ reference })).code).toBe(NOT_FOUND);
+      expect(err(await rt.identityMetadata.getIdentityMetadata({ reference })).code).toBe(
+        CODE.identityMetadataNotFound,
+      );
     }
   });
 });
@@ -421,7 +421,7 @@ describe("limits, the same on every storage", () => {
     ];
     for (const answer of answers) {
       const error = err(answer);
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toBe(
         `key must be at most ${MAX_IDENTITY_METADATA_KEY_LENGTH} characters long, not ${MAX_IDENTITY_METADATA_KEY_LENGTH + 1}`,
       );
@@ -429,7 +429,7 @@ describe("limits, the same on every storage", () => {
     const shorter = key.slice(1);
     expect(
       err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: shorter })).code,
-    ).toBe(NOT_FOUND);
+    ).toBe(CODE.identityMetadataNotFound);
   });
 
   test("a key with a lone surrogate is refused: no query string could name it again", async () => {
@@ -438,7 +438,7 @@ describe("limits, the same on every storage", () => {
       const error = err(
         await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, key, value: 1 }),
       );
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain("key must be well-formed Unicode");
     }
   });
@@ -448,8 +448,12 @@ describe("limits, the same on every storage", () => {
     const host = (length: number) => `${"a.".repeat((length - 3) / 2)}com`;
     expect(host(253)).toHaveLength(253);
     const at = (length: number) => `did:e:${host(length)}:dids:0123456789abcdef012345`;
-    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(253) })).code).toBe(NOT_FOUND);
-    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(255) })).code).toBe(VALIDATION);
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(253) })).code).toBe(
+      CODE.identityMetadataNotFound,
+    );
+    expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: at(255) })).code).toBe(
+      CODE.invalidPropertyValue,
+    );
     expect(() => new LocalBackbone({ host: host(255) })).toThrow(RangeError);
   });
 
@@ -472,10 +476,10 @@ describe("limits, the same on every storage", () => {
         value: nested(MAX_JSON_DEPTH + 1),
       }),
     );
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toMatch(/^value\[0\]\.inner.* must not be nested deeper than 256 levels$/);
     expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address, key: "k" })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 
@@ -489,7 +493,7 @@ describe("limits, the same on every storage", () => {
         code: error.code,
         message: error.message.endsWith(`nested deeper than ${MAX_JSON_DEPTH} levels`),
       }).toEqual({
-        code: VALIDATION,
+        code: CODE.invalidPropertyValue,
         message: true,
       });
     }
@@ -506,10 +510,10 @@ describe("hostile requests are read once and cannot change after validation", ()
       },
     };
     const error = err(await rt.identityMetadata.upsertIdentityMetadata(request));
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain("getter exploded");
     expect(err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address })).code).toBe(
-      NOT_FOUND,
+      CODE.identityMetadataNotFound,
     );
   });
 
@@ -537,7 +541,7 @@ describe("hostile requests are read once and cannot change after validation", ()
       [getter, "value.list[0].deep"],
     ] as const) {
       const error = err(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value }));
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message.startsWith(`${where} could not be read`)).toBe(true);
     }
     const proxyRequest = new Proxy(
@@ -548,7 +552,9 @@ describe("hostile requests are read once and cannot change after validation", ()
         },
       },
     );
-    expect(err(await rt.identityMetadata.upsertIdentityMetadata(proxyRequest)).code).toBe(VALIDATION);
+    expect(err(await rt.identityMetadata.upsertIdentityMetadata(proxyRequest)).code).toBe(
+      CODE.invalidPropertyValue,
+    );
   });
 
   test("a getter that answers differently on every read: what is stored is what was checked, read once", async () => {
@@ -576,7 +582,7 @@ describe("hostile requests are read once and cannot change after validation", ()
     const value = Object.create(prototype) as Record<string, unknown>;
     value["shown"] = 1;
     const error = err(await rt.identityMetadata.upsertIdentityMetadata({ reference: rt.address, value }));
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain("plain JSON object");
   });
 });
@@ -599,7 +605,7 @@ describe("familiarity is an index lookup", () => {
       expect(listed).toEqual([]);
       expect(
         err(await c.identityMetadata.upsertIdentityMetadata({ reference: a.address, value: 1 })).code,
-      ).toBe(UNFAMILIAR);
+      ).toBe(CODE.unfamiliarReferencedIdentity);
       expect(listed).toEqual([]);
     } finally {
       await c.close();
@@ -717,7 +723,9 @@ describe("decomposition removes the metadata about the peer", () => {
     ok(await a.relationships.decomposeRelationship({ relationshipId }));
     for (const key of [undefined, "", "crm"]) {
       const slot = { reference: b.address, ...(key === undefined ? {} : { key }) };
-      expect(err(await a.identityMetadata.getIdentityMetadata(slot)).code).toBe(NOT_FOUND);
+      expect(err(await a.identityMetadata.getIdentityMetadata(slot)).code).toBe(
+        CODE.identityMetadataNotFound,
+      );
     }
     expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: a.address })).value).toBe("own");
     expect(ok(await a.identityMetadata.getIdentityMetadata({ reference: c.address })).value).toBe("c");
@@ -730,7 +738,7 @@ describe("decomposition removes the metadata about the peer", () => {
     // And the decomposed peer is no longer familiar.
     expect(
       err(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: 1 })).code,
-    ).toBe(UNFAMILIAR);
+    ).toBe(CODE.unfamiliarReferencedIdentity);
   });
 
   test("a storage failure in the middle of a decomposition leaves the relationship and the metadata untouched", async () => {
@@ -771,7 +779,7 @@ describe("decomposition removes the metadata about the peer", () => {
       ok(await a.relationships.decomposeRelationship({ relationshipId: id }));
       expect(err(await a.relationships.getRelationship({ id })).code).toBe("error.runtime.recordNotFound");
       expect(err(await a.identityMetadata.getIdentityMetadata({ reference: b.address })).code).toBe(
-        NOT_FOUND,
+        CODE.identityMetadataNotFound,
       );
       expect(ok(await b.relationships.getRelationship({ id })).status).toBe("DeletionProposed");
     } finally {

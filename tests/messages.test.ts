@@ -1,10 +1,6 @@
 import type { MessageDTO, RelationshipStatus, Runtime, RuntimeEvent } from "../src/index";
 import { CODE, err, ok, recordEvents, START, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
-const VALIDATION = CODE.invalidPropertyValue;
-const NO_ACTIVE = CODE.messagesHasNoActiveRelationship;
-const NEITHER = CODE.messagesHasNeitherActiveNorTerminatedRelationship;
-
 const MESSAGE_ID = /^MSG[A-Za-z0-9]{17}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MAIL = { "@type": "Mail", subject: "Hi", body: "Hello there" };
@@ -226,7 +222,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
         const error = await sendFailing(a, [b], MAIL);
 
-        expect(error.code).toBe(NO_ACTIVE);
+        expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
         expect(error.message).toContain(b.address);
       },
     );
@@ -236,7 +232,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [], MAIL, [UNKNOWN_ADDRESS]);
 
-      expect(error.code).toBe(NO_ACTIVE);
+      expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
       expect(error.message).toContain(UNKNOWN_ADDRESS);
     });
 
@@ -245,7 +241,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [], MAIL, [a.address]);
 
-      expect(error.code).toBe(NO_ACTIVE);
+      expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
       expect(error.message).toContain(a.address);
     });
 
@@ -260,7 +256,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [b], content);
 
-      expect(error.code).toBe(NO_ACTIVE);
+      expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
     });
   });
 
@@ -273,7 +269,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
         const error = await sendFailing(a, [b], NOTIFICATION);
 
-        expect(error.code).toBe(NEITHER);
+        expect(error.code).toBe(CODE.messagesHasNeitherActiveNorTerminatedRelationship);
         expect(error.message).toContain(b.address);
       },
     );
@@ -317,7 +313,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [pending, good, stranger], MAIL);
 
-      expect(error.code).toBe(NO_ACTIVE);
+      expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
       expect(error.message).toContain(pending.address);
       expect(error.message).toContain(stranger.address);
       expect(error.message).not.toContain(good.address);
@@ -331,7 +327,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [good, terminated, stranger], MAIL);
 
-      expect(error.code).toBe(NO_ACTIVE);
+      expect(error.code).toBe(CODE.messagesHasNoActiveRelationship);
       expect(error.message).toContain(terminated.address);
       expect(error.message).toContain(stranger.address);
       expect(error.message).not.toContain(good.address);
@@ -345,7 +341,7 @@ describe("sendMessage rules (behaviour §7, rules 3 and 4; rules 1-2 need peer d
 
       const error = await sendFailing(a, [terminated, pending, stranger], NOTIFICATION);
 
-      expect(error.code).toBe(NEITHER);
+      expect(error.code).toBe(CODE.messagesHasNeitherActiveNorTerminatedRelationship);
       expect(error.message).toContain(pending.address);
       expect(error.message).toContain(stranger.address);
       expect(error.message).not.toContain(terminated.address);
@@ -364,7 +360,7 @@ describe("sendMessage validation", () => {
 
     const error = err(await a.messages.sendMessage(build(b) as never));
 
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain(property);
     expect(await messagesOf(a)).toEqual([]);
     expect(await messagesOf(b)).toEqual([]);

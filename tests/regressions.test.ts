@@ -12,11 +12,6 @@ import type {
 } from "../src/index";
 import { CODE, err, ok, recordEvents, sleep, slowStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
-const VALIDATION = CODE.invalidPropertyValue;
-const NOT_FOUND = CODE.identityMetadataNotFound;
-const UNFAMILIAR = CODE.unfamiliarReferencedIdentity;
-const CLOSED = CODE.runtimeClosed;
-
 const w = worldPerTest();
 
 /** A relationship from `b` to `a`'s template, accepted by `a` unless `pending`. */
@@ -54,16 +49,16 @@ describe("runtime: identities in a shared storage, start-up, facades and event d
         await second.identityMetadata.upsertIdentityMetadata({ reference: second.address, value: "second" }),
       );
       expect(err(await second.identityMetadata.getIdentityMetadata({ reference: first.address })).code).toBe(
-        NOT_FOUND,
+        CODE.identityMetadataNotFound,
       );
       expect(err(await first.identityMetadata.getIdentityMetadata({ reference: second.address })).code).toBe(
-        NOT_FOUND,
+        CODE.identityMetadataNotFound,
       );
       // A runtime's own address is familiar, a runtime sharing the storage is not.
       expect(
         err(await second.identityMetadata.upsertIdentityMetadata({ reference: first.address, value: 1 }))
           .code,
-      ).toBe(UNFAMILIAR);
+      ).toBe(CODE.unfamiliarReferencedIdentity);
     });
 
     test("without an address, createRuntime reopens the identity nobody has open, with its data", async () => {
@@ -299,13 +294,13 @@ describe("identity metadata", () => {
       ok(await decomposed);
 
       for (const result of results) {
-        if (result.err) expect(result.val.code).toBe(UNFAMILIAR);
+        if (result.err) expect(result.val.code).toBe(CODE.unfamiliarReferencedIdentity);
       }
       const left: string[] = [];
       for (const key of keys) {
         const found = await a.identityMetadata.getIdentityMetadata({ reference: b.address, key });
         if (found.ok) left.push(key);
-        else expect(found.val.code).toBe(NOT_FOUND);
+        else expect(found.val.code).toBe(CODE.identityMetadataNotFound);
       }
       expect(left).toStrictEqual([]);
     });
@@ -545,15 +540,17 @@ describe("the LocalBackbone", () => {
       const { a, b } = await w.connected();
       await w.backbone.close();
 
-      expect(err(await w.backbone.admin.startIdentityDeletionProcess(a.address)).code).toBe(CLOSED);
-      expect(err(await a.identityDeletion.initiateIdentityDeletionProcess()).code).toBe(CLOSED);
-      expect(err(await a.relationships.createOwnRelationshipTemplate()).code).toBe(CLOSED);
+      expect(err(await w.backbone.admin.startIdentityDeletionProcess(a.address)).code).toBe(
+        CODE.runtimeClosed,
+      );
+      expect(err(await a.identityDeletion.initiateIdentityDeletionProcess()).code).toBe(CODE.runtimeClosed);
+      expect(err(await a.relationships.createOwnRelationshipTemplate()).code).toBe(CODE.runtimeClosed);
       expect(err(await a.relationships.getRelationshipTemplate({ id: "RLTaaaaaaaaaaaaaaaaa" })).code).toBe(
-        CLOSED,
+        CODE.runtimeClosed,
       );
       expect(
         err(await a.messages.sendMessage({ recipients: [b.address], content: { "@type": "Mail" } })).code,
-      ).toBe(CLOSED);
+      ).toBe(CODE.runtimeClosed);
       await expect(w.backbone.runDueJobs()).resolves.toBeUndefined();
     });
   });
@@ -562,7 +559,7 @@ describe("the LocalBackbone", () => {
     test("malformed addresses are validation errors, an unknown one is recordNotFound", async () => {
       for (const address of [undefined as never, "garbage"]) {
         const error = err(await w.backbone.admin.startIdentityDeletionProcess(address));
-        expect(error.code).toBe(VALIDATION);
+        expect(error.code).toBe(CODE.invalidPropertyValue);
         expect(error.message).toContain("address");
       }
       expect(err(await w.backbone.admin.startIdentityDeletionProcess(UNKNOWN_ADDRESS)).code).toBe(
@@ -586,7 +583,7 @@ describe("the LocalBackbone", () => {
       const error = err(
         await rt.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 1e9 }),
       );
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain("lengthOfGracePeriodInDays");
       expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual([]);
       expect(ok(await w.backbone.getIdentityDeletionProcesses(rt.address))).toStrictEqual([]);

@@ -12,16 +12,6 @@ import {
   worldPerTest,
 } from "./support";
 
-const VALIDATION = CODE.invalidPropertyValue;
-const NOT_FOUND = CODE.recordNotFound;
-const WRONG_STATUS = CODE.relationshipsWrongRelationshipStatus;
-const CURRENTLY_EXISTS = CODE.relationshipCurrentlyExists;
-const CREATED_BY_YOURSELF = CODE.cannotAcceptOrRejectRelationshipCreatedByYourself;
-const CREATED_BY_OTHERS = CODE.cannotRevokeRelationshipCreatedByOthers;
-const WITH_YOURSELF = CODE.cannotCreateRelationshipWithYourself;
-const EXPIRED = CODE.relationshipTemplateExpired;
-const EXHAUSTED = CODE.relationshipTemplateAllocationsExhausted;
-
 const TEMPLATE_ID = /^RLT[A-Za-z0-9]{17}$/;
 const RELATIONSHIP_ID = /^REL[A-Za-z0-9]{17}$/;
 const UNKNOWN_RELATIONSHIP_ID = "RELAAAAAAAAAAAAAAAAA";
@@ -147,7 +137,7 @@ describe("createOwnRelationshipTemplate", () => {
     const error = err(
       await early.relationships.createOwnRelationshipTemplate({ expiresAt: "2025-01-01T00:00:00.000Z" }),
     );
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain("expiresAt");
   });
 
@@ -193,7 +183,7 @@ describe("createOwnRelationshipTemplate", () => {
 
       const error = err(await a.relationships.createOwnRelationshipTemplate(request as never));
 
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain(property);
       expect(ok(await a.relationships.getRelationshipTemplates())).toEqual([]);
       expect(events).toEqual([]);
@@ -231,7 +221,7 @@ describe("getRelationshipTemplate", () => {
 
     const error = err(await c.relationships.getRelationshipTemplate({ id: UNKNOWN_TEMPLATE_ID }));
 
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.recordNotFound);
     expect(error.message).toContain(UNKNOWN_TEMPLATE_ID);
     expect(ok(await c.relationships.getRelationshipTemplates())).toEqual([]);
   });
@@ -243,7 +233,7 @@ describe("getRelationshipTemplate", () => {
 
       const error = err(await c.relationships.getRelationshipTemplate({ id } as never));
 
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain("id");
     },
   );
@@ -331,7 +321,7 @@ describe("createRelationship", () => {
 
         const error = err(await b.relationships.createRelationship({ templateId: second.id }));
 
-        expect(error.code).toBe(CURRENTLY_EXISTS);
+        expect(error.code).toBe(CODE.relationshipCurrentlyExists);
         expect(error.message).toContain(a.address);
         expect(ok(await b.relationships.getRelationships())).toHaveLength(1);
         expect(ok(await a.relationships.getRelationships())).toHaveLength(1);
@@ -349,7 +339,7 @@ describe("createRelationship", () => {
 
       const error = err(await a.relationships.createRelationship({ templateId: bTemplate.id }));
 
-      expect(error.code).toBe(CURRENTLY_EXISTS);
+      expect(error.code).toBe(CODE.relationshipCurrentlyExists);
       expect(error.message).toContain(b.address);
       expect(ok(await a.relationships.getRelationships())).toHaveLength(1);
     });
@@ -358,12 +348,12 @@ describe("createRelationship", () => {
       const a = await w.runtime();
       const b = await w.runtime();
       const relationshipId = await relate(a, b, "DeletionProposed");
-      expect(await statuses(relationshipId, a, b)).toEqual(["DeletionProposed", NOT_FOUND]);
+      expect(await statuses(relationshipId, a, b)).toEqual(["DeletionProposed", CODE.recordNotFound]);
       const bTemplate = ok(await b.relationships.createOwnRelationshipTemplate());
 
       const error = err(await a.relationships.createRelationship({ templateId: bTemplate.id }));
 
-      expect(error.code).toBe(CURRENTLY_EXISTS);
+      expect(error.code).toBe(CODE.relationshipCurrentlyExists);
       expect(error.message).toContain(b.address);
       expect(ok(await a.relationships.getRelationships())).toHaveLength(1);
       expect(ok(await b.relationships.getRelationships())).toEqual([]);
@@ -377,7 +367,7 @@ describe("createRelationship", () => {
 
       const error = err(await b.relationships.createRelationship({ templateId: aTemplate.id }));
 
-      expect(error.code).toBe(CURRENTLY_EXISTS);
+      expect(error.code).toBe(CODE.relationshipCurrentlyExists);
       expect(error.message).toContain(a.address);
       expect(ok(await b.relationships.getRelationships())).toEqual([]);
       expect(ok(await a.relationships.getRelationships())).toHaveLength(1);
@@ -412,7 +402,7 @@ describe("createRelationship", () => {
 
     const error = err(await a.relationships.createRelationship({ templateId: template.id }));
 
-    expect(error.code).toBe(WITH_YOURSELF);
+    expect(error.code).toBe(CODE.cannotCreateRelationshipWithYourself);
     expect(error.message).toContain(template.id);
     expect(ok(await a.relationships.getRelationships())).toEqual([]);
     expect(events).toEqual([]);
@@ -430,7 +420,7 @@ describe("createRelationship", () => {
 
       const error = err(await b.relationships.createRelationship({ templateId: template.id }));
 
-      expect(error.code).toBe(EXPIRED);
+      expect(error.code).toBe(CODE.relationshipTemplateExpired);
       expect(error.message).toContain(template.id);
       expect(ok(await a.relationships.getRelationships())).toEqual([]);
       expect(ok(await b.relationships.getRelationships())).toEqual([]);
@@ -465,7 +455,7 @@ describe("createRelationship", () => {
 
       const error = err(await d.relationships.createRelationship({ templateId: template.id }));
 
-      expect(error.code).toBe(EXHAUSTED);
+      expect(error.code).toBe(CODE.relationshipTemplateAllocationsExhausted);
       expect(error.message).toContain(template.id);
       expect(ok(await d.relationships.getRelationships())).toEqual([]);
       expect(ok(await a.relationships.getRelationships())).toHaveLength(2);
@@ -481,7 +471,9 @@ describe("createRelationship", () => {
       const { id } = ok(await b.relationships.createRelationship({ templateId: template.id }));
       ok(await a.relationships.rejectRelationship({ relationshipId: id }));
 
-      expect(err(await c.relationships.createRelationship({ templateId: template.id })).code).toBe(EXHAUSTED);
+      expect(err(await c.relationships.createRelationship({ templateId: template.id })).code).toBe(
+        CODE.relationshipTemplateAllocationsExhausted,
+      );
     });
   });
 
@@ -491,7 +483,7 @@ describe("createRelationship", () => {
 
     const error = err(await b.relationships.createRelationship({ templateId: UNKNOWN_TEMPLATE_ID }));
 
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.recordNotFound);
     expect(error.message).toContain(UNKNOWN_TEMPLATE_ID);
     expect(ok(await b.relationships.getRelationships())).toEqual([]);
     expect(events).toEqual([]);
@@ -513,7 +505,7 @@ describe("createRelationship", () => {
 
     const error = err(await b.relationships.createRelationship(request as never));
 
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain(property);
     expect(ok(await b.relationships.getRelationships())).toEqual([]);
     expect(events).toEqual([]);
@@ -543,7 +535,7 @@ describe("a long history between two identities", () => {
       // The slot still answers the rule: a second one for the pair is refused while this one exists.
       const another = ok(await a.relationships.createOwnRelationshipTemplate());
       expect(err(await b.relationships.createRelationship({ templateId: another.id })).code).toBe(
-        CURRENTLY_EXISTS,
+        CODE.relationshipCurrentlyExists,
       );
       ok(await b.relationships.revokeRelationship({ relationshipId: created.id }));
       ok(await b.relationships.createRelationship({ templateId: another.id }));
@@ -589,7 +581,7 @@ describe("canCreateRelationship", () => {
   const scenarios: [string, string, Scenario][] = [
     [
       "a relationship currently exists",
-      CURRENTLY_EXISTS,
+      CODE.relationshipCurrentlyExists,
       async () => {
         const a = await w.runtime();
         const b = await w.runtime();
@@ -599,7 +591,7 @@ describe("canCreateRelationship", () => {
     ],
     [
       "the template is the requestor's own",
-      WITH_YOURSELF,
+      CODE.cannotCreateRelationshipWithYourself,
       async () => {
         const a = await w.runtime();
         return { requestor: a, templateId: ok(await a.relationships.createOwnRelationshipTemplate()).id };
@@ -607,7 +599,7 @@ describe("canCreateRelationship", () => {
     ],
     [
       "the template has expired",
-      EXPIRED,
+      CODE.relationshipTemplateExpired,
       async () => {
         const a = await w.runtime();
         const b = await w.runtime();
@@ -619,7 +611,7 @@ describe("canCreateRelationship", () => {
     ],
     [
       "the template's allocations are used up",
-      EXHAUSTED,
+      CODE.relationshipTemplateAllocationsExhausted,
       async () => {
         const a = await w.runtime();
         const b = await w.runtime();
@@ -633,7 +625,7 @@ describe("canCreateRelationship", () => {
     ],
     [
       "the template is unknown",
-      NOT_FOUND,
+      CODE.recordNotFound,
       async () => ({ requestor: await w.runtime(), templateId: UNKNOWN_TEMPLATE_ID }),
     ],
   ];
@@ -660,7 +652,7 @@ describe("canCreateRelationship", () => {
 
     const error = err(await b.relationships.canCreateRelationship({ templateId: "nope" }));
 
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain("templateId");
   });
 });
@@ -703,7 +695,7 @@ describe("acceptRelationship", () => {
 
     const error = err(await b.relationships.acceptRelationship({ relationshipId }));
 
-    expect(error.code).toBe(CREATED_BY_YOURSELF);
+    expect(error.code).toBe(CODE.cannotAcceptOrRejectRelationshipCreatedByYourself);
     expect(error.message).toContain(relationshipId);
     expect(await views(relationshipId, a, b)).toEqual(before);
     expect(aEvents).toEqual([]);
@@ -738,7 +730,7 @@ describe("rejectRelationship", () => {
 
     const error = err(await b.relationships.rejectRelationship({ relationshipId }));
 
-    expect(error.code).toBe(CREATED_BY_YOURSELF);
+    expect(error.code).toBe(CODE.cannotAcceptOrRejectRelationshipCreatedByYourself);
     expect(error.message).toContain(relationshipId);
     expect(await views(relationshipId, a, b)).toEqual(before);
     expect(aEvents).toEqual([]);
@@ -773,7 +765,7 @@ describe("revokeRelationship", () => {
 
     const error = err(await a.relationships.revokeRelationship({ relationshipId }));
 
-    expect(error.code).toBe(CREATED_BY_OTHERS);
+    expect(error.code).toBe(CODE.cannotRevokeRelationshipCreatedByOthers);
     expect(error.message).toContain(relationshipId);
     expect(await views(relationshipId, a, b)).toEqual(before);
     expect(aEvents).toEqual([]);
@@ -857,7 +849,7 @@ describe("wrong relationship status is error.transport.relationships.wrongRelati
 
     const error = err(await act(who === "creator" ? a : b, action, relationshipId));
 
-    expect(error.code).toBe(WRONG_STATUS);
+    expect(error.code).toBe(CODE.relationshipsWrongRelationshipStatus);
     expect(error.message).toContain(relationshipId);
     expect(error.message).toContain(status);
     expect(await views(relationshipId, a, b)).toEqual(before);
@@ -885,7 +877,7 @@ describe("unknown and malformed relationship ids", () => {
 
       const error = err(await call(a, method, { relationshipId: UNKNOWN_RELATIONSHIP_ID }));
 
-      expect(error.code).toBe(NOT_FOUND);
+      expect(error.code).toBe(CODE.recordNotFound);
       expect(error.message).toContain(UNKNOWN_RELATIONSHIP_ID);
       expect(events).toEqual([]);
     },
@@ -904,7 +896,7 @@ describe("unknown and malformed relationship ids", () => {
 
       const error = err(await call(c, method, { relationshipId }));
 
-      expect(error.code).toBe(NOT_FOUND);
+      expect(error.code).toBe(CODE.recordNotFound);
       expect(error.message).toContain(relationshipId);
       expect(await views(relationshipId, a, b)).toEqual(before);
       expect([...aEvents, ...bEvents, ...cEvents]).toEqual([]);
@@ -916,11 +908,11 @@ describe("unknown and malformed relationship ids", () => {
 
     for (const relationshipId of ["REL123", "RLTAAAAAAAAAAAAAAAAA", " RELAAAAAAAAAAAAAAAAA", 7]) {
       const error = err(await call(a, method, { relationshipId }));
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain("relationshipId");
     }
     const missing = err(await call(a, method, {}));
-    expect(missing.code).toBe(VALIDATION);
+    expect(missing.code).toBe(CODE.invalidPropertyValue);
     expect(missing.message).toContain("relationshipId");
   });
 
@@ -928,11 +920,11 @@ describe("unknown and malformed relationship ids", () => {
     const a = await w.runtime();
 
     const notFound = err(await a.relationships.getRelationship({ id: UNKNOWN_RELATIONSHIP_ID }));
-    expect(notFound.code).toBe(NOT_FOUND);
+    expect(notFound.code).toBe(CODE.recordNotFound);
     expect(notFound.message).toContain(UNKNOWN_RELATIONSHIP_ID);
 
     const malformed = err(await a.relationships.getRelationship({ id: "REL-1" }));
-    expect(malformed.code).toBe(VALIDATION);
+    expect(malformed.code).toBe(CODE.invalidPropertyValue);
     expect(malformed.message).toContain("id");
   });
 });
@@ -951,7 +943,9 @@ describe("decomposeRelationship", () => {
 
     expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
     // Reading it by id does not bring it back from the Backbone.
-    expect(err(await a.relationships.getRelationshipTemplate({ id: singleUse.id })).code).toBe(NOT_FOUND);
+    expect(err(await a.relationships.getRelationshipTemplate({ id: singleUse.id })).code).toBe(
+      CODE.recordNotFound,
+    );
     expect(ok(await a.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([reusable.id]);
     // The peer forgets the decomposing side's templates only when it decomposes itself.
     expect(ok(await b.relationships.getRelationshipTemplates()).map((t) => t.id)).toEqual([singleUse.id]);
@@ -974,7 +968,7 @@ describe("decomposeRelationship", () => {
     expect(decomposed.ok).toBe(true);
     expect(decomposed.val).toBeUndefined();
     const bGet = err(await b.relationships.getRelationship({ id: relationshipId }));
-    expect(bGet.code).toBe(NOT_FOUND);
+    expect(bGet.code).toBe(CODE.recordNotFound);
     expect(bGet.message).toContain(relationshipId);
     expect(ok(await b.relationships.getRelationships())).toEqual([]);
     expect(bEvents).toEqual([
@@ -1008,7 +1002,7 @@ describe("decomposeRelationship", () => {
 
     const error = err(await b.relationships.decomposeRelationship({ relationshipId }));
 
-    expect(error.code).toBe(NOT_FOUND);
+    expect(error.code).toBe(CODE.recordNotFound);
     expect(error.message).toContain(relationshipId);
     expect(await views(relationshipId, a)).toEqual(before);
     expect(aEvents).toEqual([]);
@@ -1023,7 +1017,7 @@ describe("decomposeRelationship", () => {
 
     ok(await a.relationships.decomposeRelationship({ relationshipId }));
 
-    expect(await statuses(relationshipId, a, b)).toEqual([NOT_FOUND, NOT_FOUND]);
+    expect(await statuses(relationshipId, a, b)).toEqual([CODE.recordNotFound, CODE.recordNotFound]);
     expect(ok(await a.relationships.getRelationships())).toEqual([]);
     expect(ok(await b.relationships.getRelationships())).toEqual([]);
     expect(aEvents).toEqual([
@@ -1150,7 +1144,7 @@ describe("getRelationships", () => {
 
     const error = err(await a.relationships.getRelationships(query as never));
 
-    expect(error.code).toBe(VALIDATION);
+    expect(error.code).toBe(CODE.invalidPropertyValue);
     expect(error.message).toContain(property);
   });
 });

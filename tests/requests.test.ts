@@ -10,18 +10,6 @@ import type {
 } from "../src/index";
 import { CODE, err, ok, recordEvents, START, UNKNOWN_ADDRESS, worldPerTest } from "./support";
 
-const VALIDATION = CODE.invalidPropertyValue;
-const NOT_FOUND = CODE.recordNotFound;
-const IDENTITY_DELETED = CODE.identityDeleted;
-const PEER_DELETED = CODE.requestsPeerIsDeleted;
-const IN_DELETION = CODE.requestsPeerIsInDeletion;
-const MISSING = CODE.requestsMissingRelationship;
-const WRONG_RELATIONSHIP = CODE.requestsWrongRelationshipStatus;
-const WRONG_REQUEST = CODE.requestsWrongRequestStatus;
-const MESSAGE_IN_DELETION = CODE.messagesPeerIsInDeletion;
-const MESSAGE_PEER_DELETED = CODE.messagesPeerIsDeleted;
-const MESSAGE_NO_ACTIVE = CODE.messagesHasNoActiveRelationship;
-
 const REQUEST_ID = /^REQ[A-Za-z0-9]{17}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const QUESTION = { question: "Newsletter?", details: { weekly: true, topics: ["a", "b"] } };
@@ -224,7 +212,7 @@ describe("createOutgoingRequest", () => {
     await refused(
       [a, b],
       () => a.messages.sendMessage({ recipients: [b.address], content: fromA.content }),
-      MESSAGE_NO_ACTIVE,
+      CODE.messagesHasNoActiveRelationship,
       b.address,
     );
     expect((await requestOf(a, fromA.id)).status).toBe("Draft");
@@ -283,11 +271,11 @@ describe("requests lists", () => {
   test("getRequest: unknown id → recordNotFound naming it; malformed id → validation naming id", async () => {
     const rt = await w.runtime();
     const missing = err(await rt.requests.getRequest({ id: UNKNOWN_REQUEST }));
-    expect(missing.code).toBe(NOT_FOUND);
+    expect(missing.code).toBe(CODE.recordNotFound);
     expect(missing.message).toContain(UNKNOWN_REQUEST);
     for (const id of ["REQ123", "MSGAAAAAAAAAAAAAAAAA", "", 1]) {
       const error = err(await rt.requests.getRequest({ id } as never));
-      expect(error.code).toBe(VALIDATION);
+      expect(error.code).toBe(CODE.invalidPropertyValue);
       expect(error.message).toContain("id");
     }
   });
@@ -400,7 +388,9 @@ describe("sending, accepting and rejecting (happy path)", () => {
       b.requests.rejectIncomingRequest({ requestId: draft.id }),
     ]);
     expect(results.filter((r) => r.ok)).toHaveLength(1);
-    expect(results.flatMap((r) => (r.err ? [r.val.code] : []))).toStrictEqual([WRONG_REQUEST]);
+    expect(results.flatMap((r) => (r.err ? [r.val.code] : []))).toStrictEqual([
+      CODE.requestsWrongRequestStatus,
+    ]);
     const responses = ok(await a.messages.getMessages()).filter(
       (m) => (m.content as JsonObject)["@type"] === "Response",
     );
@@ -413,18 +403,28 @@ describe("sending, accepting and rejecting (happy path)", () => {
 
 describe("creating a request: behaviour §7 rules, first that applies wins (create and canCreate agree)", () => {
   const cases: [string, Relation, PeerStanding, string][] = [
-    ["peer deleted (relationship was Active)", "Active", "deleted", PEER_DELETED],
-    ["peer deleted (relationship was Pending)", "Pending", "deleted", PEER_DELETED],
-    ["peer deleted (relationship was Terminated)", "Terminated", "deleted", PEER_DELETED],
-    ["peer in deletion (Active)", "Active", "inDeletion", IN_DELETION],
-    ["peer in deletion (Pending)", "Pending", "inDeletion", IN_DELETION],
-    ["peer in deletion ahead of the status rule (Terminated)", "Terminated", "inDeletion", IN_DELETION],
-    ["no relationship", "none", "fine", MISSING],
-    ["no relationship, peer in deletion (nothing tells us)", "none", "inDeletion", MISSING],
-    ["relationship Rejected", "Rejected", "fine", WRONG_RELATIONSHIP],
-    ["relationship Revoked", "Revoked", "fine", WRONG_RELATIONSHIP],
-    ["relationship Terminated", "Terminated", "fine", WRONG_RELATIONSHIP],
-    ["relationship DeletionProposed", "DeletionProposed", "fine", WRONG_RELATIONSHIP],
+    ["peer deleted (relationship was Active)", "Active", "deleted", CODE.requestsPeerIsDeleted],
+    ["peer deleted (relationship was Pending)", "Pending", "deleted", CODE.requestsPeerIsDeleted],
+    ["peer deleted (relationship was Terminated)", "Terminated", "deleted", CODE.requestsPeerIsDeleted],
+    ["peer in deletion (Active)", "Active", "inDeletion", CODE.requestsPeerIsInDeletion],
+    ["peer in deletion (Pending)", "Pending", "inDeletion", CODE.requestsPeerIsInDeletion],
+    [
+      "peer in deletion ahead of the status rule (Terminated)",
+      "Terminated",
+      "inDeletion",
+      CODE.requestsPeerIsInDeletion,
+    ],
+    ["no relationship", "none", "fine", CODE.requestsMissingRelationship],
+    [
+      "no relationship, peer in deletion (nothing tells us)",
+      "none",
+      "inDeletion",
+      CODE.requestsMissingRelationship,
+    ],
+    ["relationship Rejected", "Rejected", "fine", CODE.requestsWrongRelationshipStatus],
+    ["relationship Revoked", "Revoked", "fine", CODE.requestsWrongRelationshipStatus],
+    ["relationship Terminated", "Terminated", "fine", CODE.requestsWrongRelationshipStatus],
+    ["relationship DeletionProposed", "DeletionProposed", "fine", CODE.requestsWrongRelationshipStatus],
   ];
 
   test.each(cases)("%s → %s", async (_name, relation, standing, code) => {
@@ -446,7 +446,7 @@ describe("creating a request: behaviour §7 rules, first that applies wins (crea
     expect(relationship?.status).toBe("DeletionProposed");
     expect(relationship?.peerDeletionInfo?.deletionStatus).toBe("Deleted");
     expect(err(await a.requests.createOutgoingRequest({ peer: b.address, content: {} })).code).toBe(
-      PEER_DELETED,
+      CODE.requestsPeerIsDeleted,
     );
   });
 
@@ -484,7 +484,7 @@ describe("creating a request: behaviour §7 rules, first that applies wins (crea
   test("once the peer has cancelled its deletion, creating works again", async () => {
     const { a, b } = await pair("Active", "inDeletion");
     expect(err(await a.requests.createOutgoingRequest({ peer: b.address, content: {} })).code).toBe(
-      IN_DELETION,
+      CODE.requestsPeerIsInDeletion,
     );
     ok(await b.identityDeletion.cancelIdentityDeletionProcess());
     expect(ok(await a.requests.canCreateOutgoingRequest({ peer: b.address, content: {} }))).toStrictEqual({
@@ -504,11 +504,11 @@ describe("sending a Draft to a peer that entered deletion after it was created",
     await refused(
       [a, b],
       () => a.messages.sendMessage({ recipients: [b.address], content: draft.content }),
-      MESSAGE_IN_DELETION,
+      CODE.messagesPeerIsInDeletion,
       b.address,
     );
     expect(await requestOf(a, draft.id)).toStrictEqual(draft);
-    expect(err(await b.requests.getRequest({ id: draft.id })).code).toBe(NOT_FOUND);
+    expect(err(await b.requests.getRequest({ id: draft.id })).code).toBe(CODE.recordNotFound);
 
     // After the peer cancels, the same Draft can be sent.
     ok(await b.identityDeletion.cancelIdentityDeletionProcess());
@@ -524,7 +524,7 @@ describe("sending a Draft to a peer that entered deletion after it was created",
     await refused(
       [a],
       () => a.messages.sendMessage({ recipients: [b.address], content: draft.content }),
-      MESSAGE_PEER_DELETED,
+      CODE.messagesPeerIsDeleted,
       b.address,
     );
     expect(await requestOf(a, draft.id)).toStrictEqual(draft);
@@ -582,22 +582,22 @@ describe("accepting and rejecting: behaviour §7 rules, then the request's own s
   test("the requesting peer is in deletion → peerIsInDeletion", async () => {
     const { a, b, draft } = await sentToB();
     await enterDeletion(a);
-    await decisionsFail([a, b], b, draft.id, IN_DELETION, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsPeerIsInDeletion, a.address);
     expect((await requestOf(b, draft.id)).status).toBe("ManualDecisionRequired");
   });
 
   test("the requesting peer is deleted → peerIsDeleted", async () => {
     const { a, b, draft } = await sentToB();
     await beDeleted(a);
-    await decisionsFail([b], b, draft.id, PEER_DELETED, a.address);
+    await decisionsFail([b], b, draft.id, CODE.requestsPeerIsDeleted, a.address);
   });
 
   test("the relationship is Terminated → wrongRelationshipStatus (either side terminated it)", async () => {
     const { a, b, relationshipId, draft } = await sentToB();
     ok(await b.relationships.terminateRelationship({ relationshipId }));
-    await decisionsFail([a, b], b, draft.id, WRONG_RELATIONSHIP, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsWrongRelationshipStatus, a.address);
     expect(err(await b.requests.createOutgoingRequest({ peer: a.address, content: {} })).code).toBe(
-      WRONG_RELATIONSHIP,
+      CODE.requestsWrongRelationshipStatus,
     );
   });
 
@@ -606,14 +606,14 @@ describe("accepting and rejecting: behaviour §7 rules, then the request's own s
     ok(await a.relationships.terminateRelationship({ relationshipId }));
     ok(await a.relationships.decomposeRelationship({ relationshipId }));
     expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("DeletionProposed");
-    await decisionsFail([a, b], b, draft.id, WRONG_RELATIONSHIP, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsWrongRelationshipStatus, a.address);
   });
 
   test("Terminated and the peer in deletion → peerIsInDeletion wins", async () => {
     const { a, b, relationshipId, draft } = await sentToB();
     ok(await a.relationships.terminateRelationship({ relationshipId }));
     await enterDeletion(a);
-    await decisionsFail([a, b], b, draft.id, IN_DELETION, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsPeerIsInDeletion, a.address);
   });
 
   test.each(["accept", "reject"] as const)(
@@ -622,7 +622,7 @@ describe("accepting and rejecting: behaviour §7 rules, then the request's own s
       const { a, b, draft } = await sentToB();
       ok(await decide(b, first, draft.id));
       const decided = await requestOf(b, draft.id);
-      await decisionsFail([a, b], b, draft.id, WRONG_REQUEST, draft.id);
+      await decisionsFail([a, b], b, draft.id, CODE.requestsWrongRequestStatus, draft.id);
       expect(await requestOf(b, draft.id)).toStrictEqual(decided);
     },
   );
@@ -631,37 +631,39 @@ describe("accepting and rejecting: behaviour §7 rules, then the request's own s
     const { a, b, draft } = await sentToB();
     ok(await b.requests.acceptIncomingRequest({ requestId: draft.id }));
     await enterDeletion(a);
-    await decisionsFail([a, b], b, draft.id, IN_DELETION, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsPeerIsInDeletion, a.address);
   });
 
   test("already decided and the relationship Terminated → wrongRelationshipStatus wins", async () => {
     const { a, b, relationshipId, draft } = await sentToB();
     ok(await b.requests.acceptIncomingRequest({ requestId: draft.id }));
     ok(await a.relationships.terminateRelationship({ relationshipId }));
-    await decisionsFail([a, b], b, draft.id, WRONG_RELATIONSHIP, a.address);
+    await decisionsFail([a, b], b, draft.id, CODE.requestsWrongRelationshipStatus, a.address);
   });
 
   test("an unknown request id → recordNotFound naming it", async () => {
     const { a, b } = await sentToB();
-    await decisionsFail([a, b], b, UNKNOWN_REQUEST, NOT_FOUND, UNKNOWN_REQUEST);
+    await decisionsFail([a, b], b, UNKNOWN_REQUEST, CODE.recordNotFound, UNKNOWN_REQUEST);
   });
 
   test("the id of an own (outgoing) request → recordNotFound, whatever its status", async () => {
     const { a, b, draft } = await sentToB();
     // On the creator's side the sent request is its own (Open).
-    await decisionsFail([a, b], a, draft.id, NOT_FOUND, draft.id);
+    await decisionsFail([a, b], a, draft.id, CODE.recordNotFound, draft.id);
     // A Draft of b's own is not decidable by b either.
     const own = await createDraft(b, a);
-    await decisionsFail([a, b], b, own.id, NOT_FOUND, own.id);
+    await decisionsFail([a, b], b, own.id, CODE.recordNotFound, own.id);
     // Nor once completed.
     ok(await b.requests.acceptIncomingRequest({ requestId: draft.id }));
-    await decisionsFail([a, b], a, draft.id, NOT_FOUND, draft.id);
+    await decisionsFail([a, b], a, draft.id, CODE.recordNotFound, draft.id);
   });
 
   test("once the peer has cancelled its deletion, accepting works again and completes both sides", async () => {
     const { a, b, draft } = await sentToB();
     await enterDeletion(a);
-    expect(err(await b.requests.acceptIncomingRequest({ requestId: draft.id })).code).toBe(IN_DELETION);
+    expect(err(await b.requests.acceptIncomingRequest({ requestId: draft.id })).code).toBe(
+      CODE.requestsPeerIsInDeletion,
+    );
     ok(await a.identityDeletion.cancelIdentityDeletionProcess());
     expect(ok(await b.requests.canAcceptIncomingRequest({ requestId: draft.id }))).toStrictEqual({
       isSuccess: true,
@@ -710,7 +712,7 @@ describe("validation (behaviour §3)", () => {
       () => a.requests.createOutgoingRequest(fixed as never),
       () => a.requests.canCreateOutgoingRequest(fixed as never),
     ]) {
-      await refused([a, b], call, VALIDATION, property);
+      await refused([a, b], call, CODE.invalidPropertyValue, property);
     }
   });
 
@@ -721,7 +723,7 @@ describe("validation (behaviour §3)", () => {
     await refused(
       [a, b],
       () => a.requests.createOutgoingRequest({ peer: b.address, content }),
-      VALIDATION,
+      CODE.invalidPropertyValue,
       "content",
     );
   });
@@ -743,14 +745,14 @@ describe("validation (behaviour §3)", () => {
       () => b.requests.canAcceptIncomingRequest(request as never),
       () => b.requests.canRejectIncomingRequest(request as never),
     ]) {
-      await refused([a, b], call, VALIDATION, property);
+      await refused([a, b], call, CODE.invalidPropertyValue, property);
     }
   });
 
   test("a valid request for a runtime without any relationship is not a validation error", async () => {
     const rt = await w.runtime();
     expect(err(await rt.requests.createOutgoingRequest({ peer: UNKNOWN_ADDRESS, content: {} })).code).toBe(
-      MISSING,
+      CODE.requestsMissingRelationship,
     );
   });
 });
@@ -764,19 +766,19 @@ describe("the deleted identity's own runtime (behaviour §6)", () => {
     await refused(
       [a, b],
       () => a.requests.createOutgoingRequest({ peer: b.address, content: {} }),
-      IDENTITY_DELETED,
+      CODE.identityDeleted,
       a.address,
     );
     await refused(
       [a, b],
       () => a.requests.acceptIncomingRequest({ requestId: fromB1.id }),
-      IDENTITY_DELETED,
+      CODE.identityDeleted,
       a.address,
     );
     await refused(
       [a, b],
       () => a.requests.rejectIncomingRequest({ requestId: fromB2.id }),
-      IDENTITY_DELETED,
+      CODE.identityDeleted,
       a.address,
     );
     // Reads keep working.
@@ -797,7 +799,7 @@ describe("the deleted identity's own runtime (behaviour §6)", () => {
     for (const check of [create, accept, reject]) {
       expect(check).toStrictEqual({
         isSuccess: false,
-        code: IDENTITY_DELETED,
+        code: CODE.identityDeleted,
         message: check.message,
       });
       expect(check.message).toContain(a.address);
@@ -834,14 +836,16 @@ describe("decomposition (behaviour §7)", () => {
     expect(ok(await a.requests.getOutgoingRequests()).map((r) => r.id)).toStrictEqual([toC.id]);
     expect(ok(await a.requests.getIncomingRequests()).map((r) => r.id)).toStrictEqual([fromC.id]);
     for (const id of [toB.id, fromB.id, draftToB.id]) {
-      expect(err(await a.requests.getRequest({ id })).code).toBe(NOT_FOUND);
+      expect(err(await a.requests.getRequest({ id })).code).toBe(CODE.recordNotFound);
     }
     // The peer's side is DeletionProposed and keeps its requests; the third party is untouched.
     expect((await snapshot(b)).outgoing).toStrictEqual(bBefore.outgoing);
     expect((await snapshot(b)).incoming).toStrictEqual(bBefore.incoming);
     expect(await snapshot(c)).toStrictEqual(cBefore);
     // Afterwards there is no relationship to the peer any more.
-    expect(err(await a.requests.createOutgoingRequest({ peer: b.address, content: {} })).code).toBe(MISSING);
+    expect(err(await a.requests.createOutgoingRequest({ peer: b.address, content: {} })).code).toBe(
+      CODE.requestsMissingRelationship,
+    );
   });
 
   test("decomposing a relationship with a deleted peer removes the requests with it", async () => {
@@ -850,7 +854,7 @@ describe("decomposition (behaviour §7)", () => {
     await beDeleted(b);
     ok(await a.relationships.decomposeRelationship({ relationshipId }));
     expect(ok(await a.requests.getOutgoingRequests())).toStrictEqual([]);
-    expect(err(await a.requests.getRequest({ id: toB.id })).code).toBe(NOT_FOUND);
+    expect(err(await a.requests.getRequest({ id: toB.id })).code).toBe(CODE.recordNotFound);
   });
 });
 
@@ -875,7 +879,7 @@ describe("requests carried by messages", () => {
     ]);
     // The sender has no request for it.
     expect(ok(await a.requests.getOutgoingRequests())).toStrictEqual([]);
-    expect(err(await a.requests.getRequest({ id })).code).toBe(NOT_FOUND);
+    expect(err(await a.requests.getRequest({ id })).code).toBe(CODE.recordNotFound);
     // It can be decided like any other; the response goes back but completes nothing on the sender.
     ok(await b.requests.acceptIncomingRequest({ requestId: id }));
     expect((await requestOf(b, id)).status).toBe("Completed");

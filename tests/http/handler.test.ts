@@ -22,14 +22,6 @@ import { API_KEY, expectError, ODD_TARGETS, query, rawRequest, resultOf, serve }
 import type { Answer, CallOptions, Served } from "./client";
 
 const PREFIXES = ["/api/v2", "/api/core/v1"] as const;
-const VALIDATION = CODE.invalidPropertyValue;
-const NOT_FOUND = CODE.identityMetadataNotFound;
-const UNFAMILIAR = CODE.unfamiliarReferencedIdentity;
-const RECORD_NOT_FOUND = CODE.recordNotFound;
-const ALREADY = CODE.activeIdentityDeletionProcessAlreadyExists;
-const NO_ACTIVE = CODE.noActiveIdentityDeletionProcess;
-const NO_APPROVED = CODE.noApprovedIdentityDeletionProcess;
-const NO_WAITING = CODE.noWaitingForApprovalIdentityDeletionProcess;
 const IDM_ID = /^IDM[A-Za-z0-9]{17}$/;
 const IDP_ID = /^IDP[A-Za-z0-9]{17}$/;
 const WELL_FORMED_UNKNOWN_IDP = "IDPaaaaaaaaaaaaaaaaa";
@@ -81,7 +73,11 @@ function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
 async function expectEmptySlot(api: Served, reference: string, key?: string): Promise<void> {
   const pairs: [string, string][] = [["reference", reference]];
   if (key !== undefined) pairs.push(["key", key]);
-  expectError(await api.call("GET", `/api/v2/IdentityMetadata${query(...pairs)}`), 404, NOT_FOUND);
+  expectError(
+    await api.call("GET", `/api/v2/IdentityMetadata${query(...pairs)}`),
+    404,
+    CODE.identityMetadataNotFound,
+  );
 }
 
 describe.each(PREFIXES)("IdentityMetadata routes under %s (Connector compatibility)", (prefix) => {
@@ -111,7 +107,7 @@ describe.each(PREFIXES)("IdentityMetadata routes under %s (Connector compatibili
     expect(deleted.status).toBe(204);
     expect(deleted.text).toBe("");
 
-    expectError(await api.call("GET", `${path}${slot}`), 404, NOT_FOUND);
+    expectError(await api.call("GET", `${path}${slot}`), 404, CODE.identityMetadataNotFound);
   });
 
   test("a record without a key has no key property in the result", async () => {
@@ -146,12 +142,20 @@ describe.each(PREFIXES)("IdentityMetadata routes under %s (Connector compatibili
 
     // Deleting `?key=` leaves the no-key record; deleting without key leaves nothing.
     expect((await api.call("DELETE", `${path}?reference=${encodedPeer}&key=`)).status).toBe(204);
-    expectError(await api.call("GET", `${path}?reference=${encodedPeer}&key=`), 404, NOT_FOUND);
+    expectError(
+      await api.call("GET", `${path}?reference=${encodedPeer}&key=`),
+      404,
+      CODE.identityMetadataNotFound,
+    );
     expect(resultOf<IdentityMetadataDTO>(await api.call("GET", `${path}?reference=${encodedPeer}`)).id).toBe(
       none.id,
     );
     expect((await api.call("DELETE", `${path}?reference=${encodedPeer}`)).status).toBe(204);
-    expectError(await api.call("GET", `${path}?reference=${encodedPeer}`), 404, NOT_FOUND);
+    expectError(
+      await api.call("GET", `${path}?reference=${encodedPeer}`),
+      404,
+      CODE.identityMetadataNotFound,
+    );
   });
 
   test("GET and DELETE of a missing slot: 404 notFound in the error envelope, nothing else at the top level", async () => {
@@ -159,9 +163,9 @@ describe.each(PREFIXES)("IdentityMetadata routes under %s (Connector compatibili
     // A keyed record must not answer for the no-key slot.
     resultOf(await api.call("PUT", path, { json: { reference: peer, key: "k", value: 1 } }));
     for (const slot of [query(["reference", peer]), query(["reference", peer], ["key", "other"])]) {
-      const error = expectError(await api.call("GET", `${path}${slot}`), 404, NOT_FOUND);
+      const error = expectError(await api.call("GET", `${path}${slot}`), 404, CODE.identityMetadataNotFound);
       expect(error.message).toContain(peer);
-      expectError(await api.call("DELETE", `${path}${slot}`), 404, NOT_FOUND);
+      expectError(await api.call("DELETE", `${path}${slot}`), 404, CODE.identityMetadataNotFound);
     }
   });
 
@@ -215,7 +219,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
       body(peer) === null
         ? await api.call("PUT", path, rawJson("null"))
         : await api.call("PUT", path, { json: body(peer) });
-    expectError(answer, 400, VALIDATION);
+    expectError(answer, 400, CODE.invalidPropertyValue);
     await expectEmptySlot(api, peer);
   });
 
@@ -224,7 +228,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
     expectError(
       await api.call("PUT", path, { headers: { "content-type": "application/json" } }),
       400,
-      VALIDATION,
+      CODE.invalidPropertyValue,
     );
     await expectEmptySlot(api, peer);
   });
@@ -234,7 +238,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
     const error = expectError(
       await api.call("PUT", path, { json: { reference: peer, key: 5, value: 1 } }),
       400,
-      VALIDATION,
+      CODE.invalidPropertyValue,
     );
     expect(error.message).toContain("key");
   });
@@ -252,7 +256,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
     const error = expectError(
       await api.call("PUT", path, { json: { reference: rt.address, value: "x".repeat(99) } }),
       400,
-      VALIDATION,
+      CODE.invalidPropertyValue,
     );
     expect(error.message).toContain("100");
     await expectEmptySlot(api, rt.address);
@@ -264,7 +268,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
     const answer = await api.call("PUT", path, {
       json: { reference: rt.address, value: "x".repeat(1024 * 1024 - 1) },
     });
-    expectError(answer, 400, VALIDATION);
+    expectError(answer, 400, CODE.invalidPropertyValue);
     await expectEmptySlot(api, rt.address);
     // 1 MiB exactly (with its quotes) is stored.
     const fits = "x".repeat(1024 * 1024 - 2);
@@ -294,7 +298,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
         query(["reference", peer], ["unknown", "1"]),
         query(["reference", peer], ["Reference", peer]),
       ]) {
-        expectError(await api.call(method, `${path}${search}`), 400, VALIDATION);
+        expectError(await api.call(method, `${path}${search}`), 400, CODE.invalidPropertyValue);
       }
       // The record is still there after every refused DELETE.
       expect(
@@ -312,7 +316,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
       query(["reference", peer], ["key", "a"], ["key", "b"]),
       query(["reference", peer], ["key", "a"], ["key", "a"]),
     ]) {
-      expectError(await api.call(method, `${path}${search}`), 400, VALIDATION);
+      expectError(await api.call(method, `${path}${search}`), 400, CODE.invalidPropertyValue);
     }
     expect(
       resultOf<IdentityMetadataDTO>(
@@ -326,7 +330,7 @@ describe("validation: 400 invalidPropertyValue, nothing stored", () => {
     const error = expectError(
       await api.call("PUT", path, { json: { reference: UNKNOWN_ADDRESS, value: 1 } }),
       400,
-      UNFAMILIAR,
+      CODE.unfamiliarReferencedIdentity,
     );
     expect(error.message).toContain(UNKNOWN_ADDRESS);
     await expectEmptySlot(api, UNKNOWN_ADDRESS);
@@ -362,7 +366,11 @@ describe("IdentityDeletionProcess routes", () => {
       resultOf(await api.call("GET", `/api/core/v1/IdentityDeletionProcesses/${process.id}`)),
     ).toStrictEqual(process);
 
-    expectError(await api.call("POST", base, { json: { lengthOfGracePeriodInDays: 1 } }), 409, ALREADY);
+    expectError(
+      await api.call("POST", base, { json: { lengthOfGracePeriodInDays: 1 } }),
+      409,
+      CODE.activeIdentityDeletionProcessAlreadyExists,
+    );
     expect(resultOf(await api.call("GET", base))).toStrictEqual([process]);
   });
 
@@ -384,23 +392,27 @@ describe("IdentityDeletionProcess routes", () => {
     ["an array", [3]],
   ])("POST with a body that is %s: 400, nothing initiated", async (_name, body) => {
     const { api } = await single();
-    expectError(await api.call("POST", base, { json: body }), 400, VALIDATION);
+    expectError(await api.call("POST", base, { json: body }), 400, CODE.invalidPropertyValue);
     expect(resultOf(await api.call("GET", base))).toStrictEqual([]);
-    expectError(await api.call("GET", `${base}/Active`), 404, NO_ACTIVE);
+    expectError(await api.call("GET", `${base}/Active`), 404, CODE.noActiveIdentityDeletionProcess);
   });
 
   test("GET by a well-formed unknown id is 404 recordNotFound; a malformed id is 400", async () => {
     const { api } = await single();
-    expectError(await api.call("GET", `${base}/${WELL_FORMED_UNKNOWN_IDP}`), 404, RECORD_NOT_FOUND);
-    expectError(await api.call("GET", `${base}/not-an-id`), 400, VALIDATION);
-    expectError(await api.call("GET", `${base}/IDMaaaaaaaaaaaaaaaaa`), 400, VALIDATION);
+    expectError(await api.call("GET", `${base}/${WELL_FORMED_UNKNOWN_IDP}`), 404, CODE.recordNotFound);
+    expectError(await api.call("GET", `${base}/not-an-id`), 400, CODE.invalidPropertyValue);
+    expectError(await api.call("GET", `${base}/IDMaaaaaaaaaaaaaaaaa`), 400, CODE.invalidPropertyValue);
   });
 
   test("GET by id with a malformed percent-encoding is a client error, not 500", async () => {
     const { api } = await single();
     const answer = await api.call("GET", `${base}/%E0%A4%A`);
     expect([400, 404]).toContain(answer.status);
-    expectError(answer, answer.status, answer.status === 400 ? VALIDATION : "error.http.routeNotFound");
+    expectError(
+      answer,
+      answer.status,
+      answer.status === 400 ? CODE.invalidPropertyValue : "error.http.routeNotFound",
+    );
   });
 
   test("Cancel: 200 Cancelled, again 409 noApproved; then Active is 404 noActive", async () => {
@@ -409,14 +421,14 @@ describe("IdentityDeletionProcess routes", () => {
     w.clock.advance({ hours: 1 });
     const cancelled = resultOf<IdentityDeletionProcessDTO>(await api.call("POST", `${base}/Active/Cancel`));
     expect(cancelled).toStrictEqual({ ...process, status: "Cancelled", cancelledAt: at(3_600_000) });
-    expectError(await api.call("POST", `${base}/Active/Cancel`), 409, NO_APPROVED);
-    expectError(await api.call("GET", `${base}/Active`), 404, NO_ACTIVE);
+    expectError(await api.call("POST", `${base}/Active/Cancel`), 409, CODE.noApprovedIdentityDeletionProcess);
+    expectError(await api.call("GET", `${base}/Active`), 404, CODE.noActiveIdentityDeletionProcess);
     expect(resultOf(await api.call("GET", base))).toStrictEqual([cancelled]);
   });
 
   test("GET Active with no process at all: 404 noActive; list is empty", async () => {
     const { api } = await single();
-    expectError(await api.call("GET", `${base}/Active`), 404, NO_ACTIVE);
+    expectError(await api.call("GET", `${base}/Active`), 404, CODE.noActiveIdentityDeletionProcess);
     expect(resultOf(await api.call("GET", base))).toStrictEqual([]);
   });
 
@@ -431,7 +443,11 @@ describe("IdentityDeletionProcess routes", () => {
       approvedAt: at(0),
       gracePeriodEndsAt: at(14 * DAY),
     });
-    expectError(await api.call("POST", `${base}/Active/Approve`), 409, NO_WAITING);
+    expectError(
+      await api.call("POST", `${base}/Active/Approve`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
   });
 
   test("Reject after the Backbone admin started a process: 200 Rejected", async () => {
@@ -439,18 +455,38 @@ describe("IdentityDeletionProcess routes", () => {
     const started = ok(await w.backbone.admin.startIdentityDeletionProcess(rt.address));
     const rejected = resultOf<IdentityDeletionProcessDTO>(await api.call("POST", `${base}/Active/Reject`));
     expect(rejected).toStrictEqual({ ...started, status: "Rejected", rejectedAt: at(0) });
-    expectError(await api.call("POST", `${base}/Active/Reject`), 409, NO_WAITING);
-    expectError(await api.call("GET", `${base}/Active`), 404, NO_ACTIVE);
+    expectError(
+      await api.call("POST", `${base}/Active/Reject`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
+    expectError(await api.call("GET", `${base}/Active`), 404, CODE.noActiveIdentityDeletionProcess);
   });
 
   test("Approve and Reject without a waiting process: 409 noWaitingForApproval", async () => {
     const { api } = await single();
-    expectError(await api.call("POST", `${base}/Active/Approve`), 409, NO_WAITING);
-    expectError(await api.call("POST", `${base}/Active/Reject`), 409, NO_WAITING);
+    expectError(
+      await api.call("POST", `${base}/Active/Approve`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
+    expectError(
+      await api.call("POST", `${base}/Active/Reject`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
     // An initiated process is Approved already: still nothing waiting.
     resultOf(await api.call("POST", base), 201);
-    expectError(await api.call("POST", `${base}/Active/Approve`), 409, NO_WAITING);
-    expectError(await api.call("POST", `${base}/Active/Reject`), 409, NO_WAITING);
+    expectError(
+      await api.call("POST", `${base}/Active/Approve`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
+    expectError(
+      await api.call("POST", `${base}/Active/Reject`),
+      409,
+      CODE.noWaitingForApprovalIdentityDeletionProcess,
+    );
   });
 
   test("GET IdentityDeletionStatus: { isDeleted: false }, with the deletion date once a process is approved", async () => {
@@ -664,7 +700,7 @@ describe("security", () => {
   test("a top-level __proto__ property: 400 unknown property; Object.prototype is not polluted", async () => {
     const { api, peer } = await connected();
     const text = `{"reference":${JSON.stringify(peer)},"value":1,"__proto__":{"polluted":"yes","isAdmin":true}}`;
-    const error = expectError(await api.call("PUT", path, rawJson(text)), 400, VALIDATION);
+    const error = expectError(await api.call("PUT", path, rawJson(text)), 400, CODE.invalidPropertyValue);
     expect(error.message).toContain("__proto__");
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
     expect(({} as Record<string, unknown>)["isAdmin"]).toBeUndefined();
@@ -674,7 +710,7 @@ describe("security", () => {
   test("a top-level constructor property: 400 unknown property", async () => {
     const { api, peer } = await connected();
     const text = `{"reference":${JSON.stringify(peer)},"value":1,"constructor":{"prototype":{"polluted":"yes"}}}`;
-    expectError(await api.call("PUT", path, rawJson(text)), 400, VALIDATION);
+    expectError(await api.call("PUT", path, rawJson(text)), 400, CODE.invalidPropertyValue);
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
     await expectEmptySlot(api, peer);
   });
@@ -749,7 +785,7 @@ describe("hostile requests", () => {
         method,
         `/api/v2/IdentityMetadata${query(["reference", peer], ["__proto__", "x"])}`,
       );
-      expect(expectError(answer, 400, VALIDATION).message).toContain("__proto__");
+      expect(expectError(answer, 400, CODE.invalidPropertyValue).message).toContain("__proto__");
     }
   });
 
@@ -762,7 +798,7 @@ describe("hostile requests", () => {
       "/api/v2/IdentityMetadata",
       rawJson(`{"reference":${JSON.stringify(peer)},"value":${deep}}`),
     );
-    expect(expectError(answer, 400, VALIDATION).message).toContain(
+    expect(expectError(answer, 400, CODE.invalidPropertyValue).message).toContain(
       `nested deeper than ${MAX_JSON_DEPTH} levels`,
     );
     expect(errors).toEqual([]);
@@ -786,13 +822,13 @@ describe("hostile requests", () => {
     const put = await api.call("PUT", "/api/v2/IdentityMetadata", {
       json: { reference: peer, key, value: 1 },
     });
-    expect(expectError(put, 400, VALIDATION).message).toContain("key");
+    expect(expectError(put, 400, CODE.invalidPropertyValue).message).toContain("key");
     for (const method of ["GET", "DELETE"]) {
       const answer = await api.call(
         method,
         `/api/v2/IdentityMetadata${query(["reference", peer], ["key", key])}`,
       );
-      expect(expectError(answer, 400, VALIDATION).message).toContain("key");
+      expect(expectError(answer, 400, CODE.invalidPropertyValue).message).toContain("key");
     }
   });
 
@@ -975,8 +1011,8 @@ describe("concurrency", () => {
     expect(ids.has(stored.id)).toBe(true);
     expect(dtos.map((dto) => dto.value)).toContainEqual(stored.value);
     expect((await api.call("DELETE", slot)).status).toBe(204);
-    expectError(await api.call("DELETE", slot), 404, NOT_FOUND);
-    expectError(await api.call("GET", slot), 404, NOT_FOUND);
+    expectError(await api.call("DELETE", slot), 404, CODE.identityMetadataNotFound);
+    expectError(await api.call("GET", slot), 404, CODE.identityMetadataNotFound);
   }
 
   test("30 concurrent PUTs on one slot about a peer: all 200 with one id, one record afterwards", async () => {
