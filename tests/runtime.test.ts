@@ -51,6 +51,29 @@ describe("createRuntime", () => {
   });
 });
 
+describe("createRuntime on one storage", () => {
+  test("runtimes of one process started at once on an empty storage are distinct identities, each kept", async () => {
+    const backbone = new LocalBackbone({ clock: new ManualClock() });
+    const storage = lokiStorage();
+    try {
+      const runtimes = await Promise.all([1, 2, 3].map(() => createRuntime({ backbone, storage })));
+      const addresses = runtimes.map((runtime) => runtime.address);
+      expect(new Set(addresses).size).toBe(3);
+      expect((await storage.list("runtime/identities")).map((record) => record.id).sort()).toEqual(
+        [...addresses].sort(),
+      );
+      await Promise.all(runtimes.map((runtime) => runtime.close()));
+      // Reopened without an address: the first identity made in the empty storage comes back first.
+      const reopened = await createRuntime({ backbone, storage });
+      expect(addresses).toContain(reopened.address);
+      await reopened.close();
+    } finally {
+      await backbone.close();
+      await storage.close();
+    }
+  });
+});
+
 describe("close", () => {
   test("later calls answer error.runtime.runtimeClosed instead of throwing", async () => {
     const rt = await createRuntime();

@@ -8,6 +8,7 @@ import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
 import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
+import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import { UseCaseRunner } from "../core/use-case.js";
 import { NO_REQUEST } from "../core/validation.js";
@@ -82,6 +83,24 @@ export interface Runtime {
 interface IdentityRecord {
   /** The identity's address. */
   id: string;
+  /** Set on the identity created in an empty storage: it holds the storage's one "first identity" slot. */
+  first?: true;
+}
+
+/** The slot of the first identity of a storage: processes that start at once on an empty storage share it. */
+const FIRST_IDENTITY_SLOT = "first";
+
+/** The last choice of an identity per storage in this process: the next one waits for it. */
+const choosing = new WeakMap<StorageAdapter, Promise<unknown>>();
+
+/** Runs `work` after every earlier choice of an identity on `storage` in this process has settled. */
+function oneChoiceAtATime<T>(storage: StorageAdapter, work: () => Promise<T>): Promise<T> {
+  const result = (choosing.get(storage) ?? Promise.resolve()).then(work, work);
+  choosing.set(
+    storage,
+    result.catch(() => undefined),
+  );
+  return result;
 }
 
 /** The identities each storage adapter has open in this process, so two runtimes never share one. */
@@ -128,11 +147,18 @@ async function assembleRuntime(
   maxValueBytes: number,
   releaseOwned: () => Promise<void>,
 ): Promise<Runtime> {
-  const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities");
+  const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities", (identity) =>
+    identity.first === true ? { slot: FIRST_IDENTITY_SLOT } : {},
+  );
   const open = openIdentities.get(storage) ?? new Set<string>();
   openIdentities.set(storage, open);
-  const address = await ownIdentity(identities, open, backbone, options.address);
-  open.add(address);
+  // One choice at a time per storage in this process, so two runtimes of it never pick the same identity;
+  // across processes, the storage's first-identity slot decides.
+  const address = await oneChoiceAtATime(storage, async () => {
+    const chosen = await ownIdentity(identities, open, backbone, options.address);
+    open.add(chosen);
+    return chosen;
+  });
   try {
     return await wire(address);
   } catch (error) {
@@ -254,6 +280,19 @@ async function ownIdentity(
   const reopened = known.find((identity) => !open.has(identity.id));
   if (reopened !== undefined) return reopened.id;
   const address = await backbone.createIdentity();
-  await identities.save({ id: address });
-  return address;
+  if (known.length > 0) {
+    await identities.save({ id: address });
+    return address;
+  }
+  // The storage was empty: several processes may be creating its first identity at once. The storage keeps
+  // one (the slot), and whoever lost takes the winner's, so that they all become one identity.
+  try {
+    await identities.save({ id: address, first: true });
+    return address;
+  } catch (error) {
+    if (!(error instanceof SlotTakenError)) throw error;
+    const winner = await identities.getBySlot(FIRST_IDENTITY_SLOT);
+    if (winner === undefined) throw error;
+    return winner.id;
+  }
 }

@@ -2,7 +2,8 @@
 // with DATABASE_URL): each process opens its own LocalBackbone and runtime on the same schema and the same
 // identity, prints `ready`, and waits for `go` on stdin so that all of them write at once. Then:
 // - upsert: upserts the same IdentityMetadata slots as the others, several rounds, all in flight together;
-// - delete: tries to initiate the identity's deletion.
+// - delete: tries to initiate the identity's deletion;
+// - start: only then creates its runtime, without an address, on a storage that may be empty (`-` as address).
 // It prints one JSON line `result {…}` with what the calls resolved to.
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
 
@@ -10,24 +11,29 @@ const [mode, schema, address] = process.argv.slice(2);
 const connectionString = process.env["DATABASE_URL"];
 const SLOTS = 20;
 const ROUNDS = 3;
-if ((mode !== "upsert" && mode !== "delete") || schema === undefined || address === undefined) {
-  throw new Error("usage: DATABASE_URL=… pg-many-child.ts <upsert|delete> <schema> <address>");
+if (!["upsert", "delete", "start"].includes(mode ?? "") || schema === undefined || address === undefined) {
+  throw new Error("usage: DATABASE_URL=… pg-many-child.ts <upsert|delete|start> <schema> <address|->");
 }
 if (connectionString === undefined) throw new Error("DATABASE_URL is not set");
 
 const backboneStorage = postgresStorage({ connectionString, schema });
 const storage = postgresStorage({ connectionString, schema });
 const backbone = new LocalBackbone({ storage: backboneStorage });
-const runtime = await createRuntime({ backbone, storage, address });
-
-process.stdout.write("ready\n");
-await new Promise<void>((resolve) => {
-  process.stdin.setEncoding("utf8");
-  process.stdin.on("data", (chunk: string) => {
-    if (chunk.includes("go")) resolve();
+const ready = async (): Promise<void> => {
+  process.stdout.write("ready\n");
+  await new Promise<void>((resolve) => {
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk: string) => {
+      if (chunk.includes("go")) resolve();
+    });
   });
-});
-process.stdin.pause();
+  process.stdin.pause();
+};
+if (mode === "start") await ready();
+const runtime = await createRuntime(
+  mode === "start" ? { backbone, storage } : { backbone, storage, address },
+);
+if (mode !== "start") await ready();
 
 const codes: string[] = [];
 if (mode === "upsert") {
@@ -44,9 +50,11 @@ if (mode === "upsert") {
     );
     codes.push(...results.map((result) => (result.ok ? "Ok" : result.val.code)));
   }
-} else {
+} else if (mode === "delete") {
   const result = await runtime.identityDeletion.initiateIdentityDeletionProcess();
   codes.push(result.ok ? "Ok" : result.val.code);
+} else {
+  codes.push(runtime.address);
 }
 process.stdout.write(`result ${JSON.stringify({ pid: process.pid, codes })}\n`);
 

@@ -344,7 +344,7 @@ describePostgres("postgresStorage across processes", () => {
   }, 120_000);
 
   /** Starts four children on one identity, lets them go at once, and returns what each printed as its result. */
-  async function race(mode: "upsert" | "delete", schema: string, address: string) {
+  async function race(mode: "upsert" | "delete" | "start", schema: string, address: string) {
     const procs = Array.from({ length: 4 }, () => child("pg-many-child.ts", [mode, schema, address]));
     const outputs = procs.map(lines);
     await Promise.all(outputs.map((output) => output.waitFor((line) => line === "ready")));
@@ -360,6 +360,19 @@ describePostgres("postgresStorage across processes", () => {
     );
     return codes;
   }
+
+  test("4 processes starting at once on an empty database become one identity", async () => {
+    for (let round = 0; round < 3; round++) {
+      const schema = freshSchema();
+      const addresses = (await race("start", schema, "-")).flat();
+      expect(addresses).toHaveLength(4);
+      expect(new Set(addresses).size).toBe(1);
+      const stored = await adminQuery<{ id: string }>(
+        `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'runtime/identities'`,
+      );
+      expect(stored).toEqual([{ id: addresses[0] }]);
+    }
+  }, 120_000);
 
   test("4 processes upserting the same slots at once leave exactly one record per slot", async () => {
     const schema = freshSchema();
