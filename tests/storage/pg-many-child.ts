@@ -3,16 +3,23 @@
 // identity, prints `ready`, and waits for `go` on stdin so that all of them write at once. Then:
 // - upsert: upserts the same IdentityMetadata slots as the others, several rounds, all in flight together;
 // - delete: tries to initiate the identity's deletion;
-// - start: only then creates its runtime, without an address, on a storage that may be empty (`-` as address).
+// - start: only then creates its runtime, without an address, on a storage that may be empty (`-` as address);
+// - relate: creates a relationship from the template whose id is the fifth argument.
 // It prints one JSON line `result {…}` with what the calls resolved to.
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
 
-const [mode, schema, address] = process.argv.slice(2);
+const [mode, schema, address, templateId] = process.argv.slice(2);
 const connectionString = process.env["DATABASE_URL"];
 const SLOTS = 20;
 const ROUNDS = 3;
-if (!["upsert", "delete", "start"].includes(mode ?? "") || schema === undefined || address === undefined) {
-  throw new Error("usage: DATABASE_URL=… pg-many-child.ts <upsert|delete|start> <schema> <address|->");
+if (
+  !["upsert", "delete", "start", "relate"].includes(mode ?? "") ||
+  schema === undefined ||
+  address === undefined
+) {
+  throw new Error(
+    "usage: DATABASE_URL=… pg-many-child.ts <upsert|delete|start|relate> <schema> <address|-> [templateId]",
+  );
 }
 if (connectionString === undefined) throw new Error("DATABASE_URL is not set");
 
@@ -50,6 +57,9 @@ if (mode === "upsert") {
     );
     codes.push(...results.map((result) => (result.ok ? "Ok" : result.val.code)));
   }
+} else if (mode === "relate") {
+  const result = await runtime.relationships.createRelationship({ templateId: templateId ?? "" });
+  codes.push(result.ok ? "Ok" : result.val.code);
 } else if (mode === "delete") {
   const result = await runtime.identityDeletion.initiateIdentityDeletionProcess();
   codes.push(result.ok ? "Ok" : result.val.code);

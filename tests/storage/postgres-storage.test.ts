@@ -296,6 +296,41 @@ async function createIdentity(schema: string): Promise<string> {
   return address;
 }
 
+/** `count` different identities in `schema`: runtimes open at once in one process never share one. */
+async function createIdentities(schema: string, count: number): Promise<string[]> {
+  const backboneStorage = storageOn(schema);
+  const storage = storageOn(schema);
+  const backbone = new LocalBackbone({ storage: backboneStorage });
+  const runtimes = await Promise.all(
+    Array.from({ length: count }, () => createRuntime({ backbone, storage })),
+  );
+  await Promise.all(runtimes.map((runtime) => runtime.close()));
+  await backbone.close();
+  await storage.close();
+  await backboneStorage.close();
+  return runtimes.map((runtime) => runtime.address);
+}
+
+/** Runs `work` on a runtime of `address` (and a LocalBackbone) on `schema`, closing everything afterwards. */
+async function withRuntime<T>(
+  schema: string,
+  address: string,
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
+  const backboneStorage = storageOn(schema);
+  const storage = storageOn(schema);
+  const backbone = new LocalBackbone({ storage: backboneStorage });
+  const runtime = await createRuntime({ backbone, storage, address });
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+    await backbone.close();
+    await storage.close();
+    await backboneStorage.close();
+  }
+}
+
 describePostgres("postgresStorage across processes", () => {
   test("a process killed with SIGKILL at random moments loses none of its acknowledged writes", async () => {
     const schema = freshSchema();
@@ -344,8 +379,15 @@ describePostgres("postgresStorage across processes", () => {
   }, 120_000);
 
   /** Starts four children on one identity, lets them go at once, and returns what each printed as its result. */
-  async function race(mode: "upsert" | "delete" | "start", schema: string, address: string) {
-    const procs = Array.from({ length: 4 }, () => child("pg-many-child.ts", [mode, schema, address]));
+  async function race(
+    mode: "upsert" | "delete" | "start" | "relate",
+    schema: string,
+    address: string,
+    ...rest: string[]
+  ) {
+    const procs = Array.from({ length: 4 }, () =>
+      child("pg-many-child.ts", [mode, schema, address, ...rest]),
+    );
     const outputs = procs.map(lines);
     await Promise.all(outputs.map((output) => output.waitFor((line) => line === "ready")));
     for (const proc of procs) proc.stdin.write("go\n");
@@ -371,6 +413,27 @@ describePostgres("postgresStorage across processes", () => {
         `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'runtime/identities'`,
       );
       expect(stored).toEqual([{ id: addresses[0] }]);
+    }
+  }, 120_000);
+
+  test("4 processes of one identity creating a relationship from one template at once: one relationship", async () => {
+    for (let round = 0; round < 3; round++) {
+      const schema = freshSchema();
+      const [owner = "", requestor = ""] = await createIdentities(schema, 2);
+      const templateId = await withRuntime(
+        schema,
+        owner,
+        async (runtime) => ok(await runtime.relationships.createOwnRelationshipTemplate()).id,
+      );
+      const codes = (await race("relate", schema, requestor, templateId)).flat();
+      expect(codes.filter((code) => code === "Ok")).toHaveLength(1);
+      expect(codes.filter((code) => code !== "Ok")).toEqual(
+        Array.from({ length: 3 }, () => "error.transport.relationships.relationshipCurrentlyExists"),
+      );
+      const stored = await adminQuery(
+        `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'backbone/relationships'`,
+      );
+      expect(stored).toHaveLength(1);
     }
   }, 120_000);
 
