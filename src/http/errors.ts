@@ -91,6 +91,11 @@ export class HttpFailure extends Error {
     super(message);
     this.status = statusOfCode(code);
   }
+
+  /** The same refusal, answered with these headers too. */
+  with(headers: Record<string, string>): HttpFailure {
+    return new HttpFailure(this.code, this.message, { ...this.headers, ...headers });
+  }
 }
 
 /** The failure of an HTTP-level code, its message made from `args`. */

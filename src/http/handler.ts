@@ -134,8 +134,7 @@ export function createHttpHandler(
   ): Promise<void> {
     if (target === undefined) {
       request.resume();
-      const failure = httpFailure("error.http.invalidRequestTarget");
-      throw new HttpFailure(failure.code, failure.message, { connection: "close" });
+      throw httpFailure("error.http.invalidRequestTarget").with({ connection: "close" });
     }
     const { path } = target;
     if (path === "/health") {
@@ -207,8 +206,9 @@ function matchRoute(
 }
 
 function methodNotAllowed(method: string, path: string, allowed: readonly string[]): HttpFailure {
-  const failure = httpFailure("error.http.methodNotAllowed", method, path, allowed);
-  return new HttpFailure(failure.code, failure.message, { allow: allowed.join(", ") });
+  return httpFailure("error.http.methodNotAllowed", method, path, allowed).with({
+    allow: allowed.join(", "),
+  });
 }
 
 /**

@@ -123,8 +123,7 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
 function tooLarge(limit: number): HttpFailure {
-  const failure = httpFailure("error.http.payloadTooLarge", limit);
-  return new HttpFailure(failure.code, failure.message, { connection: "close" });
+  return httpFailure("error.http.payloadTooLarge", limit).with({ connection: "close" });
 }
 
 function invalid(detail: string): HttpFailure {
