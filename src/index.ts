@@ -29,7 +29,7 @@ export { ADDRESS_PATTERN, isAddress } from "./core/address.js";
 export { MAX_JSON_DEPTH } from "./core/json.js";
 export type { JsonObject, JsonValue } from "./core/json.js";
 export { SlotTakenError, StorageFailure } from "./core/storage.js";
-export type { StorageAdapter, StorageChange, StoredRecord } from "./core/storage.js";
+export type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "./core/storage.js";
 export { lokiStorage } from "./storage/loki-storage.js";
 export { postgresStorage } from "./storage/postgres/index.js";
 export type { PostgresPool, PostgresStorageOptions } from "./storage/postgres/index.js";

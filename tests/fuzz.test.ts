@@ -8,18 +8,18 @@ import { delegating, ok, testStorage, UNKNOWN_ADDRESS, world } from "./support";
 function counting(): { storage: StorageAdapter; writes: () => number; dispose: () => Promise<void> } {
   const { storage: inner, dispose } = testStorage();
   let writes = 0;
-  const storage = delegating(inner, {
+  const storage = delegating(inner, (target) => ({
     commit: async (changes) => {
-      const affected = await inner.commit(changes);
+      const affected = await target.commit(changes);
       if (affected.some((count) => count > 0)) writes++;
       return affected;
     },
     upsertBySlot: async (collection, record) => {
-      const stored = await inner.upsertBySlot(collection, record);
+      const stored = await target.upsertBySlot(collection, record);
       writes++;
       return stored;
     },
-  });
+  }));
   return { storage, writes: () => writes, dispose };
 }
 

@@ -1248,16 +1248,16 @@ describe("deleted identity (behaviour §6)", () => {
 function trackedStorage(): { storage: StorageAdapter; inner: StorageAdapter; collections: Set<string> } {
   const inner = lokiStorage();
   const collections = new Set<string>();
-  const storage: StorageAdapter = delegating(inner, {
+  const storage: StorageAdapter = delegating(inner, (target) => ({
     upsertBySlot: (collection, record) => {
       collections.add(collection);
-      return inner.upsertBySlot(collection, record);
+      return target.upsertBySlot(collection, record);
     },
     commit: (changes) => {
       for (const change of changes) collections.add(change.collection);
-      return inner.commit(changes);
+      return target.commit(changes);
     },
-  });
+  }));
   return { storage, inner, collections };
 }
 

@@ -593,9 +593,9 @@ describe("familiarity is an index lookup", () => {
     const listed: string[] = [];
     const inner = lokiStorage();
     // A runtime on a storage that records which collections are read in full by peer.
-    const counting = delegating(inner, {
-      listByPeer: (collection, peer) => (listed.push(collection), inner.listByPeer(collection, peer)),
-    });
+    const counting = delegating(inner, (target) => ({
+      listByPeer: (collection, peer) => (listed.push(collection), target.listByPeer(collection, peer)),
+    }));
     const c = await createRuntime({ backbone: w.backbone, storage: counting });
     try {
       const template = ok(await b.relationships.createOwnRelationshipTemplate());
@@ -681,9 +681,9 @@ describe("facades never throw or reject", () => {
 
   test("an exception inside the storage becomes error.runtime.unknown, not a rejection", async () => {
     const storage = lokiStorage();
-    const failing: StorageAdapter = delegating(storage, {
+    const failing: StorageAdapter = delegating(storage, (target) => ({
       getBySlot: () => Promise.reject(new Error("disk on fire")),
-    });
+    }));
     const rt = await createRuntime({ backbone: w.backbone, storage: failing });
     try {
       const error = err(await rt.identityMetadata.getIdentityMetadata({ reference: rt.address }));
@@ -754,12 +754,12 @@ describe("decomposition removes the metadata about the peer", () => {
       record: { id: "intruder", slot: "taken", data: "{}" },
     } as const;
     let failCommits = false;
-    const flaky: StorageAdapter = delegating(storage, {
+    const flaky: StorageAdapter = delegating(storage, (target) => ({
       commit: (changes) =>
         failCommits && changes.length > 1
-          ? storage.commit([...changes.slice(0, 1), collide, ...changes.slice(1)])
-          : storage.commit(changes),
-    });
+          ? target.commit([...changes.slice(0, 1), collide, ...changes.slice(1)])
+          : target.commit(changes),
+    }));
     const a = await createRuntime({ backbone: w.backbone, storage: flaky });
     try {
       const b = await w.runtime();

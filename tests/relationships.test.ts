@@ -516,9 +516,9 @@ describe("a long history between two identities", () => {
   test("creating a relationship looks the pair's existing relationship up by its slot: the history is never read", async () => {
     const inner = lokiStorage();
     const listed: string[] = [];
-    const storage = delegating(inner, {
-      listByPeer: (collection, peer) => (listed.push(collection), inner.listByPeer(collection, peer)),
-    });
+    const storage = delegating(inner, (target) => ({
+      listByPeer: (collection, peer) => (listed.push(collection), target.listByPeer(collection, peer)),
+    }));
     const history = world({ backbone: { storage } });
     try {
       const a = await history.runtime();

@@ -18,6 +18,7 @@ import type {
   RuntimeEvent,
   RuntimeOptions,
   StorageAdapter,
+  StorageOperations,
 } from "../src/index";
 
 /**
@@ -199,45 +200,53 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * An adapter that does what `inner` does, except for the operations `override` gives: the base of every
+ * fault-injecting test storage. `override` is asked for the adapter itself and for each transaction, with
+ * what the operations are to call through (`target`), so that writes inside transactions are seen too.
+ */
+export function delegating(
+  inner: StorageAdapter,
+  override: (target: StorageOperations) => Partial<StorageOperations> = () => ({}),
+): StorageAdapter {
+  const over = (target: StorageOperations): StorageOperations => ({
+    get: (collection, id) => target.get(collection, id),
+    getBySlot: (collection, slot) => target.getBySlot(collection, slot),
+    list: (collection) => target.list(collection),
+    listByPeer: (collection, peer) => target.listByPeer(collection, peer),
+    hasPeer: (collection, peer) => target.hasPeer(collection, peer),
+    upsertBySlot: (collection, record) => target.upsertBySlot(collection, record),
+    commit: (changes) => target.commit(changes),
+    ...override(target),
+  });
+  return {
+    ...over(inner),
+    transaction: (work) => inner.transaction((tx) => work(over(tx))),
+    close: () => inner.close(),
+  };
+}
+
+/**
  * Wraps a storage adapter so that every call does its work at once but resolves only after a delay of real
  * time, like a database across a network: callers that await storage interleave as they would in production.
  * `delayMs` is a number of milliseconds, or a function choosing it per call (0: no delay).
  */
-/** An adapter that does what `inner` does, except for the methods given: the base of every fault-injecting test storage. */
-export function delegating(inner: StorageAdapter, overrides: Partial<StorageAdapter> = {}): StorageAdapter {
-  return {
-    get: (collection, id) => inner.get(collection, id),
-    getBySlot: (collection, slot) => inner.getBySlot(collection, slot),
-    list: (collection) => inner.list(collection),
-    listByPeer: (collection, peer) => inner.listByPeer(collection, peer),
-    hasPeer: (collection, peer) => inner.hasPeer(collection, peer),
-    upsertBySlot: (collection, record) => inner.upsertBySlot(collection, record),
-    commit: (changes) => inner.commit(changes),
-    close: () => inner.close(),
-    ...overrides,
-  };
-}
-
 export function slowStorage(
   inner: StorageAdapter,
-  delayMs: number | ((method: keyof StorageAdapter, args: readonly unknown[]) => number) = 2,
+  delayMs: number | ((method: keyof StorageOperations, args: readonly unknown[]) => number) = 2,
 ): StorageAdapter {
-  const slow =
-    <A extends unknown[], T>(method: keyof StorageAdapter, call: (...args: A) => Promise<T>) =>
-    async (...args: A): Promise<T> => {
-      const ms = typeof delayMs === "number" ? delayMs : delayMs(method, args);
-      if (ms <= 0) return call(...args);
-      const [value] = await Promise.all([call(...args), sleep(ms)]);
-      return value;
-    };
-  return {
-    get: slow("get", (collection, id) => inner.get(collection, id)),
-    getBySlot: slow("getBySlot", (collection, slot) => inner.getBySlot(collection, slot)),
-    list: slow("list", (collection) => inner.list(collection)),
-    listByPeer: slow("listByPeer", (collection, peer) => inner.listByPeer(collection, peer)),
-    hasPeer: slow("hasPeer", (collection, peer) => inner.hasPeer(collection, peer)),
-    upsertBySlot: slow("upsertBySlot", (collection, record) => inner.upsertBySlot(collection, record)),
-    commit: slow("commit", (changes) => inner.commit(changes)),
-    close: () => inner.close(),
+  const slow = async <T>(method: keyof StorageOperations, args: unknown[], call: () => Promise<T>): Promise<T> => {
+    const ms = typeof delayMs === "number" ? delayMs : delayMs(method, args);
+    if (ms <= 0) return call();
+    const [value] = await Promise.all([call(), sleep(ms)]);
+    return value;
   };
+  return delegating(inner, (target) => ({
+    get: (...args) => slow("get", args, () => target.get(...args)),
+    getBySlot: (...args) => slow("getBySlot", args, () => target.getBySlot(...args)),
+    list: (...args) => slow("list", args, () => target.list(...args)),
+    listByPeer: (...args) => slow("listByPeer", args, () => target.listByPeer(...args)),
+    hasPeer: (...args) => slow("hasPeer", args, () => target.hasPeer(...args)),
+    upsertBySlot: (...args) => slow("upsertBySlot", args, () => target.upsertBySlot(...args)),
+    commit: (...args) => slow("commit", args, () => target.commit(...args)),
+  }));
 }

@@ -1,4 +1,4 @@
-import type { StorageAdapter, StorageChange, StoredRecord } from "./storage.js";
+import type { StorageOperations, StorageChange, StoredRecord } from "./storage.js";
 
 /** How a domain object is filed besides its id: its unique slot and the addresses it is about. */
 export interface Filing {
@@ -12,7 +12,7 @@ export interface Filing {
  */
 export class RecordCollection<T extends { id: string }> {
   constructor(
-    private readonly storage: StorageAdapter,
+    private readonly storage: StorageOperations,
     readonly name: string,
     private readonly file: (value: T) => Filing = () => ({}),
   ) {}

@@ -30,7 +30,8 @@ export type StorageChange =
   /** Removes every record whose `peers` include this address. */
   | { readonly kind: "deleteByPeer"; readonly collection: string; readonly peer: string };
 
-export interface StorageAdapter {
+/** Reading and writing records: what an adapter offers, and what it lends a transaction. */
+export interface StorageOperations {
   get(collection: string, id: string): Promise<StoredRecord | undefined>;
   getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined>;
   /** Every record of the collection, oldest write first (a replaced record keeps its place). */
@@ -49,6 +50,20 @@ export interface StorageAdapter {
    * Rejects with `SlotTakenError` when a put would give a slot a second record.
    */
   commit(changes: readonly StorageChange[]): Promise<number[]>;
+}
+
+export interface StorageAdapter extends StorageOperations {
+  /**
+   * Runs `work` as one serializable transaction, however many adapters (and processes, and hosts) share the
+   * database: what `work` reads through `tx` is one consistent state that includes its own commits, and
+   * what it commits through `tx` is written when `work` resolves, as if no other transaction had run
+   * between its first read and that moment. Where that cannot be so, the adapter rolls back and runs
+   * `work` again, so `work` must do nothing but read and write through `tx`. If `work` throws, nothing it
+   * committed is written. A commit in it that fails with `SlotTakenError` writes nothing, and `work` may
+   * go on. Check-then-write rules (at most N of something, a decision taken once) hold when their check
+   * and write are one transaction.
+   */
+  transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T>;
   /** Releases connections and memory. Further calls may fail. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { StorageAdapter, StorageChange } from "./storage.js";
+import type { StorageChange, StorageOperations } from "./storage.js";
 
 /** A push for the runtime of `address`; `P` is what is pushed. */
 export interface Delivery<P> {
@@ -33,7 +33,7 @@ export function combined<P>(parts: readonly UnitOfWork<P>[]): UnitOfWork<P> {
  * itself, which decides where identities stand, is given its periods and the consequences instead.)
  */
 export interface BackbonePart<P, S> {
-  readonly storage: StorageAdapter;
+  readonly storage: StorageOperations;
   readonly clock: Clock;
   readonly standing: (address: string) => Promise<S>;
   readonly commit: CommitAndDeliver<P>;

@@ -282,7 +282,113 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
       assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["r1", "r2"]);
     },
   },
+  {
+    name: "a transaction reads its own commits, and what it committed is there once it resolves",
+    async run(adapter) {
+      const answer = await adapter.transaction(async (tx) => {
+        await tx.commit([put("c", record("r1", { slot: "s", peers: [A] }))]);
+        assert.equal((await tx.get("c", "r1"))?.id, "r1");
+        assert.equal((await tx.getBySlot("c", "s"))?.id, "r1");
+        assert.deepEqual(await ids(tx.listByPeer("c", A)), ["r1"]);
+        assert.equal(await tx.hasPeer("c", A), true);
+        const upserted = await tx.upsertBySlot("c", { id: "ignored", slot: "s", data: '{"v":2}' });
+        assert.equal(upserted.id, "r1");
+        return "done";
+      });
+      assert.equal(answer, "done");
+      assert.deepStrictEqual(await adapter.get("c", "r1"), { id: "r1", slot: "s", data: '{"v":2}' });
+    },
+  },
+  {
+    name: "a transaction whose work throws writes nothing it committed, and rejects with the work's own error",
+    async run(adapter) {
+      await adapter.commit([put("c", record("kept", { slot: "k", peers: [A] }))]);
+      const thrown = new Error("the work gave up");
+      await assert.rejects(
+        adapter.transaction(async (tx) => {
+          await tx.commit([
+            put("c", record("new", { peers: [A] })),
+            { kind: "delete", collection: "c", id: "kept" },
+          ]);
+          await tx.upsertBySlot("c", { id: "other", slot: "u", data: "{}" });
+          await tx.commit([{ kind: "deleteByPeer", collection: "c", peer: A }]);
+          throw thrown;
+        }),
+        (error: unknown) => error === thrown,
+      );
+      assert.deepStrictEqual(await adapter.list("c"), [record("kept", { slot: "k", peers: [A] })]);
+      assert.equal(await adapter.getBySlot("c", "u"), undefined);
+    },
+  },
+  {
+    name: "a taken slot in a transaction undoes only that commit, and the transaction goes on",
+    async run(adapter) {
+      await adapter.commit([put("c", record("holder", { slot: "s" }))]);
+      await adapter.transaction(async (tx) => {
+        await tx.commit([put("c", record("before"))]);
+        await rejectsWithSlotTaken(
+          tx.commit([put("c", record("loser")), put("c", record("second", { slot: "s" }))]),
+        );
+        assert.equal(await tx.get("c", "loser"), undefined);
+        await tx.commit([put("c", record("after"))]);
+      });
+      assert.deepEqual(await ids(adapter.list("c")), ["holder", "before", "after"]);
+    },
+  },
+  {
+    name: "concurrent transactions that read, then write what they read, lose no update",
+    async run(adapter) {
+      await adapter.commit([put("c", { id: "counter", data: '{"n":0}' })]);
+      await Promise.all(Array.from({ length: 12 }, () => increment(adapter)));
+      assert.equal((await adapter.get("c", "counter"))?.data, '{"n":12}');
+    },
+  },
+  {
+    name: "no call outside a transaction sees its writes before it ends",
+    async run(adapter) {
+      let ended = false;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let committed!: () => void;
+      const wrote = new Promise<void>((resolve) => (committed = resolve));
+      const transaction = adapter.transaction(async (tx) => {
+        await tx.commit([put("c", record("r1", { peers: [A] }))]);
+        committed();
+        await held;
+      });
+      await wrote;
+      const seen = Promise.all([adapter.get("c", "r1"), adapter.hasPeer("c", A)]).then(
+        ([found, hasPeer]) => ({
+          found,
+          hasPeer,
+          ended,
+        }),
+      );
+      // Let the reads run (or wait) while the transaction is open.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ended = true;
+      release();
+      await transaction;
+      const outside = await seen;
+      if (!outside.ended) {
+        assert.equal(outside.found, undefined);
+        assert.equal(outside.hasPeer, false);
+      }
+      assert.equal((await adapter.get("c", "r1"))?.id, "r1");
+    },
+  },
 ];
+
+/** Adds one to the counter record "c/counter" in a transaction: read it, then write what it read plus one. */
+export async function increment(adapter: StorageAdapter): Promise<void> {
+  await adapter.transaction(async (tx) => {
+    const counter = await tx.get("c", "counter");
+    const n = (JSON.parse(counter?.data ?? '{"n":0}') as { n: number }).n;
+    // Give a racing transaction time to read the same value.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await tx.commit([put("c", { id: "counter", data: JSON.stringify({ n: n + 1 }) })]);
+  });
+}
 
 /**
  * Runs every compliance case, each on a fresh adapter from `factory` (closed afterwards). Resolves with the

@@ -2,7 +2,7 @@
 // what a newer schema gets, what close() does. Exported from "identity-runtime/testing" with the common part.
 import assert from "node:assert/strict";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
-import { A, B, C, ids, put, record, runEach } from "./compliance.js";
+import { A, B, C, ids, increment, put, record, runEach } from "./compliance.js";
 
 /**
  * A durable adapter's location, opened as often as a case needs: the same database every time (a file, a
@@ -105,7 +105,45 @@ export const durableStorageComplianceCases: readonly DurableStorageComplianceCas
       });
     },
   },
+  {
+    name: "transactions of two adapters on one database lose no update",
+    async run(location) {
+      await withAdapters(location, async (first, second) => {
+        await first.commit([put("c", { id: "counter", data: '{"n":0}' })]);
+        await Promise.all(Array.from({ length: 8 }, (_, i) => increment(i % 2 === 0 ? first : second)));
+        assert.equal((await second.get("c", "counter"))?.data, '{"n":8}');
+      });
+    },
+  },
+  {
+    name: "a check and the write it guards hold across two adapters on one database (no write skew)",
+    async run(location) {
+      await withAdapters(location, async (first, second) => {
+        // "At most one record about A", written by transactions that each check there is none first.
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            (i % 2 === 0 ? first : second).transaction(async (tx) => {
+              if (await tx.hasPeer("c", A)) return false;
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              await tx.commit([put("c", record(`r${i}`, { peers: [A] }))]);
+              return true;
+            }),
+          ),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await first.listByPeer("c", A)).length, 1);
+      });
+    },
+  },
 ];
+
+/** Two adapters on the same database, both closed afterwards. */
+async function withAdapters<T>(
+  location: DurableStorage,
+  work: (first: StorageAdapter, second: StorageAdapter) => Promise<T>,
+): Promise<T> {
+  return withAdapter(location, (first) => withAdapter(location, (second) => work(first, second)));
+}
 
 /**
  * Runs every durable case, each on a fresh location from `locate`; resolves with the names of the cases that

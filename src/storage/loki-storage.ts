@@ -1,6 +1,6 @@
 import Loki from "lokijs";
 import { SlotTakenError } from "../core/storage.js";
-import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
+import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "../core/storage.js";
 
 /** A record as kept in LokiJS. Loki adds `$loki`, which never leaves this file. */
 interface LokiRecord {
@@ -111,64 +111,124 @@ class LokiStorage implements StorageAdapter {
   private readonly collections = new Map<string, IndexedCollection>();
   private sequence = 0;
   private closed = false;
+  /**
+   * The transaction running now, if any. Every call waits for it, so a transaction sees no other writes
+   * and nobody sees its writes before it ends: serializable, in the one process that can reach the data.
+   */
+  private running: Promise<unknown> | undefined;
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.existingCollection(collection)?.byId.get(id)));
+    return this.outside(() => toStored(this.existingCollection(collection)?.byId.get(id)));
   }
 
   getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
-    return Promise.resolve(toStored(this.existingCollection(collection)?.bySlot(slot)));
+    return this.outside(() => toStored(this.existingCollection(collection)?.bySlot(slot)));
   }
 
   list(collection: string): Promise<StoredRecord[]> {
-    const records = this.existingCollection(collection)?.live() ?? [];
-    return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
+    return this.outside(() => this.listNow(collection));
   }
 
   listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
-    const indexed = this.existingCollection(collection);
-    const ids = indexed?.byPeer.get(peer);
-    if (indexed === undefined || ids === undefined) return Promise.resolve([]);
-    const records = [...ids].map((id) => indexed.byId.get(id) as StoredLokiRecord).sort(bySeq);
-    return Promise.resolve(records.map((record) => toStored(record) as StoredRecord));
+    return this.outside(() => this.listByPeerNow(collection, peer));
   }
 
   hasPeer(collection: string, peer: string): Promise<boolean> {
-    return Promise.resolve(this.existingCollection(collection)?.byPeer.has(peer) ?? false);
+    return this.outside(() => this.existingCollection(collection)?.byPeer.has(peer) ?? false);
   }
 
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
-    return this.synchronously(() => {
-      const indexed = this.collectionOf(collection);
-      const existing = indexed.bySlot(record.slot);
-      if (existing === undefined) {
-        indexed.insert(record, ++this.sequence);
-        return toStored(record) as StoredRecord;
-      }
-      indexed.replace(existing, record);
-      return toStored(existing) as StoredRecord;
-    });
+    return this.outside(() => this.upsertNow(collection, record, undefined));
   }
 
   commit(changes: readonly StorageChange[]): Promise<number[]> {
-    return this.synchronously(() => {
-      // A single change fails before it changes anything (a taken slot), so it needs no way back.
-      if (changes.length === 1) return [this.apply(changes[0] as StorageChange, undefined)];
-      // Each applied change leaves a way back, so a failure half-way restores the state before the commit.
-      const undo: (() => void)[] = [];
+    return this.outside(() => this.commitNow(changes, undefined));
+  }
+
+  async transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    // Each commit of the transaction leaves its way back here, so a failing `work` undoes them all.
+    const undo: (() => void)[] = [];
+    const tx: StorageOperations = {
+      get: (collection, id) => this.now(() => toStored(this.existingCollection(collection)?.byId.get(id))),
+      getBySlot: (collection, slot) =>
+        this.now(() => toStored(this.existingCollection(collection)?.bySlot(slot))),
+      list: (collection) => this.now(() => this.listNow(collection)),
+      listByPeer: (collection, peer) => this.now(() => this.listByPeerNow(collection, peer)),
+      hasPeer: (collection, peer) =>
+        this.now(() => this.existingCollection(collection)?.byPeer.has(peer) ?? false),
+      upsertBySlot: (collection, record) => this.now(() => this.upsertNow(collection, record, undo)),
+      commit: (changes) => this.now(() => this.commitNow(changes, undo)),
+    };
+    const running = (async () => {
       try {
-        return changes.map((change) => this.apply(change, undo));
+        return await work(tx);
       } catch (error) {
         for (const step of undo.reverse()) step();
         throw error;
       }
-    });
+    })();
+    this.running = running;
+    try {
+      return await running;
+    } finally {
+      this.running = undefined;
+    }
   }
 
   close(): Promise<void> {
     this.closed = true;
     this.collections.clear();
     return Promise.resolve();
+  }
+
+  private listNow(collection: string): StoredRecord[] {
+    const records = this.existingCollection(collection)?.live() ?? [];
+    return records.map((record) => toStored(record) as StoredRecord);
+  }
+
+  private listByPeerNow(collection: string, peer: string): StoredRecord[] {
+    const indexed = this.existingCollection(collection);
+    const ids = indexed?.byPeer.get(peer);
+    if (indexed === undefined || ids === undefined) return [];
+    const records = [...ids].map((id) => indexed.byId.get(id) as StoredLokiRecord).sort(bySeq);
+    return records.map((record) => toStored(record) as StoredRecord);
+  }
+
+  private upsertNow(
+    collection: string,
+    record: StoredRecord & { readonly slot: string },
+    undo: (() => void)[] | undefined,
+  ): StoredRecord {
+    const indexed = this.collectionOf(collection);
+    const existing = indexed.bySlot(record.slot);
+    if (existing === undefined) {
+      indexed.insert(record, ++this.sequence);
+      undo?.push(() => indexed.remove(indexed.byId.get(record.id) as StoredLokiRecord));
+      return toStored(record) as StoredRecord;
+    }
+    const before = toStored(existing) as StoredRecord;
+    indexed.replace(existing, record);
+    undo?.push(() => indexed.replace(existing, before));
+    return toStored(existing) as StoredRecord;
+  }
+
+  /** Applies the changes, all or none; in a transaction, leaves the way back in `undo` for its end. */
+  private commitNow(changes: readonly StorageChange[], undo: (() => void)[] | undefined): number[] {
+    // A single change fails before it changes anything (a taken slot), so outside a transaction it needs no
+    // way back.
+    if (changes.length === 1 && undo === undefined)
+      return [this.apply(changes[0] as StorageChange, undefined)];
+    // Each applied change leaves a way back, so a failure half-way restores the state before the commit.
+    const steps: (() => void)[] = [];
+    try {
+      const affected = changes.map((change) => this.apply(change, steps));
+      undo?.push(...steps);
+      return affected;
+    } catch (error) {
+      for (const step of steps.reverse()) step();
+      throw error;
+    }
   }
 
   private apply(change: StorageChange, undo: (() => void)[] | undefined): number {
@@ -244,8 +304,18 @@ class LokiStorage implements StorageAdapter {
     return indexed;
   }
 
+  /** A call from outside any transaction: it waits for the one running, if any, then runs at once. */
+  private outside<T>(work: () => T): Promise<T> {
+    return this.running === undefined ? this.now(work) : this.afterRunning(work);
+  }
+
+  private async afterRunning<T>(work: () => T): Promise<T> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+    return work();
+  }
+
   /** Runs synchronous work as one promise: nothing can interleave with it, which makes it atomic. */
-  private synchronously<T>(work: () => T): Promise<T> {
+  private now<T>(work: () => T): Promise<T> {
     try {
       return Promise.resolve(work());
     } catch (error) {

@@ -1,5 +1,5 @@
 import { SlotTakenError, StorageFailure } from "../core/storage.js";
-import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
+import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "../core/storage.js";
 import {
   checkSchemaVersion,
   databaseFailure,
@@ -18,8 +18,9 @@ export type SqliteStorageOptions =
   | {
       /**
        * A better-sqlite3 database of your own, e.g. shared with the rest of your app. The adapter sets the
-       * pragmas its guarantees rest on (WAL, `synchronous = FULL`, foreign keys, a busy timeout) and creates
-       * its tables in it; `close()` leaves it open: it stays yours to close.
+       * pragmas its guarantees rest on (WAL, `synchronous = FULL`, foreign keys, and `busy_timeout = 0`: it
+       * waits for other connections' locks itself, without blocking the event loop) and creates its tables in
+       * it; `close()` leaves it open: it stays yours to close.
        */
       database: SqliteDatabase;
     };
@@ -31,6 +32,8 @@ export type SqliteStorageOptions =
 export interface SqliteDatabase {
   /** The file it was opened with. */
   readonly name: string;
+  /** Whether a transaction is open on it. */
+  readonly inTransaction: boolean;
   pragma(source: string): unknown;
   exec(source: string): unknown;
   prepare(source: string): SqliteStatement;
@@ -124,6 +127,8 @@ export function sqliteStorage(options: SqliteStorageOptions): StorageAdapter {
 class SqliteStorage implements StorageAdapter {
   private opening: Promise<Connection> | undefined;
   private closed = false;
+  /** The transaction open on the connection now, if any: every other call of this adapter waits for it. */
+  private running: Promise<unknown> | undefined;
 
   /** @param given a database handed in, which stays open when the adapter closes. */
   constructor(
@@ -159,6 +164,26 @@ class SqliteStorage implements StorageAdapter {
     return this.use((c) => c.commit(changes));
   }
 
+  /**
+   * BEGIN IMMEDIATE takes the database's write lock for the whole transaction, so transactions of every
+   * process on the file run one after another: serializable, and never run again. (Another process's lock
+   * is waited for up to the busy timeout.) A commit in it is a savepoint, so a taken slot undoes only itself.
+   */
+  async transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
+    let connection: Connection;
+    do {
+      while (this.running !== undefined) await this.running.catch(() => undefined);
+      connection = await this.connection();
+    } while (this.running !== undefined);
+    const running = this.inTransaction(connection, work);
+    this.running = running;
+    try {
+      return await running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const opening = this.opening;
@@ -166,6 +191,48 @@ class SqliteStorage implements StorageAdapter {
     // A database that failed to open has nothing to close.
     const connection = await opening?.catch(() => undefined);
     if (this.given === undefined) connection?.db.close();
+  }
+
+  private async inTransaction<T>(
+    connection: Connection,
+    work: (tx: StorageOperations) => Promise<T>,
+  ): Promise<T> {
+    const now = <R>(step: (c: Connection) => R): Promise<R> => this.now(connection, step);
+    await this.now(connection, (c) => unlessBusy(() => c.db.exec("BEGIN IMMEDIATE")));
+    try {
+      connection.checkSchema();
+    } catch (error) {
+      connection.db.exec("ROLLBACK");
+      throw this.failure(error);
+    }
+    const tx: StorageOperations = {
+      get: (collection, id) => now((c) => found(c.sql.get.get(collection, id))),
+      getBySlot: (collection, slot) => now((c) => found(c.sql.getBySlot.get(collection, slot))),
+      list: (collection) => now((c) => fromRows(c.sql.list.all(collection))),
+      listByPeer: (collection, peer) => now((c) => fromRows(c.sql.listByPeer.all(collection, peer))),
+      hasPeer: (collection, peer) => now((c) => c.sql.hasPeer.get(collection, peer) !== undefined),
+      upsertBySlot: (collection, record) => now((c) => c.upsertBySlot(collection, record)),
+      commit: (changes) => now((c) => c.commit(changes)),
+    };
+    try {
+      const result = await work(tx);
+      await now((c) => c.db.exec("COMMIT"));
+      return result;
+    } catch (error) {
+      // SQLite may have ended the transaction itself (a full disk, an I/O error).
+      if (connection.db.inTransaction) connection.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** Runs work on the connection of the open transaction. */
+  private async now<T>(connection: Connection, work: (connection: Connection) => T | Promise<T>): Promise<T> {
+    if (this.closed) throw this.closedFailure();
+    try {
+      return await work(connection);
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 
   /** Reads need no transaction: each is one statement, which SQLite runs on one snapshot. */
@@ -178,10 +245,15 @@ class SqliteStorage implements StorageAdapter {
 
   /** Runs synchronous work on the open database; turns failures other than a taken slot into StorageFailure. */
   private async use<T>(work: (connection: Connection) => T): Promise<T> {
-    const connection = await this.connection();
+    let connection = await this.connection();
+    // Not inside another call's transaction: its writes are not to be seen, nor these to be part of it.
+    while (this.running !== undefined) {
+      await this.running.catch(() => undefined);
+      connection = await this.connection();
+    }
     if (this.closed) throw this.closedFailure();
     try {
-      return work(connection);
+      return await unlessBusy(() => work(connection));
     } catch (error) {
       throw this.failure(error);
     }
@@ -200,19 +272,24 @@ class SqliteStorage implements StorageAdapter {
   private async open(): Promise<Connection> {
     const db = this.given ?? new (await loadSqlite())(this.filename);
     try {
-      // The busy timeout first, so that the pragmas below wait for other processes' locks too.
-      db.pragma("busy_timeout = 5000");
+      // Locks held by other connections are waited for without blocking the event loop (see `unlessBusy`): a
+      // transaction of this very process may be the one holding one, between two of its awaits.
+      db.pragma("busy_timeout = 0");
       // A database of a newer version is refused before anything here changes it (WAL rewrites the file).
-      checkExistingSchema(db, this.filename);
-      db.pragma("journal_mode = WAL");
+      await unlessBusy(() => checkExistingSchema(db, this.filename));
+      await unlessBusy(() => db.pragma("journal_mode = WAL"));
       // FULL syncs the WAL on every commit: an acknowledged write survives a power loss, not just a crash.
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
-      db.transaction(() => {
-        db.exec(SCHEMA);
-        // Inside the transaction: refusing a newer database rolls back whatever creating the schema did to it.
-        checkSchema(db.prepare(SQL.version), this.filename);
-      }).immediate();
+      await unlessBusy(() =>
+        db
+          .transaction(() => {
+            db.exec(SCHEMA);
+            // Inside the transaction: refusing a newer database rolls back whatever creating the schema did.
+            checkSchema(db.prepare(SQL.version), this.filename);
+          })
+          .immediate(),
+      );
       return new Connection(db, this.filename);
     } catch (error) {
       if (this.given === undefined) db.close();
@@ -302,6 +379,27 @@ class Connection {
   private writePeers(collection: string, id: string, peers: readonly string[] | undefined): void {
     this.sql.deletePeers.run(collection, id);
     for (const peer of peers ?? []) this.sql.insertPeer.run(collection, id, peer);
+  }
+}
+
+// How long a call waits for another connection's lock before it fails.
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Runs synchronous work, and again after a short pause while another connection holds the lock it needs.
+ * Waiting here rather than in SQLite's busy handler keeps the event loop free: the holder may be a
+ * transaction of this very process, waiting to run its next statement.
+ */
+async function unlessBusy<T>(work: () => T): Promise<T> {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return work();
+    } catch (error) {
+      const busy = /^SQLITE_BUSY/.test(String((error as { code?: unknown } | null)?.code));
+      if (!busy || performance.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * pause));
   }
 }
 

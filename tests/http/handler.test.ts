@@ -894,10 +894,10 @@ describe("a storage that does not answer", () => {
   const down = (inner: StorageAdapter, isDown: () => boolean): StorageAdapter => {
     const failure = () =>
       Promise.reject(new StorageFailure("connect ECONNREFUSED 127.0.0.1:5432 (index slot_idx)"));
-    return delegating(inner, {
-      get: (collection, id) => (isDown() ? failure() : inner.get(collection, id)),
-      getBySlot: (collection, slot) => (isDown() ? failure() : inner.getBySlot(collection, slot)),
-    });
+    return delegating(inner, (target) => ({
+      get: (collection, id) => (isDown() ? failure() : target.get(collection, id)),
+      getBySlot: (collection, slot) => (isDown() ? failure() : target.getBySlot(collection, slot)),
+    }));
   };
 
   test("503 error.runtime.storage with a generic message; the cause goes to onError only", async () => {
@@ -940,12 +940,12 @@ describe("a storage that does not answer", () => {
     let silent = false;
     const rt = await createRuntime({
       backbone: w.backbone,
-      storage: delegating(inner, {
+      storage: delegating(inner, (target) => ({
         get: (collection, id) =>
           silent
-            ? new Promise((resolve) => held.push(() => resolve(inner.get(collection, id))))
-            : inner.get(collection, id),
-      }),
+            ? new Promise((resolve) => held.push(() => resolve(target.get(collection, id))))
+            : target.get(collection, id),
+      })),
     });
     ownRuntimes.push(rt);
     const api = await served(rt, { onError: () => undefined });
@@ -967,7 +967,7 @@ describe("a storage that does not answer", () => {
     const inner = lokiStorage();
     const rt = await createRuntime({
       backbone: w.backbone,
-      storage: delegating(inner, { get: (collection, id) => (reads++, inner.get(collection, id)) }),
+      storage: delegating(inner, (target) => ({ get: (collection, id) => (reads++, target.get(collection, id)) })),
     });
     ownRuntimes.push(rt);
     const api = await served(rt);
@@ -979,9 +979,9 @@ describe("a storage that does not answer", () => {
 
 test("an unexpected storage failure: 500 error.runtime.unknown without the cause, a path or a stack", async () => {
   const storage = lokiStorage();
-  const failing: StorageAdapter = delegating(storage, {
+  const failing: StorageAdapter = delegating(storage, (target) => ({
     getBySlot: () => Promise.reject(new Error("secret path /etc/x")),
-  });
+  }));
   const rt = await createRuntime({ backbone: w.backbone, storage: failing });
   ownRuntimes.push(rt);
   const api = await served(rt);

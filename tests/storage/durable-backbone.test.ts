@@ -106,15 +106,15 @@ describe("a LocalBackbone whose storage fails", () => {
   function failingOnce(collection: string) {
     const storage = lokiStorage();
     let armed = false;
-    const adapter: StorageAdapter = delegating(storage, {
+    const adapter: StorageAdapter = delegating(storage, (target) => ({
       commit: (changes) => {
         if (armed && changes.some((change) => change.collection === collection)) {
           armed = false;
           return Promise.reject(new StorageFailure("the disk is full"));
         }
-        return storage.commit(changes);
+        return target.commit(changes);
       },
-    });
+    }));
     return { adapter, arm: () => (armed = true) };
   }
 

@@ -3,8 +3,12 @@ import { databaseFailure } from "../sql/records.js";
 import type { PgPool, PgPoolClient } from "./driver.js";
 
 const DEADLOCK_DETECTED = "40P01";
-// Pauses before the retries of a call that lost its connection or was chosen as a deadlock's victim.
+const SERIALIZATION_FAILURE = "40001";
+// Pauses before the retries of a call that lost its connection.
 const RETRY_DELAYS_MS = [0, 10, 50];
+// A transaction that lost a race (a serialization failure, a deadlock) is run again, after a random pause of
+// up to 2^n ms (at most 100), until it wins or this many attempts have lost.
+const MAX_CONFLICT_ATTEMPTS = 60;
 
 /** What an attempt got to: a failure is safe to retry only if COMMIT had not been sent. */
 export interface Attempt {
@@ -12,26 +16,47 @@ export interface Attempt {
 }
 
 /**
- * Runs `run` again (on another connection) when it failed in a way that left nothing done: a deadlock, which
- * aborted the whole transaction, or a lost connection before COMMIT was sent, whose transaction the server
- * rolls back. A pool can hold several connections that a restarted server or a terminated backend broke, and
- * it learns of them only as their sockets report it: a short pause lets it do so before the next attempt.
- * Any other failure, or one after the last attempt, becomes a StorageFailure; a taken slot stays itself.
+ * What the work of a transaction threw by itself (not a statement's failure): it leaves the transaction as
+ * it is, unwrapped, never retried.
+ */
+export class OwnFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Runs `run` again (on another connection) when it failed in a way that left nothing done: a serialization
+ * failure or a deadlock, which aborted the whole transaction (its work runs again and now sees the winner's
+ * writes), or a lost connection before COMMIT was sent, whose transaction the server rolls back. A pool can
+ * hold several connections that a restarted server or a terminated backend broke, and it learns of them only
+ * as their sockets report it: a short pause lets it do so before the next attempt. Any other failure, or one
+ * after the last attempt, becomes a StorageFailure; a taken slot stays itself.
  */
 export async function retrying<T>(run: (attempt: Attempt) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  let conflicts = 0;
+  let losses = 0;
+  for (;;) {
     const state: Attempt = { committing: false };
     try {
       return await run(state);
     } catch (error) {
       if (error instanceof SlotTakenError) throw error;
-      const again =
-        attempt < RETRY_DELAYS_MS.length &&
-        (errorCode(error) === DEADLOCK_DETECTED || (isConnectionLoss(error) && !state.committing));
-      if (!again) throw failure(error, state.committing);
-      await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+      if (error instanceof OwnFailure) throw error.error;
+      const code = errorCode(error);
+      if (code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED) {
+        if (++conflicts >= MAX_CONFLICT_ATTEMPTS) throw failure(error);
+        await pause(Math.random() * Math.min(2 ** conflicts, 100));
+        continue;
+      }
+      if (!(losses < RETRY_DELAYS_MS.length && isConnectionLoss(error) && !state.committing)) {
+        throw failure(error, state.committing);
+      }
+      await pause(RETRY_DELAYS_MS[losses++] as number);
     }
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -49,7 +74,8 @@ export async function withClient<T>(
   const onError = (error: Error): void => void (broken ??= error);
   client.on("error", onError);
   try {
-    await client.query("BEGIN");
+    // Serializable: a transaction that read what another changed meanwhile fails, and is run again.
+    await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
     const result = await work(client);
     attempt.committing = true;
     await client.query("COMMIT");
@@ -75,7 +101,9 @@ export async function withClient<T>(
  * connection, a terminated backend) may have left the connection broken.
  */
 function isStatementError(error: unknown): boolean {
-  if (error instanceof SlotTakenError || error instanceof StorageFailure) return true;
+  if (error instanceof SlotTakenError || error instanceof StorageFailure || error instanceof OwnFailure) {
+    return true;
+  }
   const code = errorCode(error);
   return code !== undefined && (code.startsWith("23") || code.startsWith("40"));
 }

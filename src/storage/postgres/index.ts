@@ -1,13 +1,13 @@
 import { StorageFailure } from "../../core/storage.js";
-import type { StorageAdapter, StorageChange, StoredRecord } from "../../core/storage.js";
+import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "../../core/storage.js";
 import { SchemaVersionFailure, toStored } from "../sql/records.js";
 import type { RecordRow } from "../sql/records.js";
-import { failure, retrying, withClient } from "./connection.js";
+import { failure, OwnFailure, retrying, withClient } from "./connection.js";
 import { loadPg } from "./driver.js";
-import type { PgPool, PgPoolClient, PgResult } from "./driver.js";
+import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
 import type { Tables } from "./schema.js";
-import { applyChanges, isSlotViolation, upsertIntoSlot } from "./writes.js";
+import { commitWithin, upsertIntoSlot } from "./writes.js";
 
 export type { PgPool as PostgresPool } from "./driver.js";
 
@@ -99,53 +99,33 @@ class PostgresStorage implements StorageAdapter {
   /** A failure no retry can mend (no driver, a newer schema): every call rejects with it. */
   #permanentFailure: StorageFailure | undefined;
   #closed = false;
+  /** Reads outside transactions: one statement each, on any pooled connection. */
+  readonly #reads: Reads;
 
   constructor(tables: Tables, source: PoolSource) {
     this.#tables = tables;
     this.#source = source;
+    this.#reads = readsOn(tables, { query: (text, values) => this.#query(text, values) });
   }
 
-  async get(collection: string, id: string): Promise<StoredRecord | undefined> {
-    const { rows } = await this.#query(
-      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 AND id = $2`,
-      [collection, id],
-    );
-    return rows[0] === undefined ? undefined : stored(rows[0]);
+  get(collection: string, id: string): Promise<StoredRecord | undefined> {
+    return this.#reads.get(collection, id);
   }
 
-  async getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
-    const { rows } = await this.#query(
-      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 AND slot = $2`,
-      [collection, slot],
-    );
-    return rows[0] === undefined ? undefined : stored(rows[0]);
+  getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
+    return this.#reads.getBySlot(collection, slot);
   }
 
-  async list(collection: string): Promise<StoredRecord[]> {
-    const { rows } = await this.#query(
-      `SELECT id, slot, peers, data FROM ${this.#tables.records} WHERE collection = $1 ORDER BY seq`,
-      [collection],
-    );
-    return rows.map(stored);
+  list(collection: string): Promise<StoredRecord[]> {
+    return this.#reads.list(collection);
   }
 
-  async listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
-    const { rows } = await this.#query(
-      `SELECT r.id, r.slot, r.peers, r.data FROM ${this.#tables.records} r
-         JOIN ${this.#tables.peerRows} p ON p.collection = r.collection AND p.id = r.id
-        WHERE p.collection = $1 AND p.peer = $2
-        ORDER BY r.seq`,
-      [collection, peer],
-    );
-    return rows.map(stored);
+  listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
+    return this.#reads.listByPeer(collection, peer);
   }
 
-  async hasPeer(collection: string, peer: string): Promise<boolean> {
-    const { rows } = await this.#query(
-      `SELECT 1 FROM ${this.#tables.peerRows} WHERE collection = $1 AND peer = $2 LIMIT 1`,
-      [collection, peer],
-    );
-    return rows.length > 0;
+  hasPeer(collection: string, peer: string): Promise<boolean> {
+    return this.#reads.hasPeer(collection, peer);
   }
 
   async upsertBySlot(
@@ -162,16 +142,42 @@ class PostgresStorage implements StorageAdapter {
       await this.#open();
       return [];
     }
-    if (changes.length > 1) {
+    return this.#transaction((client) => commitWithin(client, this.#tables, changes));
+  }
+
+  /**
+   * One SERIALIZABLE transaction on one connection. PostgreSQL fails whichever of two racing transactions
+   * would make the outcome differ from some order of running them one at a time; the loser's `work` is run
+   * again from the start, and sees the winner's writes.
+   */
+  transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
+    return this.#transaction(async (client) => {
+      // What the statements threw goes to `retrying`, which may run `work` again; what `work` threw by
+      // itself leaves as it is.
+      const thrownByStatements = new WeakSet<object>();
+      const statement = <R>(promise: Promise<R>): Promise<R> =>
+        promise.catch((error: unknown) => {
+          if (typeof error === "object" && error !== null) thrownByStatements.add(error);
+          throw error;
+        });
+      const reads = readsOn(this.#tables, client);
+      const tx: StorageOperations = {
+        get: (collection, id) => statement(reads.get(collection, id)),
+        getBySlot: (collection, slot) => statement(reads.getBySlot(collection, slot)),
+        list: (collection) => statement(reads.list(collection)),
+        listByPeer: (collection, peer) => statement(reads.listByPeer(collection, peer)),
+        hasPeer: (collection, peer) => statement(reads.hasPeer(collection, peer)),
+        upsertBySlot: async (collection, record) =>
+          stored(await statement(upsertIntoSlot(client, this.#tables, collection, record))),
+        commit: (changes) => statement(commitWithin(client, this.#tables, changes)),
+      };
       try {
-        return await this.#transaction((client) => applyChanges(client, this.#tables, changes));
+        return await work(tx);
       } catch (error) {
-        if (!(error instanceof StorageFailure && isSlotViolation(error.cause))) throw error;
-        // A batched statement hit a taken slot, which PostgreSQL names only in free text. Nothing was applied;
-        // replaying the unit of work one change per statement names the slot exactly.
+        const ownError = !(typeof error === "object" && error !== null && thrownByStatements.has(error));
+        throw ownError ? new OwnFailure(error) : error;
       }
-    }
-    return this.#transaction((client) => applyChanges(client, this.#tables, changes, 1));
+    });
   }
 
   async close(): Promise<void> {
@@ -249,6 +255,53 @@ class PostgresStorage implements StorageAdapter {
     pool.on("error", () => undefined);
     return pool;
   }
+}
+
+type Reads = Pick<StorageOperations, "get" | "getBySlot" | "list" | "listByPeer" | "hasPeer">;
+
+/** The reads, on a pool (any connection) or on the connection of a transaction. */
+function readsOn(tables: Tables, db: PgQueryable): Reads {
+  const columns = "id, slot, peers, data";
+  return {
+    async get(collection, id) {
+      const { rows } = await db.query(
+        `SELECT ${columns} FROM ${tables.records} WHERE collection = $1 AND id = $2`,
+        [collection, id],
+      );
+      return rows[0] === undefined ? undefined : stored(rows[0]);
+    },
+    async getBySlot(collection, slot) {
+      const { rows } = await db.query(
+        `SELECT ${columns} FROM ${tables.records} WHERE collection = $1 AND slot = $2`,
+        [collection, slot],
+      );
+      return rows[0] === undefined ? undefined : stored(rows[0]);
+    },
+    async list(collection) {
+      const { rows } = await db.query(
+        `SELECT ${columns} FROM ${tables.records} WHERE collection = $1 ORDER BY seq`,
+        [collection],
+      );
+      return rows.map(stored);
+    },
+    async listByPeer(collection, peer) {
+      const { rows } = await db.query(
+        `SELECT r.id, r.slot, r.peers, r.data FROM ${tables.records} r
+           JOIN ${tables.peerRows} p ON p.collection = r.collection AND p.id = r.id
+          WHERE p.collection = $1 AND p.peer = $2
+          ORDER BY r.seq`,
+        [collection, peer],
+      );
+      return rows.map(stored);
+    },
+    async hasPeer(collection, peer) {
+      const { rows } = await db.query(
+        `SELECT 1 FROM ${tables.peerRows} WHERE collection = $1 AND peer = $2 LIMIT 1`,
+        [collection, peer],
+      );
+      return rows.length > 0;
+    },
+  };
 }
 
 function stored(row: Record<string, unknown>): StoredRecord {

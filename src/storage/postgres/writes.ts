@@ -56,6 +56,41 @@ export async function applyChanges(
   return affected;
 }
 
+/**
+ * Applies a unit of work inside the caller's transaction. A unit that puts records with slots runs in a
+ * savepoint: a taken slot then undoes just this unit (replayed one change per statement to name the slot),
+ * and the transaction may go on.
+ */
+export async function commitWithin(
+  client: PgPoolClient,
+  tables: Tables,
+  changes: readonly StorageChange[],
+): Promise<number[]> {
+  if (!changes.some((change) => change.kind === "put" && change.record.slot !== undefined)) {
+    return applyChanges(client, tables, changes);
+  }
+  await client.query("SAVEPOINT unit_of_work");
+  try {
+    const affected = await applyChanges(client, tables, changes);
+    await client.query("RELEASE SAVEPOINT unit_of_work");
+    return affected;
+  } catch (error) {
+    if (!(error instanceof SlotTakenError || isSlotViolation(error))) throw error;
+    await client.query("ROLLBACK TO SAVEPOINT unit_of_work");
+    if (error instanceof SlotTakenError) throw error;
+  }
+  // A batched statement hit a taken slot, which PostgreSQL names only in free text: one change per statement
+  // names it exactly.
+  try {
+    const affected = await applyChanges(client, tables, changes, 1);
+    await client.query("RELEASE SAVEPOINT unit_of_work");
+    return affected;
+  } catch (error) {
+    if (error instanceof SlotTakenError) await client.query("ROLLBACK TO SAVEPOINT unit_of_work");
+    throw error;
+  }
+}
+
 /** Inserts the record into its slot, or replaces the data and peers of the one there (keeping its id). */
 export async function upsertIntoSlot(
   client: PgPoolClient,
