@@ -6,8 +6,8 @@ import type { RelationshipsBackbone, RelationshipsInbox } from "../relationships
 export type { NewRelationshipTemplate, RelationshipStatusChange } from "../relationships/backbone.js";
 
 /**
- * What the Backbone pushes to a connected runtime: changes another identity (or the Backbone itself) caused.
- * A runtime never receives its own actions here; it applies them from the call's result.
+ * What the Backbone pushes to a connected runtime: every change of what the runtime keeps a copy of, its own
+ * actions included, in the order they happened. A change the runtime caused arrives before its call resolves.
  */
 export interface BackboneInbox extends RelationshipsInbox, MessagesInbox, IdentityDeletionInbox {}
 

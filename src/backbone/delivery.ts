@@ -1,8 +1,9 @@
 import { generateId } from "../core/ids.js";
 import { cloneJson } from "../core/json.js";
+import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
-import type { StorageAdapter } from "../core/storage.js";
-import type { UnitOfWork } from "../core/unit-of-work.js";
+import type { StorageChange, StorageOperations } from "../core/storage.js";
+import type { Delivery } from "../core/unit-of-work.js";
 import type { DeletionPush } from "../identity-deletion/local-backbone.js";
 import type { MessagePush } from "../messages/local-backbone.js";
 import type { RelationshipPush } from "../relationships/local-backbone.js";
@@ -17,61 +18,69 @@ interface OutboxEntry {
   push: Push;
 }
 
+const OUTBOX = "backbone/outbox";
+
 /**
- * The LocalBackbone's push delivery: the inboxes of connected runtimes, and an outbox for those that are away,
- * delivered in order when they connect.
+ * The LocalBackbone's push delivery. Every push is written to the outbox in the unit of work that causes it,
+ * so a push exists exactly when its cause does. After the commit, the pushes for runtimes connected here are
+ * handed over, oldest first, and each leaves the outbox once its runtime has taken it; a runtime that is away
+ * gets what waits for it when it connects.
  */
 export class PushDelivery {
-  readonly #storage: StorageAdapter;
   readonly #outbox: RecordCollection<OutboxEntry>;
   readonly #inboxes = new Map<string, BackboneInbox>();
+  /** One hand-over run per recipient at a time, so each push is handed over once and in order. */
+  readonly #handingOver = new KeyedLock();
   readonly #onDeliveryError: (error: unknown, address: string) => void;
 
   constructor(parts: {
-    storage: StorageAdapter;
+    storage: StorageOperations;
     onDeliveryError: (error: unknown, address: string) => void;
   }) {
-    this.#storage = parts.storage;
-    this.#outbox = new RecordCollection(parts.storage, "backbone/outbox", (entry) => ({
-      peers: [entry.recipient],
-    }));
+    this.#outbox = new RecordCollection(parts.storage, OUTBOX, (entry) => ({ peers: [entry.recipient] }));
     this.#onDeliveryError = parts.onDeliveryError;
+  }
+
+  /** The outbox entries of these pushes, for the unit of work that causes them. */
+  entries(deliveries: readonly Delivery<Push>[]): StorageChange[] {
+    return deliveries.map(({ address, push }) =>
+      this.#outbox.put({ id: generateId("PSH"), recipient: address, push }),
+    );
   }
 
   /** Connects a runtime and hands it, in order, what was pushed while it was away. */
   async connect(address: string, inbox: BackboneInbox): Promise<() => void> {
     this.#inboxes.set(address, inbox);
-    for (const entry of await this.#outbox.listByPeer(address)) {
-      await this.#handOver(inbox, address, entry.push);
-      await this.#outbox.commit([this.#outbox.delete(entry.id)]);
-    }
+    await this.#handOverWaiting(address);
     return () => {
       if (this.#inboxes.get(address) === inbox) this.#inboxes.delete(address);
     };
   }
 
   /**
-   * Writes a unit of work, with the pushes for runtimes that are not connected in the outbox, in one commit;
-   * then hands the other pushes to their runtimes. Nothing is told that was not written, and nothing written
-   * is left untold.
+   * After a commit: hands what waits in the outbox to those of these recipients connected here. It never
+   * fails the change, which is written: what could not be handed over waits for the next hand-over.
    */
-  async commitAndDeliver(work: UnitOfWork<Push>): Promise<void> {
-    const away = work.deliveries.filter(({ address }) => !this.#inboxes.has(address));
-    const changes = [
-      ...work.changes,
-      ...away.map(({ address, push }) =>
-        this.#outbox.put({ id: generateId("PSH"), recipient: address, push }),
-      ),
-    ];
-    if (changes.length > 0) await this.#storage.commit(changes);
-    for (const { address, push } of work.deliveries) {
-      const inbox = this.#inboxes.get(address);
-      if (inbox !== undefined) await this.#handOver(inbox, address, push);
+  async deliver(deliveries: readonly Delivery<Push>[]): Promise<void> {
+    for (const address of new Set(deliveries.map((delivery) => delivery.address))) {
+      if (!this.#inboxes.has(address)) continue;
+      await this.#handOverWaiting(address).catch((error: unknown) => this.#onDeliveryError(error, address));
     }
   }
 
   disconnectAll(): void {
     this.#inboxes.clear();
+  }
+
+  #handOverWaiting(address: string): Promise<void> {
+    return this.#handingOver.run(address, async () => {
+      for (const entry of await this.#outbox.listByPeer(address)) {
+        const inbox = this.#inboxes.get(address);
+        if (inbox === undefined) return;
+        await this.#handOver(inbox, address, entry.push);
+        await this.#outbox.commit([this.#outbox.delete(entry.id)]);
+      }
+    });
   }
 
   async #handOver(inbox: BackboneInbox, address: string, push: Push): Promise<void> {

@@ -6,9 +6,9 @@ import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { Err } from "../core/result.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageAdapter, StorageOperations } from "../core/storage.js";
 import { combined } from "../core/unit-of-work.js";
-import type { UnitOfWork } from "../core/unit-of-work.js";
+import type { CommitAndDeliver, Delivery } from "../core/unit-of-work.js";
 import { LocalIdentityDeletions } from "../identity-deletion/local-backbone.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import { localMessages } from "../messages/local-backbone.js";
@@ -61,12 +61,23 @@ interface IdentityRecord {
   createdAt: string;
 }
 
+/** The parts of the Backbone, over one transaction (or, for reads, over the storage itself). */
+interface Parts {
+  readonly identities: RecordCollection<IdentityRecord>;
+  readonly relationships: LocalRelationships;
+  readonly messages: LocalMessages;
+  readonly deletions: LocalIdentityDeletions<RelationshipPush | MessagePush>;
+}
+
 /**
  * The embedded Backbone: identities, relationship templates, relationships, message relay and identity
- * deletion, in-process. Runtimes on the same LocalBackbone reach each other; whatever one does reaches the
- * others before its call resolves. Each capability's part lives in its own folder (`<capability>/local-backbone.ts`);
- * this class composes them, runs mutations one at a time (so check-then-write rules hold), and offers the
- * Admin API. Push delivery and the due-job timer have files of their own beside it.
+ * deletion. Runtimes on the same LocalBackbone reach each other; whatever one does reaches the others before
+ * its call resolves. Each capability's part lives in its own folder (`<capability>/local-backbone.ts`); this
+ * class composes them and offers the Admin API. Push delivery and the due-job timer have files of their own.
+ *
+ * Every change is one transaction of the storage, with its parts made over that transaction: a rule's check
+ * and the write it guards are one serializable unit, so the rules hold however many LocalBackbones (in as
+ * many processes and hosts) share the storage, and changes of different identities run side by side.
  */
 export class LocalBackbone implements Backbone {
   readonly clock: Clock;
@@ -77,16 +88,15 @@ export class LocalBackbone implements Backbone {
 
   readonly #storage: StorageAdapter;
   readonly #ownsStorage: boolean;
-  readonly #identities: RecordCollection<IdentityRecord>;
   readonly #delivery: PushDelivery;
-  readonly #relationships: LocalRelationships;
-  readonly #messages: LocalMessages;
-  readonly #deletions: LocalIdentityDeletions<RelationshipPush | MessagePush>;
+  /** The parts over the storage itself, for what only reads. */
+  readonly #reading: Parts;
   readonly #onDeliveryError: (error: unknown, address: string) => void;
   /** Present when the Backbone runs its due jobs itself. */
   readonly #scheduler: DueJobScheduler | undefined;
   #closed = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Calls in flight, which `close()` waits for. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: LocalBackboneOptions = {}) {
     this.host = options.host ?? "localhost";
@@ -101,52 +111,34 @@ export class LocalBackbone implements Backbone {
     this.#onDeliveryError =
       options.onDeliveryError ??
       ((error, address) => console.error(`identity-runtime: delivery to ${address} failed`, error));
-    this.#identities = new RecordCollection(storage, "backbone/identities");
     this.#delivery = new PushDelivery({ storage, onDeliveryError: this.#onDeliveryError });
-    const clock = this.clock;
-    const commit = (work: UnitOfWork<Push>) => this.#delivery.commitAndDeliver(work);
-    // Relationships and messages ask where an identity stands in its deletion, and a deletion tells both:
-    // the parts refer to each other through these closures, called only once all of them exist.
-    const standing = (address: string) => this.#deletions.standing(address);
-    this.#relationships = localRelationships({ storage, clock, standing, commit });
-    this.#messages = localMessages({ storage, clock, standing, commit });
-    this.#deletions = new LocalIdentityDeletions({
-      storage,
-      clock,
-      gracePeriodInDays: this.gracePeriodInDays,
-      approvalPeriodInDays: this.approvalPeriodInDays,
-      // What a deletion entails for the others, in the order the runtimes hear it.
-      consequences: async (address, change) =>
-        combined<RelationshipPush | MessagePush>([
-          await this.#relationships.onDeletion(address, change),
-          await this.#messages.onDeletion(address, change),
-        ]),
-      commit,
+    this.#reading = this.#partsOver(storage, () => {
+      throw new Error("identity-runtime: a change of the Backbone outside a transaction");
     });
     const runsDueJobsItself = options.runsDueJobsItself ?? this.clock instanceof SystemClock;
     this.#scheduler = runsDueJobsItself
       ? new DueJobScheduler({
-          clock,
-          nextDueInstant: () => this.#deletions.nextDueInstant(),
+          clock: this.clock,
+          nextDueInstant: () => this.#reading.deletions.nextDueInstant(),
           run: () => void this.runDueJobs(),
         })
       : undefined;
-    // On a storage that outlived a restart, expiries may have become due while the Backbone was down: they are
-    // applied before any call of this instance runs (calls queue behind it).
+    // On a storage that outlived a restart, expiries may have become due while the Backbone was down. (A call
+    // about an identity applies what is due for it first, so none of them waits for this.)
     if (runsDueJobsItself) void this.runDueJobs();
     this.admin = {
       startIdentityDeletionProcess: (address) =>
-        this.#deletionChange(async () => {
+        this.#deletionChange(async (parts) => {
           if (!isAddress(address)) {
             return fail(
               "error.runtime.validation.invalidPropertyValue",
               "address must match the address pattern",
             );
           }
-          if ((await this.#identities.get(address)) === undefined) {
+          if ((await parts.identities.get(address)) === undefined) {
             return fail("error.runtime.recordNotFound", "Identity", address);
           }
-          return this.#deletions.startByAdmin(address);
+          return parts.deletions.startByAdmin(address);
         }),
     };
   }
@@ -154,11 +146,14 @@ export class LocalBackbone implements Backbone {
   /**
    * Applies every expiry due at `clock.now()`: undecided processes past their approval period become
    * Cancelled, and identities past their grace period are deleted. Runtimes are told before it resolves.
+   * Each identity's expiries are one transaction: when several Backbones run them at once, each is applied once.
    */
   runDueJobs(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    return this.#exclusively(async () => {
-      await this.#deletions.applyDue();
+    return this.#tracked(async () => {
+      for (const address of await this.#reading.deletions.dueAddresses()) {
+        await this.#transaction((parts) => parts.deletions.applyDue(address));
+      }
       await this.#scheduler?.reschedule();
     }).catch((error: unknown) => {
       // The jobs stay due and are tried again: on the next call, and (when it runs them itself) on a timer.
@@ -171,36 +166,39 @@ export class LocalBackbone implements Backbone {
     address: string,
     lengthOfGracePeriodInDays?: number,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#deletionChange(() => this.#deletions.initiate(address, lengthOfGracePeriodInDays));
+    return this.#deletionChange((parts) => parts.deletions.initiate(address, lengthOfGracePeriodInDays));
   }
 
   decideIdentityDeletionProcess(
     address: string,
     decision: IdentityDeletionDecision,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#deletionChange(() => this.#deletions.decide(address, decision));
+    return this.#deletionChange((parts) => parts.deletions.decide(address, decision));
   }
 
   getIdentityDeletionProcesses(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
-    return this.#whileOpen(async () => succeed(await this.#deletions.list(address)));
+    // What became due is applied first: a transaction, though the caller only reads.
+    return this.#whileOpen(async (parts) => succeed(await parts.deletions.list(address)));
   }
 
-  async createIdentity(): Promise<string> {
-    const address = createAddress(this.host);
-    await this.#identities.save({ id: address, createdAt: this.clock.now().toISOString() });
-    return address;
+  createIdentity(): Promise<string> {
+    return this.#tracked(async () => {
+      const address = createAddress(this.host);
+      await this.#reading.identities.save({ id: address, createdAt: this.clock.now().toISOString() });
+      return address;
+    });
   }
 
   connect(address: string, inbox: BackboneInbox): Promise<() => void> {
-    return this.#exclusively(() => this.#delivery.connect(address, inbox));
+    return this.#tracked(() => this.#delivery.connect(address, inbox));
   }
 
   createRelationshipTemplate(
     owner: string,
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.#actingAs(owner, async () =>
-      succeed(await this.#relationships.createTemplate(owner, template)),
+    return this.#actingAs(owner, async (parts) =>
+      succeed(await parts.relationships.createTemplate(owner, template)),
     );
   }
 
@@ -208,17 +206,17 @@ export class LocalBackbone implements Backbone {
     _reader: string,
     templateId: string,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    // A read: not queued behind mutations, and never blocked by the creator's deletion.
+    // A read: no transaction, and never blocked by the creator's deletion.
     if (this.#closed) return fail("error.runtime.runtimeClosed", "backbone");
     try {
-      return await this.#relationships.getTemplate(templateId);
+      return await this.#reading.relationships.getTemplate(templateId);
     } catch (error) {
       return unexpected(error);
     }
   }
 
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
-    return this.#whileOpen(() => this.#relationships.canCreate(requestor, templateId));
+    return this.#whileOpen((parts) => parts.relationships.canCreate(requestor, templateId));
   }
 
   createRelationship(
@@ -226,8 +224,8 @@ export class LocalBackbone implements Backbone {
     templateId: string,
     creationContent?: JsonValue,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#actingAs(requestor, () =>
-      this.#relationships.create(requestor, templateId, creationContent),
+    return this.#actingAs(requestor, (parts) =>
+      parts.relationships.create(requestor, templateId, creationContent),
     );
   }
 
@@ -236,11 +234,11 @@ export class LocalBackbone implements Backbone {
     relationshipId: string,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#actingAs(actor, () => this.#relationships.change(actor, relationshipId, change));
+    return this.#actingAs(actor, (parts) => parts.relationships.change(actor, relationshipId, change));
   }
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
-    return this.#actingAs(actor, () => this.#relationships.decompose(actor, relationshipId));
+    return this.#actingAs(actor, (parts) => parts.relationships.decompose(actor, relationshipId));
   }
 
   sendMessage(
@@ -248,51 +246,101 @@ export class LocalBackbone implements Backbone {
     recipients: readonly string[],
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>> {
-    return this.#actingAs(sender, () => this.#messages.send(sender, recipients, content));
+    return this.#actingAs(sender, (parts) => parts.messages.send(sender, recipients, content));
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#scheduler?.stop();
-    await this.#queue.catch(() => undefined);
+    await Promise.allSettled([...this.#inFlight]);
     this.#delivery.disconnectAll();
     if (this.#ownsStorage) await this.#storage.close();
   }
 
+  /**
+   * The parts over `storage`, wired to each other: relationships and messages ask where an identity stands
+   * in its deletion, and a deletion tells both. `commit` writes a unit of work with its pushes in the outbox.
+   */
+  #partsOver(storage: StorageOperations, commit: CommitAndDeliver<Push>): Parts {
+    const clock = this.clock;
+    const standing = (address: string) => deletions.standing(address);
+    const relationships = localRelationships({ storage, clock, standing, commit });
+    const messages = localMessages({ storage, clock, standing, commit });
+    const deletions = new LocalIdentityDeletions<RelationshipPush | MessagePush>({
+      storage,
+      clock,
+      gracePeriodInDays: this.gracePeriodInDays,
+      approvalPeriodInDays: this.approvalPeriodInDays,
+      // What a deletion entails for the others, in the order the runtimes hear it.
+      consequences: async (address, change) =>
+        combined<RelationshipPush | MessagePush>([
+          await relationships.onDeletion(address, change),
+          await messages.onDeletion(address, change),
+        ]),
+      commit,
+    });
+    return { identities: new RecordCollection(storage, IDENTITIES), relationships, messages, deletions };
+  }
+
+  /**
+   * One change of the Backbone: `work` runs in a transaction on parts made over it (again from the start,
+   * should the storage run it again); once committed, the runtimes connected here are handed their pushes.
+   */
+  async #transaction<T>(work: (parts: Parts) => Promise<T>): Promise<T> {
+    let pushes: Delivery<Push>[] = [];
+    const result = await this.#storage.transaction((tx) => {
+      const attempt: Delivery<Push>[] = [];
+      pushes = attempt;
+      return work(
+        this.#partsOver(tx, async ({ changes, deliveries }) => {
+          await tx.commit([...changes, ...this.#delivery.entries(deliveries)]);
+          attempt.push(...deliveries);
+        }),
+      );
+    });
+    await this.#delivery.deliver(pushes);
+    return result;
+  }
+
   /** A change of a deletion process: then the due-job timer is set anew. */
   #deletionChange(
-    work: () => Promise<RuntimeResult<IdentityDeletionProcessDTO>>,
+    work: (parts: Parts) => Promise<RuntimeResult<IdentityDeletionProcessDTO>>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#whileOpen(async () => {
-      const changed = await work();
-      if (changed.ok) await this.#scheduler?.reschedule();
+    return this.#whileOpen(work).then(async (changed) => {
+      if (changed.ok) await this.#scheduler?.reschedule().catch(() => this.#scheduler?.retryLater());
       return changed;
     });
   }
 
   /** A call an identity makes: refused with `error.runtime.identityDeleted` once that identity is deleted. */
-  #actingAs<T>(actor: string, work: () => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
-    return this.#whileOpen(async () => (await this.#refuseDeleted(actor)) ?? (await work()));
+  #actingAs<T>(actor: string, work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+    return this.#whileOpen(async (parts) => (await refuseDeleted(parts, actor)) ?? (await work(parts)));
   }
 
-  async #refuseDeleted(actor: string): Promise<Err<RuntimeError> | undefined> {
-    const standing = await this.#deletions.standing(actor);
-    return standing.kind === "deleted" ? fail("error.runtime.identityDeleted", actor) : undefined;
-  }
-
-  /** Like `#exclusively`, for calls that answer with a Result: once closed, `error.runtime.runtimeClosed`. */
-  #whileOpen<T>(work: () => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+  /**
+   * A call that answers with a Result, as one transaction: once closed, `error.runtime.runtimeClosed`; a
+   * failing storage answers like a facade does, error.runtime.storage, never a rejection.
+   */
+  #whileOpen<T>(work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
     if (this.#closed) return Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"));
-    // A failing storage answers like a facade does: error.runtime.storage, never a rejection.
-    return this.#exclusively(work).catch((error: unknown) => unexpected(error));
+    return this.#tracked(() => this.#transaction(work)).catch((error: unknown) => unexpected(error));
   }
 
-  /** Runs mutations one after another, so a check and the write it guards cannot interleave with another. */
-  #exclusively<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#queue.then(work);
-    this.#queue = result.catch(() => undefined);
-    return result;
+  /** Runs `work`, which `close()` then waits for. */
+  #tracked<T>(work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.#inFlight.add(running);
+    const forget = () => void this.#inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
   }
+}
+
+const IDENTITIES = "backbone/identities";
+
+async function refuseDeleted(parts: Parts, actor: string): Promise<Err<RuntimeError> | undefined> {
+  const standing = await parts.deletions.standing(actor);
+  return standing.kind === "deleted" ? fail("error.runtime.identityDeleted", actor) : undefined;
 }
 
 // The days JavaScript dates span on either side of 1970: a longer period could never end.

@@ -1,6 +1,5 @@
 import type { Clock } from "./clock.js";
 import type { Publisher } from "./events.js";
-import type { KeyedLock } from "./keyed-lock.js";
 import type { StorageAdapter, StorageChange } from "./storage.js";
 import type { UseCaseRunner } from "./use-case.js";
 
@@ -18,8 +17,6 @@ export interface RuntimeContext<B = unknown, E extends object = object> {
   readonly events: Publisher<E>;
   /** Runs every facade call: validation, the deleted-identity refusal, Results instead of exceptions. */
   readonly useCases: UseCaseRunner;
-  /** One change about a peer at a time: a decomposition of that peer never straddles an upsert about it. */
-  readonly peerLock: KeyedLock;
 }
 
 /**

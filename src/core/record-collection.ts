@@ -17,6 +17,11 @@ export class RecordCollection<T extends { id: string }> {
     private readonly file: (value: T) => Filing = () => ({}),
   ) {}
 
+  /** The same collection, read and written through `tx` (a transaction). */
+  in(tx: StorageOperations): RecordCollection<T> {
+    return new RecordCollection(tx, this.name, this.file);
+  }
+
   async get(id: string): Promise<T | undefined> {
     const record = await this.storage.get(this.name, id);
     return record === undefined ? undefined : fromRecord<T>(record);

@@ -39,14 +39,8 @@ export function identityDeletionFacade(
 ) {
   function decide(decision: IdentityDeletionDecision): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
     return context.useCases.run(NO_REQUEST, undefined, async () =>
-      recorded(await context.backbone.decideIdentityDeletionProcess(context.address, decision)),
+      context.backbone.decideIdentityDeletionProcess(context.address, decision),
     );
-  }
-
-  async function recorded(
-    result: RuntimeResult<IdentityDeletionProcessDTO>,
-  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return result.ok ? succeed(await parts.store.record(result.val)) : result;
   }
 
   return {
@@ -59,10 +53,9 @@ export function identityDeletionFacade(
     initiateIdentityDeletionProcess(
       request?: InitiateIdentityDeletionProcessRequest,
     ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-      return context.useCases.run(initiateRequest, request, async ({ lengthOfGracePeriodInDays }) =>
-        recorded(
-          await context.backbone.initiateIdentityDeletionProcess(context.address, lengthOfGracePeriodInDays),
-        ),
+      // The runtime's copy is kept from the Backbone's push, which arrives before this call resolves.
+      return context.useCases.run(initiateRequest, request, ({ lengthOfGracePeriodInDays }) =>
+        context.backbone.initiateIdentityDeletionProcess(context.address, lengthOfGracePeriodInDays),
       );
     },
 

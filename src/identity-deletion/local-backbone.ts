@@ -4,7 +4,7 @@ import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { RecordCollection } from "../core/record-collection.js";
 import { SlotTakenError } from "../core/storage.js";
-import type { StorageAdapter } from "../core/storage.js";
+import type { StorageOperations } from "../core/storage.js";
 import { combined } from "../core/unit-of-work.js";
 import type { CommitAndDeliver, UnitOfWork } from "../core/unit-of-work.js";
 import {
@@ -50,7 +50,7 @@ export class LocalIdentityDeletions<P> {
   readonly #commit: CommitAndDeliver<P | DeletionPush>;
 
   constructor(parts: {
-    storage: StorageAdapter;
+    storage: StorageOperations;
     clock: Clock;
     gracePeriodInDays: number;
     approvalPeriodInDays: number;
@@ -96,14 +96,14 @@ export class LocalIdentityDeletions<P> {
         "lengthOfGracePeriodInDays must end the grace period within the dates JavaScript can represent",
       );
     }
-    return this.#recorded(initiatedProcess(address, now, days), { tellOwner: false });
+    return this.#recorded(initiatedProcess(address, now, days));
   }
 
   /** The Admin UI starts the deletion on the identity's behalf: WaitingForApproval, and the identity is told. */
   async startByAdmin(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
     await this.applyDue(address);
     const started = startedByAdminProcess(address, this.#clock.now(), this.#approvalPeriodInDays);
-    return this.#recorded(started, { tellOwner: true });
+    return this.#recorded(started);
   }
 
   /** The identity's decision on its active process. */
@@ -114,25 +114,30 @@ export class LocalIdentityDeletions<P> {
     await this.applyDue(address);
     const active = await this.#processes.getBySlot(address);
     const decided = decide(address, active, decision, this.#clock.now(), this.#gracePeriodInDays);
-    return decided.err ? decided : this.#recorded(decided.val, { tellOwner: false });
+    return decided.err ? decided : this.#recorded(decided.val);
   }
 
   /**
-   * Applies what is due (for one identity, or all): undecided processes past their approval period become
-   * Cancelled, identities past their grace period are deleted; each with its consequences in one unit of work.
+   * Applies what is due for the identity: an undecided process past its approval period becomes Cancelled,
+   * an identity past its grace period is deleted; each with its consequences in one unit of work.
    */
-  async applyDue(address?: string): Promise<void> {
+  async applyDue(address: string): Promise<void> {
     const now = this.#clock.now();
-    const candidates =
-      address === undefined ? await this.#processes.list() : await this.#processes.listByPeer(address);
-    for (const process of candidates.filter((candidate) => isDue(candidate, now))) {
+    for (const process of (await this.#processes.listByPeer(address)).filter((each) => isDue(each, now))) {
       const expired = expireApproval(process, now);
       const recorded =
         expired === undefined
-          ? await this.#record({ ...process, identityDeleted: true }, { tellOwner: false })
-          : await this.#record(expired, { tellOwner: true });
+          ? await this.#record({ ...process, identityDeleted: true })
+          : await this.#record(expired);
       if (recorded.err) throw new Error(recorded.val.message);
     }
+  }
+
+  /** The identities with something due now. */
+  async dueAddresses(): Promise<string[]> {
+    const now = this.#clock.now();
+    const due = (await this.#processes.list()).filter((process) => isDue(process, now));
+    return [...new Set(due.map((process) => process.address))];
   }
 
   /** The earliest instant after which something becomes due, if any. */
@@ -147,26 +152,24 @@ export class LocalIdentityDeletions<P> {
 
   async #recorded(
     process: StoredIdentityDeletionProcess,
-    options: { tellOwner: boolean },
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    const recorded = await this.#record(process, options);
+    const recorded = await this.#record(process);
     return recorded.err ? recorded : succeed(toProcessDTO(process));
   }
 
   /**
    * Writes a process together with what it means for others, and tells the runtimes: approved → peers hear
    * ToBeDeleted; cancelled after approval → peers hear the cancellation; deleted → peers hear Deleted. The
-   * owner is told when the change is not its own doing (the Admin UI, an expiry).
+   * owner hears every new state of its process, those it caused too: its runtime keeps its copy from the
+   * one ordered stream of its pushes.
    */
-  async #record(
-    process: StoredIdentityDeletionProcess,
-    { tellOwner }: { tellOwner: boolean },
-  ): Promise<RuntimeResult<void>> {
+  async #record(process: StoredIdentityDeletionProcess): Promise<RuntimeResult<void>> {
     const { address } = process;
     const parts: UnitOfWork<P | DeletionPush>[] = [
       { changes: [this.#processes.put(process)], deliveries: [] },
     ];
-    if (tellOwner) {
+    // The identity's deletion leaves its process as it was: there is nothing new to tell the owner.
+    if (process.identityDeleted !== true) {
       const push: DeletionPush = { kind: "identityDeletionProcessChanged", process: toProcessDTO(process) };
       parts.push({ changes: [], deliveries: [{ address, push }] });
     }

@@ -2,6 +2,7 @@ import type { RuntimeContext } from "../core/context.js";
 import { fail, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { utf8LengthExceeds } from "../core/json.js";
+import type { StorageOperations } from "../core/storage.js";
 import { requestSchema, rules } from "../core/validation.js";
 import type { RelationshipStore } from "../relationships/store.js";
 import { MAX_IDENTITY_METADATA_KEY_LENGTH, toMetadataDTO } from "./model.js";
@@ -43,8 +44,11 @@ export interface IdentityMetadataFacadeParts {
 
 /** Upsert, get and delete IdentityMetadata (behaviour §2). */
 export function identityMetadataFacade(context: RuntimeContext, parts: IdentityMetadataFacadeParts) {
-  async function isFamiliar(reference: string): Promise<boolean> {
-    return reference === context.address || (await parts.relationships.relationships.hasPeer(reference));
+  /** Whether the reference is the own address or the peer of a stored relationship, as `tx` sees it. */
+  async function isFamiliar(reference: string, tx: StorageOperations): Promise<boolean> {
+    return (
+      reference === context.address || (await parts.relationships.relationships.in(tx).hasPeer(reference))
+    );
   }
 
   return {
@@ -66,16 +70,16 @@ export function identityMetadataFacade(context: RuntimeContext, parts: IdentityM
             `value must not be larger than ${parts.maxValueBytes} bytes when serialized as JSON`,
           );
         }
-        const write = async (): Promise<RuntimeResult<IdentityMetadataDTO>> => {
-          if (!(await isFamiliar(reference))) {
+        // One transaction: a decomposition of the peer (which removes the relationship and all metadata about
+        // the peer in one unit of work) comes wholly before it or wholly after, from whichever process.
+        return context.storage.transaction(async (tx) => {
+          if (!(await isFamiliar(reference, tx))) {
             return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
           }
-          const id = await parts.store.upsert(reference, key, valueJson);
+          const id = await parts.store.upsert(reference, key, valueJson, tx);
           // `value` is validation's copy: the caller's object and the result never alias each other.
           return succeed(toMetadataDTO(id, reference, key, value));
-        };
-        // About a peer, the familiarity check and the write must not straddle a decomposition of that peer.
-        return reference === context.address ? write() : context.peerLock.run(reference, write);
+        });
       });
     },
 

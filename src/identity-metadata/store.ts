@@ -1,7 +1,7 @@
 import type { Store } from "../core/context.js";
 import { generateId } from "../core/ids.js";
 import type { JsonValue } from "../core/json.js";
-import type { StorageAdapter, StorageChange } from "../core/storage.js";
+import type { StorageAdapter, StorageChange, StorageOperations } from "../core/storage.js";
 import { metadataSlot, toMetadataDTO } from "./model.js";
 import type { IdentityMetadataDTO } from "./model.js";
 
@@ -22,11 +22,19 @@ export class IdentityMetadataStore implements Store {
     return [this.#collection];
   }
 
-  /** Stores the value in its slot, atomically; returns the record's id (the existing one on an update). */
-  async upsert(reference: string, key: string | undefined, valueJson: string): Promise<string> {
+  /**
+   * Stores the value in its slot, atomically (in the transaction `tx`, if given); returns the record's id (the
+   * existing one on an update).
+   */
+  async upsert(
+    reference: string,
+    key: string | undefined,
+    valueJson: string,
+    tx: StorageOperations = this.#storage,
+  ): Promise<string> {
     const slot = metadataSlot(reference, key);
     const record = { id: generateId("IDM"), slot, peers: [reference], data: valueJson };
-    return (await this.#storage.upsertBySlot(this.#collection, record)).id;
+    return (await tx.upsertBySlot(this.#collection, record)).id;
   }
 
   async get(reference: string, key: string | undefined): Promise<IdentityMetadataDTO | undefined> {

@@ -84,8 +84,8 @@ export function relationshipsFacade(
       if ((await parts.store.relationships.get(relationshipId)) === undefined) {
         return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
       }
-      const changed = await context.backbone.changeRelationship(context.address, relationshipId, change);
-      return changed.ok ? succeed(await parts.store.apply(changed.val)) : changed;
+      // The runtime's copy is kept from the Backbone's push, which arrives before this call resolves.
+      return context.backbone.changeRelationship(context.address, relationshipId, change);
     });
   }
 
@@ -180,7 +180,7 @@ export function relationshipsFacade(
         );
         if (created.err) return created;
         if ((await parts.store.templates.get(templateId)) === undefined) await loadTemplate(templateId);
-        return succeed(await parts.store.apply(created.val));
+        return created;
       });
     },
 
@@ -232,17 +232,17 @@ export function relationshipsFacade(
         const relationship = await parts.store.relationships.get(relationshipId);
         if (relationship === undefined)
           return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
-        return context.peerLock.run(relationship.peer, async () => {
-          const decomposed = await context.backbone.decomposeRelationship(context.address, relationshipId);
-          // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
-          if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-          await context.storage.commit([
-            ...(await parts.store.forgetRelationship(relationship)),
-            ...(await parts.forgetPeer(relationship.peer)),
-          ]);
-          context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
-          return succeed(undefined);
-        });
+        const decomposed = await context.backbone.decomposeRelationship(context.address, relationshipId);
+        // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
+        if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
+        // One unit of work: an upsert about the peer (a transaction that checks the peer is familiar) comes
+        // wholly before it, and is removed with the rest, or wholly after, and is refused.
+        await context.storage.commit([
+          ...(await parts.store.forgetRelationship(relationship)),
+          ...(await parts.forgetPeer(relationship.peer)),
+        ]);
+        context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+        return succeed(undefined);
       });
     },
 

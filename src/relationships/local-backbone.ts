@@ -115,7 +115,7 @@ export function localRelationships(lent: BackbonePart<RelationshipPush, Deletion
     const goneForBoth = next.decomposedBy.length === 2;
     await lent.commit({
       changes: [goneForBoth ? relationships.delete(next.id) : relationships.put(next)],
-      deliveries: goneForBoth ? [] : deliveries(next, actor),
+      deliveries: goneForBoth ? [] : deliveries(next),
     });
     return changed;
   }
@@ -180,7 +180,7 @@ export function localRelationships(lent: BackbonePart<RelationshipPush, Deletion
             relationships.put(relationship),
             templates.put({ ...template, allocations: template.allocations + 1 }),
           ],
-          deliveries: deliveries(relationship, requestor),
+          deliveries: deliveries(relationship),
         });
       } catch (error) {
         // Another creation for the pair committed first: the storage keeps one existing relationship per pair.
@@ -240,10 +240,13 @@ export function localRelationships(lent: BackbonePart<RelationshipPush, Deletion
 /** What `localRelationships` makes: the part the LocalBackbone composes. */
 export type LocalRelationships = ReturnType<typeof localRelationships>;
 
-/** Tells every side but the actor (who applies the call's result itself) how the relationship looks now. */
-function deliveries(relationship: BackboneRelationship, actor: string): Delivery<RelationshipPush>[] {
+/**
+ * Tells both sides how the relationship looks now, the actor too: each runtime keeps its copy from the one
+ * ordered stream of its pushes, so a change it caused is never overtaken by an older one.
+ */
+function deliveries(relationship: BackboneRelationship): Delivery<RelationshipPush>[] {
   return [relationship.from, relationship.to]
-    .filter((side) => side !== actor && isVisibleTo(relationship, side))
+    .filter((side) => isVisibleTo(relationship, side))
     .map((side) => ({
       address: side,
       push: { kind: "relationshipChanged", relationship: projectRelationship(relationship, side) },

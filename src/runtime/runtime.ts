@@ -6,7 +6,6 @@ import { fail, runtimeError, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
-import { KeyedLock } from "../core/keyed-lock.js";
 import { RecordCollection } from "../core/record-collection.js";
 import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
@@ -184,7 +183,6 @@ async function assembleRuntime(
           ? runtimeError("error.runtime.identityDeleted", address)
           : undefined,
       ),
-      peerLock: new KeyedLock(),
     };
     const ownDeletion = new OwnDeletionStore(context);
     const metadata = new IdentityMetadataStore(context);

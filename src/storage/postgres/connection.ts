@@ -19,8 +19,10 @@ export interface Attempt {
  * What the work of a transaction threw by itself (not a statement's failure): it leaves the transaction as
  * it is, unwrapped, never retried.
  */
-export class OwnFailure {
-  constructor(readonly error: unknown) {}
+export class OwnFailure extends Error {
+  constructor(readonly error: unknown) {
+    super("identity-runtime: the work of a transaction failed");
+  }
 }
 
 /**

@@ -174,8 +174,8 @@ class PostgresStorage implements StorageAdapter {
       try {
         return await work(tx);
       } catch (error) {
-        const ownError = !(typeof error === "object" && error !== null && thrownByStatements.has(error));
-        throw ownError ? new OwnFailure(error) : error;
+        if (typeof error === "object" && error !== null && thrownByStatements.has(error)) throw error;
+        throw new OwnFailure(error);
       }
     });
   }
