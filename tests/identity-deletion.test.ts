@@ -1029,10 +1029,14 @@ describe("concurrency: at most one active process, atomically", () => {
       rt.identityDeletion.rejectIdentityDeletionProcess(),
       rt.identityDeletion.initiateIdentityDeletionProcess(),
     ]);
+    // The calls ran in some order, one at a time as far as anyone can tell (on PostgreSQL truly side by side).
     const remote = ok(await w.backbone.getIdentityDeletionProcesses(rt.address));
-    expect(remote.map((process) => process.status)).toStrictEqual(["Cancelled", "Rejected", "Approved"]);
+    const active = remote.filter((process) => ["WaitingForApproval", "Approved"].includes(process.status));
+    expect(active.length).toBeLessThanOrEqual(1);
     expect(ok(await rt.identityDeletion.getIdentityDeletionProcesses())).toStrictEqual(remote);
-    expect(ok(await rt.identityDeletion.getActiveIdentityDeletionProcess())).toStrictEqual(remote[2]);
+    const local = await rt.identityDeletion.getActiveIdentityDeletionProcess();
+    if (active[0] === undefined) expect(err(local).code).toBe(CODE.noActiveIdentityDeletionProcess);
+    else expect(ok(local)).toStrictEqual(active[0]);
   });
 });
 

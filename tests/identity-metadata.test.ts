@@ -681,7 +681,7 @@ describe("facades never throw or reject", () => {
 
   test("an exception inside the storage becomes error.runtime.unknown, not a rejection", async () => {
     const storage = lokiStorage();
-    const failing: StorageAdapter = delegating(storage, (target) => ({
+    const failing: StorageAdapter = delegating(storage, (_target) => ({
       getBySlot: () => Promise.reject(new Error("disk on fire")),
     }));
     const rt = await createRuntime({ backbone: w.backbone, storage: failing });

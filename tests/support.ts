@@ -234,7 +234,11 @@ export function slowStorage(
   inner: StorageAdapter,
   delayMs: number | ((method: keyof StorageOperations, args: readonly unknown[]) => number) = 2,
 ): StorageAdapter {
-  const slow = async <T>(method: keyof StorageOperations, args: unknown[], call: () => Promise<T>): Promise<T> => {
+  const slow = async <T>(
+    method: keyof StorageOperations,
+    args: unknown[],
+    call: () => Promise<T>,
+  ): Promise<T> => {
     const ms = typeof delayMs === "number" ? delayMs : delayMs(method, args);
     if (ms <= 0) return call();
     const [value] = await Promise.all([call(), sleep(ms)]);

@@ -967,7 +967,9 @@ describe("a storage that does not answer", () => {
     const inner = lokiStorage();
     const rt = await createRuntime({
       backbone: w.backbone,
-      storage: delegating(inner, (target) => ({ get: (collection, id) => (reads++, target.get(collection, id)) })),
+      storage: delegating(inner, (target) => ({
+        get: (collection, id) => (reads++, target.get(collection, id)),
+      })),
     });
     ownRuntimes.push(rt);
     const api = await served(rt);
@@ -979,7 +981,7 @@ describe("a storage that does not answer", () => {
 
 test("an unexpected storage failure: 500 error.runtime.unknown without the cause, a path or a stack", async () => {
   const storage = lokiStorage();
-  const failing: StorageAdapter = delegating(storage, (target) => ({
+  const failing: StorageAdapter = delegating(storage, (_target) => ({
     getBySlot: () => Promise.reject(new Error("secret path /etc/x")),
   }));
   const rt = await createRuntime({ backbone: w.backbone, storage: failing });

@@ -17,6 +17,8 @@ import { ok } from "../support";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");
+// Rounds of each race across processes: 5 in `npm test`, 30 in `npm run race`.
+const RACE_ROUNDS = Number(process.env["RACE_ROUNDS"] ?? 5);
 
 function storageOn(schema: string): StorageAdapter {
   return postgresStorage({ connectionString: databaseUrl(), schema });
@@ -403,39 +405,47 @@ describePostgres("postgresStorage across processes", () => {
     return codes;
   }
 
-  test("4 processes starting at once on an empty database become one identity", async () => {
-    for (let round = 0; round < 3; round++) {
-      const schema = freshSchema();
-      const addresses = (await race("start", schema, "-")).flat();
-      expect(addresses).toHaveLength(4);
-      expect(new Set(addresses).size).toBe(1);
-      const stored = await adminQuery<{ id: string }>(
-        `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'runtime/identities'`,
-      );
-      expect(stored).toEqual([{ id: addresses[0] }]);
-    }
-  }, 120_000);
+  test(
+    `4 processes starting at once on an empty database become one identity (${RACE_ROUNDS} rounds)`,
+    async () => {
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const schema = freshSchema();
+        const addresses = (await race("start", schema, "-")).flat();
+        expect(addresses).toHaveLength(4);
+        expect(new Set(addresses).size).toBe(1);
+        const stored = await adminQuery<{ id: string }>(
+          `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'runtime/identities'`,
+        );
+        expect(stored).toEqual([{ id: addresses[0] }]);
+      }
+    },
+    60_000 + RACE_ROUNDS * 8_000,
+  );
 
-  test("4 processes of one identity creating a relationship from one template at once: one relationship", async () => {
-    for (let round = 0; round < 3; round++) {
-      const schema = freshSchema();
-      const [owner = "", requestor = ""] = await createIdentities(schema, 2);
-      const templateId = await withRuntime(
-        schema,
-        owner,
-        async (runtime) => ok(await runtime.relationships.createOwnRelationshipTemplate()).id,
-      );
-      const codes = (await race("relate", schema, requestor, templateId)).flat();
-      expect(codes.filter((code) => code === "Ok")).toHaveLength(1);
-      expect(codes.filter((code) => code !== "Ok")).toEqual(
-        Array.from({ length: 3 }, () => "error.transport.relationships.relationshipCurrentlyExists"),
-      );
-      const stored = await adminQuery(
-        `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'backbone/relationships'`,
-      );
-      expect(stored).toHaveLength(1);
-    }
-  }, 120_000);
+  test(
+    `4 processes of one identity creating a relationship from one template at once: one relationship (${RACE_ROUNDS} rounds)`,
+    async () => {
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const schema = freshSchema();
+        const [owner = "", requestor = ""] = await createIdentities(schema, 2);
+        const templateId = await withRuntime(
+          schema,
+          owner,
+          async (runtime) => ok(await runtime.relationships.createOwnRelationshipTemplate()).id,
+        );
+        const codes = (await race("relate", schema, requestor, templateId)).flat();
+        expect(codes.filter((code) => code === "Ok")).toHaveLength(1);
+        expect(codes.filter((code) => code !== "Ok")).toEqual(
+          Array.from({ length: 3 }, () => "error.transport.relationships.relationshipCurrentlyExists"),
+        );
+        const stored = await adminQuery(
+          `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'backbone/relationships'`,
+        );
+        expect(stored).toHaveLength(1);
+      }
+    },
+    60_000 + RACE_ROUNDS * 8_000,
+  );
 
   test("4 processes upserting the same slots at once leave exactly one record per slot", async () => {
     const schema = freshSchema();

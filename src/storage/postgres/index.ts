@@ -1,4 +1,4 @@
-import { StorageFailure } from "../../core/storage.js";
+import { SlotTakenError, StorageFailure } from "../../core/storage.js";
 import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "../../core/storage.js";
 import { SchemaVersionFailure, toStored } from "../sql/records.js";
 import type { RecordRow } from "../sql/records.js";
@@ -155,21 +155,31 @@ class PostgresStorage implements StorageAdapter {
       // What the statements threw goes to `retrying`, which may run `work` again; what `work` threw by
       // itself leaves as it is.
       const thrownByStatements = new WeakSet<object>();
-      const statement = <R>(promise: Promise<R>): Promise<R> =>
-        promise.catch((error: unknown) => {
+      // One connection runs one statement at a time: calls of `work` made side by side take turns.
+      let previous: Promise<unknown> = Promise.resolve();
+      // After a failed statement PostgreSQL refuses the rest of the transaction: they fail as the first did,
+      // so that the failure `retrying` judges is the one that matters (a serialization failure, say).
+      let failed: Error | undefined;
+      const statement = <R>(run: () => Promise<R>): Promise<R> => {
+        const attempt = () => (failed === undefined ? run() : Promise.reject(failed));
+        const result = previous.then(attempt, attempt).catch((error: unknown) => {
+          if (!(error instanceof SlotTakenError) && error instanceof Error) failed ??= error;
           if (typeof error === "object" && error !== null) thrownByStatements.add(error);
           throw error;
         });
+        previous = result.catch(() => undefined);
+        return result;
+      };
       const reads = readsOn(this.#tables, client);
       const tx: StorageOperations = {
-        get: (collection, id) => statement(reads.get(collection, id)),
-        getBySlot: (collection, slot) => statement(reads.getBySlot(collection, slot)),
-        list: (collection) => statement(reads.list(collection)),
-        listByPeer: (collection, peer) => statement(reads.listByPeer(collection, peer)),
-        hasPeer: (collection, peer) => statement(reads.hasPeer(collection, peer)),
+        get: (collection, id) => statement(() => reads.get(collection, id)),
+        getBySlot: (collection, slot) => statement(() => reads.getBySlot(collection, slot)),
+        list: (collection) => statement(() => reads.list(collection)),
+        listByPeer: (collection, peer) => statement(() => reads.listByPeer(collection, peer)),
+        hasPeer: (collection, peer) => statement(() => reads.hasPeer(collection, peer)),
         upsertBySlot: async (collection, record) =>
-          stored(await statement(upsertIntoSlot(client, this.#tables, collection, record))),
-        commit: (changes) => statement(commitWithin(client, this.#tables, changes)),
+          stored(await statement(() => upsertIntoSlot(client, this.#tables, collection, record))),
+        commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
       };
       try {
         return await work(tx);

@@ -1,0 +1,88 @@
+// One racer of tests/storage/races.ts (`node --import tsx race-child.ts <schema>`, with DATABASE_URL): a process
+// with its own LocalBackbone and runtime storage on the schema, as a second server would have. It reads one
+// JSON command per line on stdin and answers each with one line on stdout:
+// - {"prepare": {"address": …}} opens (once) a runtime of that identity here, then answers `prepared`;
+// - {"go": {"op": …, "address": …, …}} runs the operation at once and answers `result {"code": …}`, where the
+//   code is "Ok" or the error code the call resolved to.
+// The parent prepares every racer of a round, then sends all of them `go` together.
+import { createInterface } from "node:readline";
+import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
+import type { Result, Runtime } from "../../src/index.js";
+
+const [schema] = process.argv.slice(2);
+const connectionString = process.env["DATABASE_URL"];
+if (schema === undefined || connectionString === undefined) {
+  throw new Error("usage: DATABASE_URL=… race-child.ts <schema>");
+}
+
+/** What a racer can be told to do, after `delayMs` (default 0). */
+export type RaceOp = { delayMs?: number } & (
+  | { op: "relate"; address: string; templateId: string }
+  | { op: "approve" | "reject" | "cancel"; address: string }
+  | { op: "decompose"; address: string; relationshipId: string }
+  /** `count` upserts (default 1) about `reference`, each `spacingMs` after the one before, keys "0", "1", … */
+  | { op: "upsert"; address: string; reference: string; count?: number; spacingMs?: number }
+);
+
+const backboneStorage = postgresStorage({ connectionString, schema });
+const storage = postgresStorage({ connectionString, schema });
+const backbone = new LocalBackbone({ storage: backboneStorage, onDeliveryError: () => undefined });
+const runtimes = new Map<string, Runtime>();
+
+async function runtimeOf(address: string): Promise<Runtime> {
+  let runtime = runtimes.get(address);
+  if (runtime === undefined) {
+    runtime = await createRuntime({ backbone, storage, address });
+    runtimes.set(address, runtime);
+  }
+  return runtime;
+}
+
+async function run(command: RaceOp): Promise<Result<unknown, { code: string }>> {
+  const runtime = await runtimeOf(command.address);
+  if (command.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, command.delayMs));
+  switch (command.op) {
+    case "relate":
+      return runtime.relationships.createRelationship({ templateId: command.templateId });
+    case "approve":
+      return runtime.identityDeletion.approveIdentityDeletionProcess();
+    case "reject":
+      return runtime.identityDeletion.rejectIdentityDeletionProcess();
+    case "cancel":
+      return runtime.identityDeletion.cancelIdentityDeletionProcess();
+    case "decompose":
+      return runtime.relationships.decomposeRelationship({ relationshipId: command.relationshipId });
+    case "upsert": {
+      const { count = 1, spacingMs = 0 } = command;
+      const results = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * spacingMs));
+          return runtime.identityMetadata.upsertIdentityMetadata({
+            reference: command.reference,
+            key: String(i),
+            value: { pid: process.pid },
+          });
+        }),
+      );
+      // One code for all: the first that is not Ok, if any.
+      return results.find((result) => result.err) ?? (results[0] as (typeof results)[number]);
+    }
+  }
+}
+
+const lines = createInterface({ input: process.stdin });
+process.stdout.write("ready\n");
+for await (const line of lines) {
+  const command = JSON.parse(line) as { prepare?: { address: string }; go?: RaceOp };
+  if (command.prepare !== undefined) {
+    await runtimeOf(command.prepare.address);
+    process.stdout.write("prepared\n");
+  } else if (command.go !== undefined) {
+    const result = await run(command.go);
+    process.stdout.write(`result ${JSON.stringify({ code: result.ok ? "Ok" : result.val.code })}\n`);
+  }
+}
+for (const runtime of runtimes.values()) await runtime.close();
+await backbone.close();
+await storage.close();
+await backboneStorage.close();

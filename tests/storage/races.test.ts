@@ -1,0 +1,234 @@
+// The Backbone's rules across OS processes on one PostgreSQL database: each test starts racers
+// (race-child.ts), each a process with its own LocalBackbone and runtime storage on the same schema, sets up
+// a round here, lets the racers act at the same moment, and checks the rule on what the database holds. Each
+// race runs RACE_ROUNDS rounds (5 in `npm test`; `npm run race` runs 30).
+import { spawn } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index";
+import type { Runtime, StorageAdapter } from "../../src/index";
+import { CODE, ok } from "../support";
+import { adminQuery, databaseUrl, describePostgres, freshSchema } from "./postgres";
+import type { RaceOp } from "./race-child";
+
+const ROOT = join(__dirname, "..", "..");
+const ROUNDS = Number(process.env["RACE_ROUNDS"] ?? 5);
+const TIMEOUT_MS = 60_000 + ROUNDS * 10_000;
+
+/** A racer process: `command` sends one line and resolves with the racer's answer. */
+interface Racer {
+  command(line: object): Promise<string>;
+  close(): Promise<void>;
+}
+
+function startRacer(schema: string): Promise<Racer> {
+  const proc: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    ["--import", "tsx", join(__dirname, "race-child.ts"), schema],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.run.json"),
+        DATABASE_URL: databaseUrl(),
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  let stderr = "";
+  proc.stderr.setEncoding("utf8");
+  proc.stderr.on("data", (chunk: string) => (stderr += chunk));
+  const waiting: ((line: string) => void)[] = [];
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const died = exited.then(() => {
+    throw new Error(`a racer exited; stderr:\n${stderr}`);
+  });
+  died.catch(() => undefined);
+  createInterface({ input: proc.stdout }).on("line", (line) => waiting.shift()?.(line));
+  const next = () => Promise.race([new Promise<string>((resolve) => waiting.push(resolve)), died]);
+  const racer: Racer = {
+    command(line) {
+      const answer = next();
+      proc.stdin.write(`${JSON.stringify(line)}\n`);
+      return answer;
+    },
+    async close() {
+      proc.stdin.end();
+      await exited;
+    },
+  };
+  return next().then((line) => {
+    if (line !== "ready") throw new Error(`a racer said ${line}`);
+    return racer;
+  });
+}
+
+/** Prepares every racer for its operation, then lets all go at once; resolves with their codes, in order. */
+async function race(racers: readonly Racer[], ops: readonly RaceOp[]): Promise<string[]> {
+  await Promise.all(ops.map((op, i) => (racers[i] as Racer).command({ prepare: { address: op.address } })));
+  const answers = await Promise.all(ops.map((op, i) => (racers[i] as Racer).command({ go: op })));
+  return answers.map((answer) => {
+    if (!answer.startsWith("result ")) throw new Error(`a racer answered ${answer}`);
+    return (JSON.parse(answer.slice("result ".length)) as { code: string }).code;
+  });
+}
+
+/** This process's own Backbone and runtimes on the schema, to set up each round. */
+interface Setup {
+  backbone: LocalBackbone;
+  runtime(): Promise<Runtime>;
+}
+
+function racesOn(count: number, body: (racers: Racer[], setup: Setup, schema: string) => Promise<void>) {
+  return async () => {
+    const schema = freshSchema();
+    const storages: StorageAdapter[] = [
+      postgresStorage({ connectionString: databaseUrl(), schema }),
+      postgresStorage({ connectionString: databaseUrl(), schema }),
+    ];
+    const [backboneStorage, storage] = storages as [StorageAdapter, StorageAdapter];
+    const backbone = new LocalBackbone({ storage: backboneStorage, onDeliveryError: () => undefined });
+    const runtimes: Runtime[] = [];
+    // The schema exists before the racers open it.
+    await backboneStorage.list("none");
+    const racers = await Promise.all(Array.from({ length: count }, () => startRacer(schema)));
+    try {
+      await body(
+        racers,
+        { backbone, runtime: async () => push(runtimes, await createRuntime({ backbone, storage })) },
+        schema,
+      );
+    } finally {
+      await Promise.all(racers.map((racer) => racer.close()));
+      for (const runtime of runtimes) await runtime.close();
+      await backbone.close();
+      for (const each of storages) await each.close();
+    }
+  };
+}
+
+function push<T>(list: T[], item: T): T {
+  list.push(item);
+  return item;
+}
+
+/** The documented answers a loser of a race may get: never an unexpected or a storage failure. */
+function documented(code: string): boolean {
+  return code.startsWith("error.") && code !== "error.runtime.unknown" && code !== "error.runtime.storage";
+}
+
+describePostgres("the Backbone's rules across processes on one database", () => {
+  test(
+    `4 identities in 4 processes, a template with maxNumberOfAllocations 1: one relationship (${ROUNDS} rounds)`,
+    racesOn(4, async (racers, setup, schema) => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const owner = await setup.runtime();
+        const template = ok(
+          await owner.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 }),
+        );
+        const requestors = await Promise.all(racers.map(() => setup.runtime()));
+        const codes = await race(
+          racers,
+          requestors.map(({ address }) => ({ op: "relate", address, templateId: template.id })),
+        );
+        expect(codes.filter((code) => code === "Ok")).toHaveLength(1);
+        expect(codes.filter((code) => code !== "Ok")).toEqual(
+          Array.from({ length: 3 }, () => CODE.relationshipTemplateAllocationsExhausted),
+        );
+        const relationships = await adminQuery(
+          `SELECT id FROM "${schema}".identity_runtime_records
+            WHERE collection = 'backbone/relationships' AND data::jsonb ->> 'templateId' = $1`,
+          [template.id],
+        );
+        expect(relationships).toHaveLength(1);
+        const [stored] = await adminQuery<{ allocations: string }>(
+          `SELECT data::jsonb ->> 'allocations' AS allocations FROM "${schema}".identity_runtime_records
+            WHERE collection = 'backbone/relationshipTemplates' AND id = $1`,
+          [template.id],
+        );
+        expect(stored?.allocations).toBe("1");
+      }
+    }),
+    TIMEOUT_MS,
+  );
+
+  const decisions = [
+    ["approve", "reject"],
+    ["approve", "approve"],
+    ["reject", "reject"],
+    ["cancel", "cancel"],
+  ] as const;
+  test.each(decisions)(
+    `%s vs %s of one process from 2 processes: exactly one is Ok (${ROUNDS} rounds)`,
+    async (first, second) => {
+      await racesOn(2, async (racers, setup) => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const identity = await setup.runtime();
+          if (first === "cancel") ok(await identity.identityDeletion.initiateIdentityDeletionProcess());
+          else ok(await setup.backbone.admin.startIdentityDeletionProcess(identity.address));
+          const codes = await race(racers, [
+            { op: first, address: identity.address },
+            { op: second, address: identity.address },
+          ]);
+          expect(codes.filter((code) => code === "Ok")).toHaveLength(1);
+          expect(codes.filter((code) => code !== "Ok").every(documented)).toBe(true);
+          // The Backbone holds what the winner did, and only that.
+          const winner = codes[0] === "Ok" ? first : second;
+          const expected = { approve: "Approved", reject: "Rejected", cancel: "Cancelled" }[winner];
+          const processes = ok(await setup.backbone.getIdentityDeletionProcesses(identity.address));
+          expect(processes.map((process) => process.status)).toEqual([expected]);
+        }
+      })();
+    },
+    TIMEOUT_MS,
+  );
+
+  test(
+    `decomposition in one process vs an upsert about that peer in another: never metadata about an unfamiliar peer (${ROUNDS} rounds)`,
+    racesOn(2, async (racers, setup, schema) => {
+      const outcomes: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const [a, b] = [await setup.runtime(), await setup.runtime()];
+        const template = ok(await b.relationships.createOwnRelationshipTemplate());
+        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        ok(await a.relationships.terminateRelationship({ relationshipId: id }));
+        const codes = await race(racers, [
+          { op: "decompose", address: a.address, relationshipId: id },
+          // Upserts every 3 ms from a random start: some land before, during and after the decomposition.
+          {
+            op: "upsert",
+            address: a.address,
+            reference: b.address,
+            delayMs: Math.random() * 20,
+            count: 10,
+            spacingMs: 3,
+          },
+        ]);
+        expect(codes[0]).toBe("Ok");
+        expect(["Ok", CODE.unfamiliarReferencedIdentity]).toContain(codes[1]);
+        outcomes.push(codes[1] as string);
+        const aboutB = (collection: string) =>
+          adminQuery(
+            `SELECT r.id FROM "${schema}".identity_runtime_records r
+               JOIN "${schema}".identity_runtime_record_peers p ON p.collection = r.collection AND p.id = r.id
+              WHERE r.collection = $1 AND p.peer = $2`,
+            [`${a.address}/${collection}`, b.address],
+          );
+        expect(await aboutB("relationships")).toEqual([]);
+        expect(await aboutB("identityMetadata")).toEqual([]);
+      }
+      console.log(
+        `decompose vs upsert, ${ROUNDS} rounds: the upsert answered ${JSON.stringify(tally(outcomes))}`,
+      );
+    }),
+    TIMEOUT_MS,
+  );
+});
+
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
