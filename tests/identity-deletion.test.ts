@@ -1258,7 +1258,7 @@ function trackedStorage(): { storage: StorageAdapter; inner: StorageAdapter; col
       return target.upsertBySlot(collection, record);
     },
     commit: (changes) => {
-      for (const change of changes) collections.add(change.collection);
+      for (const change of changes) if (change.kind !== "notify") collections.add(change.collection);
       return target.commit(changes);
     },
   }));

@@ -221,6 +221,7 @@ export function delegating(
   return {
     ...over(inner),
     transaction: (work) => inner.transaction((tx) => work(over(tx))),
+    subscribe: (listener) => inner.subscribe(listener),
     close: () => inner.close(),
   };
 }

@@ -41,11 +41,27 @@ export class PushDelivery {
     this.#onDeliveryError = parts.onDeliveryError;
   }
 
-  /** The outbox entries of these pushes, for the unit of work that causes them. */
+  /**
+   * The outbox entries of these pushes, for the unit of work that causes them, and a notification per
+   * recipient, which wakes the Backbones (in any process) that have the recipient connected once it commits.
+   */
   entries(deliveries: readonly Delivery<Push>[]): StorageChange[] {
-    return deliveries.map(({ address, push }) =>
-      this.#outbox.put({ id: generateId("PSH"), recipient: address, push }),
-    );
+    const recipients = new Set(deliveries.map(({ address }) => address));
+    return [
+      ...deliveries.map(({ address, push }) =>
+        this.#outbox.put({ id: generateId("PSH"), recipient: address, push }),
+      ),
+      ...[...recipients].map((topic): StorageChange => ({ kind: "notify", topic })),
+    ];
+  }
+
+  /**
+   * A Backbone (this one or another on the storage) wrote pushes for `recipient`, or for anyone
+   * (`undefined`): hands over what waits for those connected here.
+   */
+  wake(recipient: string | undefined): void {
+    const addresses = recipient === undefined ? [...this.#inboxes.keys()] : [recipient];
+    void this.deliver(addresses.map((address) => ({ address })));
   }
 
   /** Connects a runtime and hands it, in order, what was pushed while it was away. */
@@ -61,7 +77,7 @@ export class PushDelivery {
    * After a commit: hands what waits in the outbox to those of these recipients connected here. It never
    * fails the change, which is written: what could not be handed over waits for the next hand-over.
    */
-  async deliver(deliveries: readonly Delivery<Push>[]): Promise<void> {
+  async deliver(deliveries: readonly Pick<Delivery<Push>, "address">[]): Promise<void> {
     for (const address of new Set(deliveries.map((delivery) => delivery.address))) {
       if (!this.#inboxes.has(address)) continue;
       await this.#handOverWaiting(address).catch((error: unknown) => this.#onDeliveryError(error, address));

@@ -9,7 +9,7 @@ import type { Err } from "../core/result.js";
 import type { StorageAdapter, StorageOperations } from "../core/storage.js";
 import { combined } from "../core/unit-of-work.js";
 import type { CommitAndDeliver, Delivery } from "../core/unit-of-work.js";
-import { LocalIdentityDeletions } from "../identity-deletion/local-backbone.js";
+import { DUE_JOBS_CHANGED, LocalIdentityDeletions } from "../identity-deletion/local-backbone.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "../identity-deletion/model.js";
 import { localMessages } from "../messages/local-backbone.js";
 import type { LocalMessages } from "../messages/local-backbone.js";
@@ -97,6 +97,8 @@ export class LocalBackbone implements Backbone {
   #closed = false;
   /** Calls in flight, which `close()` waits for. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Ends the subscription to the storage's notifications. */
+  readonly #unsubscribe: () => void;
 
   constructor(options: LocalBackboneOptions = {}) {
     this.host = options.host ?? "localhost";
@@ -112,6 +114,12 @@ export class LocalBackbone implements Backbone {
       options.onDeliveryError ??
       ((error, address) => console.error(`identity-runtime: delivery to ${address} failed`, error));
     this.#delivery = new PushDelivery({ storage, onDeliveryError: this.#onDeliveryError });
+    // What other Backbones on the storage (in any process) did: their pushes reach the runtimes connected
+    // here, and their changes of deletion processes set the due-job timer anew.
+    this.#unsubscribe = storage.subscribe((topic) => {
+      if (topic !== DUE_JOBS_CHANGED) this.#delivery.wake(topic);
+      if (topic === DUE_JOBS_CHANGED || topic === undefined) void this.#rescheduleDueJobs();
+    });
     this.#reading = this.#partsOver(storage, () => {
       throw new Error("identity-runtime: a change of the Backbone outside a transaction");
     });
@@ -252,6 +260,7 @@ export class LocalBackbone implements Backbone {
   async close(): Promise<void> {
     this.#closed = true;
     this.#scheduler?.stop();
+    this.#unsubscribe();
     await Promise.allSettled([...this.#inFlight]);
     this.#delivery.disconnectAll();
     if (this.#ownsStorage) await this.#storage.close();
@@ -307,9 +316,14 @@ export class LocalBackbone implements Backbone {
     work: (parts: Parts) => Promise<RuntimeResult<IdentityDeletionProcessDTO>>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
     return this.#whileOpen(work).then(async (changed) => {
-      if (changed.ok) await this.#scheduler?.reschedule().catch(() => this.#scheduler?.retryLater());
+      if (changed.ok) await this.#rescheduleDueJobs();
       return changed;
     });
+  }
+
+  async #rescheduleDueJobs(): Promise<void> {
+    if (this.#closed) return;
+    await this.#scheduler?.reschedule().catch(() => this.#scheduler?.retryLater());
   }
 
   /** A call an identity makes: refused with `error.runtime.identityDeleted` once that identity is deleted. */

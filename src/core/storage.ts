@@ -28,7 +28,12 @@ export type StorageChange =
   /** Removes the record holding this slot, if any. */
   | { readonly kind: "deleteBySlot"; readonly collection: string; readonly slot: string }
   /** Removes every record whose `peers` include this address. */
-  | { readonly kind: "deleteByPeer"; readonly collection: string; readonly peer: string };
+  | { readonly kind: "deleteByPeer"; readonly collection: string; readonly peer: string }
+  /**
+   * Writes nothing; once the unit of work is committed (never if it is not), every subscriber of every
+   * adapter on the database hears `topic` (see `subscribe`). Affects 0 records.
+   */
+  | { readonly kind: "notify"; readonly topic: string };
 
 /** Reading and writing records: what an adapter offers, and what it lends a transaction. */
 export interface StorageOperations {
@@ -64,6 +69,13 @@ export interface StorageAdapter extends StorageOperations {
    * and write are one transaction.
    */
   transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with the topic of each `notify` change committed on the database, by this adapter or
+   * any other (in any process), soon after its commit; and with `undefined` when topics may have been missed
+   * (a lost connection that is back, a database that tells only that something changed): then anything may
+   * have changed. Never throws into the caller. Returns the function that ends the subscription.
+   */
+  subscribe(listener: (topic: string | undefined) => void): () => void;
   /** Releases connections and memory. Further calls may fail. */
   close(): Promise<void>;
 }

@@ -26,6 +26,9 @@ import type {
   StoredIdentityDeletionProcess,
 } from "./model.js";
 
+/** The topic a change of a deletion process notifies: when something becomes due may have changed. */
+export const DUE_JOBS_CHANGED = "backbone/dueJobs";
+
 /** What the Backbone pushes to an identity about its own deletion. */
 export type DeletionPush = { kind: "identityDeletionProcessChanged"; process: IdentityDeletionProcessDTO };
 
@@ -166,7 +169,11 @@ export class LocalIdentityDeletions<P> {
   async #record(process: StoredIdentityDeletionProcess): Promise<RuntimeResult<void>> {
     const { address } = process;
     const parts: UnitOfWork<P | DeletionPush>[] = [
-      { changes: [this.#processes.put(process)], deliveries: [] },
+      // The notification sets the due-job timers of every Backbone on the storage anew.
+      {
+        changes: [this.#processes.put(process), { kind: "notify", topic: DUE_JOBS_CHANGED }],
+        deliveries: [],
+      },
     ];
     // The identity's deletion leaves its process as it was: there is nothing new to tell the owner.
     if (process.identityDeleted !== true) {

@@ -377,7 +377,39 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
       assert.equal((await adapter.get("c", "r1"))?.id, "r1");
     },
   },
+  {
+    name: "a subscriber hears the topic of each committed notify change, and none of a transaction that threw",
+    async run(adapter) {
+      const heard: (string | undefined)[] = [];
+      const unsubscribe = adapter.subscribe((topic) => heard.push(topic));
+      const topics = () => heard.filter((topic) => topic !== undefined);
+      await adapter.commit([put("c", record("r1")), { kind: "notify", topic: "t1" }]);
+      await until(() => topics().includes("t1"));
+      await assert.rejects(
+        adapter.transaction(async (tx) => {
+          await tx.commit([{ kind: "notify", topic: "rolled back" }]);
+          throw new Error("no");
+        }),
+      );
+      await adapter.transaction((tx) => tx.commit([{ kind: "notify", topic: "t2" }]));
+      await until(() => topics().includes("t2"));
+      assert.deepEqual(topics(), ["t1", "t2"]);
+      unsubscribe();
+      await adapter.commit([{ kind: "notify", topic: "t3" }]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(topics(), ["t1", "t2"]);
+    },
+  },
 ];
+
+/** Resolves once `check` holds; fails after `ms` milliseconds. */
+export async function until(check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new assert.AssertionError({ message: `not within ${ms} ms` });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 /** Adds one to the counter record "c/counter" in a transaction: read it, then write what it read plus one. */
 export async function increment(adapter: StorageAdapter): Promise<void> {

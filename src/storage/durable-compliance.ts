@@ -2,7 +2,7 @@
 // what a newer schema gets, what close() does. Exported from "identity-runtime/testing" with the common part.
 import assert from "node:assert/strict";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
-import { A, B, C, ids, increment, put, record, runEach } from "./compliance.js";
+import { A, B, C, ids, increment, put, record, runEach, until } from "./compliance.js";
 
 /**
  * A durable adapter's location, opened as often as a case needs: the same database every time (a file, a
@@ -132,6 +132,30 @@ export const durableStorageComplianceCases: readonly DurableStorageComplianceCas
         );
         assert.equal(results.filter(Boolean).length, 1);
         assert.equal((await first.listByPeer("c", A)).length, 1);
+      });
+    },
+  },
+  {
+    name: "a subscriber of one adapter hears the notify changes another adapter on the database commits",
+    async run(location) {
+      await withAdapters(location, async (first, second) => {
+        const heard: (string | undefined)[] = [];
+        const unsubscribe = first.subscribe((topic) => heard.push(topic));
+        try {
+          // Until the first adapter hears anything, its subscription may still be starting.
+          await second.commit([{ kind: "notify", topic: "warm-up" }]);
+          await until(() => heard.length > 0);
+          // What it hears of the second adapter: the topic, or `undefined` where the database can only tell
+          // that something changed. Either way it must hear of it, every time.
+          for (const topic of ["t1", "t2", "t3"]) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            heard.length = 0;
+            await second.commit([put("c", record(topic)), { kind: "notify", topic }]);
+            await until(() => heard.includes(topic) || heard.includes(undefined));
+          }
+        } finally {
+          unsubscribe();
+        }
       });
     },
   },

@@ -1,6 +1,8 @@
 import Loki from "lokijs";
 import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } from "../core/storage.js";
+import { Subscribers, topicsOf } from "./subscribers.js";
+import type { TopicListener } from "./subscribers.js";
 
 /** A record as kept in LokiJS. Loki adds `$loki`, which never leaves this file. */
 interface LokiRecord {
@@ -116,6 +118,7 @@ class LokiStorage implements StorageAdapter {
    * and nobody sees its writes before it ends: serializable, in the one process that can reach the data.
    */
   private running: Promise<unknown> | undefined;
+  private readonly subscribers = new Subscribers();
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
     return this.outside(() => toStored(this.existingCollection(collection)?.byId.get(id)));
@@ -142,13 +145,22 @@ class LokiStorage implements StorageAdapter {
   }
 
   commit(changes: readonly StorageChange[]): Promise<number[]> {
-    return this.outside(() => this.commitNow(changes, undefined));
+    return this.outside(() => {
+      const affected = this.commitNow(changes, undefined);
+      this.subscribers.tell(topicsOf(changes));
+      return affected;
+    });
+  }
+
+  subscribe(listener: TopicListener): () => void {
+    return this.subscribers.add(listener);
   }
 
   async transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
     while (this.running !== undefined) await this.running.catch(() => undefined);
     // Each commit of the transaction leaves its way back here, so a failing `work` undoes them all.
     const undo: (() => void)[] = [];
+    const topics: string[] = [];
     const tx: StorageOperations = {
       get: (collection, id) => this.now(() => toStored(this.existingCollection(collection)?.byId.get(id))),
       getBySlot: (collection, slot) =>
@@ -158,7 +170,12 @@ class LokiStorage implements StorageAdapter {
       hasPeer: (collection, peer) =>
         this.now(() => this.existingCollection(collection)?.byPeer.has(peer) ?? false),
       upsertBySlot: (collection, record) => this.now(() => this.upsertNow(collection, record, undo)),
-      commit: (changes) => this.now(() => this.commitNow(changes, undo)),
+      commit: (changes) =>
+        this.now(() => {
+          const affected = this.commitNow(changes, undo);
+          topics.push(...topicsOf(changes));
+          return affected;
+        }),
     };
     const running = (async () => {
       try {
@@ -170,7 +187,9 @@ class LokiStorage implements StorageAdapter {
     })();
     this.running = running;
     try {
-      return await running;
+      const result = await running;
+      this.subscribers.tell([...new Set(topics)]);
+      return result;
     } finally {
       this.running = undefined;
     }
@@ -178,6 +197,7 @@ class LokiStorage implements StorageAdapter {
 
   close(): Promise<void> {
     this.closed = true;
+    this.subscribers.clear();
     this.collections.clear();
     return Promise.resolve();
   }
@@ -232,6 +252,7 @@ class LokiStorage implements StorageAdapter {
   }
 
   private apply(change: StorageChange, undo: (() => void)[] | undefined): number {
+    if (change.kind === "notify") return 0;
     const indexed = this.collectionOf(change.collection);
     switch (change.kind) {
       case "put": {

@@ -9,6 +9,8 @@ import {
   toStored,
 } from "./sql/records.js";
 import type { RecordRow } from "./sql/records.js";
+import { Subscribers, topicsOf } from "./subscribers.js";
+import type { TopicListener } from "./subscribers.js";
 
 export type SqliteStorageOptions =
   | {
@@ -34,7 +36,7 @@ export interface SqliteDatabase {
   readonly name: string;
   /** Whether a transaction is open on it. */
   readonly inTransaction: boolean;
-  pragma(source: string): unknown;
+  pragma(source: string, options?: { simple: boolean }): unknown;
   exec(source: string): unknown;
   prepare(source: string): SqliteStatement;
   transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate: (...args: A) => R };
@@ -129,6 +131,9 @@ class SqliteStorage implements StorageAdapter {
   private closed = false;
   /** The transaction open on the connection now, if any: every other call of this adapter waits for it. */
   private running: Promise<unknown> | undefined;
+  private readonly subscribers = new Subscribers();
+  /** While there are subscribers: the timer that looks for other connections' commits. */
+  private watching: NodeJS.Timeout | undefined;
 
   /** @param given a database handed in, which stays open when the adapter closes. */
   constructor(
@@ -160,8 +165,24 @@ class SqliteStorage implements StorageAdapter {
     return this.use((c) => c.upsertBySlot(collection, record));
   }
 
-  commit(changes: readonly StorageChange[]): Promise<number[]> {
-    return this.use((c) => c.commit(changes));
+  async commit(changes: readonly StorageChange[]): Promise<number[]> {
+    const affected = await this.use((c) => c.commit(changes));
+    this.subscribers.tell(topicsOf(changes));
+    return affected;
+  }
+
+  /**
+   * Topics of this adapter's own commits are told at once. Other connections' commits (other processes on
+   * the file) carry no topic here: SQLite only tells that the file changed (`PRAGMA data_version`, looked at
+   * every 25 ms while anyone subscribes), which subscribers hear as `undefined`.
+   */
+  subscribe(listener: TopicListener): () => void {
+    const unsubscribe = this.subscribers.add(listener);
+    this.watch();
+    return () => {
+      unsubscribe();
+      if (!this.subscribers.any) this.unwatch();
+    };
   }
 
   /**
@@ -186,6 +207,8 @@ class SqliteStorage implements StorageAdapter {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unwatch();
+    this.subscribers.clear();
     const opening = this.opening;
     this.opening = undefined;
     // A database that failed to open has nothing to close.
@@ -205,6 +228,7 @@ class SqliteStorage implements StorageAdapter {
       connection.db.exec("ROLLBACK");
       throw this.failure(error);
     }
+    const topics: string[] = [];
     const tx: StorageOperations = {
       get: (collection, id) => now((c) => found(c.sql.get.get(collection, id))),
       getBySlot: (collection, slot) => now((c) => found(c.sql.getBySlot.get(collection, slot))),
@@ -212,17 +236,44 @@ class SqliteStorage implements StorageAdapter {
       listByPeer: (collection, peer) => now((c) => fromRows(c.sql.listByPeer.all(collection, peer))),
       hasPeer: (collection, peer) => now((c) => c.sql.hasPeer.get(collection, peer) !== undefined),
       upsertBySlot: (collection, record) => now((c) => c.upsertBySlot(collection, record)),
-      commit: (changes) => now((c) => c.commit(changes)),
+      commit: (changes) =>
+        now((c) => {
+          const affected = c.commit(changes);
+          topics.push(...topicsOf(changes));
+          return affected;
+        }),
     };
     try {
       const result = await work(tx);
       await now((c) => c.db.exec("COMMIT"));
+      this.subscribers.tell([...new Set(topics)]);
       return result;
     } catch (error) {
       // SQLite may have ended the transaction itself (a full disk, an I/O error).
       if (connection.db.inTransaction) connection.db.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  private watch(): void {
+    if (this.watching !== undefined || this.closed) return;
+    let seen: unknown;
+    this.watching = setInterval(() => {
+      this.read((c) => c.db.pragma("data_version", { simple: true }))
+        .then((version) => {
+          // The first look tells too: what changed before it cannot be known.
+          if (version !== seen) this.subscribers.tell([undefined]);
+          seen = version;
+        })
+        // A failing file is the calls' to report; the watch looks again next time.
+        .catch(() => undefined);
+    }, DATA_VERSION_INTERVAL_MS);
+    this.watching.unref();
+  }
+
+  private unwatch(): void {
+    clearInterval(this.watching);
+    this.watching = undefined;
   }
 
   /** Runs work on the connection of the open transaction. */
@@ -353,6 +404,7 @@ class Connection {
   }
 
   private apply(change: StorageChange): number {
+    if (change.kind === "notify") return 0;
     const { collection } = change;
     switch (change.kind) {
       case "put": {
@@ -382,6 +434,8 @@ class Connection {
   }
 }
 
+// How often a subscribed adapter looks whether other connections changed the file.
+const DATA_VERSION_INTERVAL_MS = 25;
 // How long a call waits for another connection's lock before it fails.
 const BUSY_TIMEOUT_MS = 5_000;
 

@@ -3,7 +3,9 @@
 // JSON command per line on stdin and answers each with one line on stdout:
 // - {"prepare": {"address": …}} opens (once) a runtime of that identity here, then answers `prepared`;
 // - {"go": {"op": …, "address": …, …}} runs the operation at once and answers `result {"code": …}`, where the
-//   code is "Ok" or the error code the call resolved to.
+//   code is "Ok" or the error code the call resolved to;
+// - {"watch": {"address": …}} opens a runtime of that identity here and answers `watching`; from then on each
+//   peer-deletion event it publishes is printed as `event <name>` (a line that answers nothing).
 // The parent prepares every racer of a round, then sends all of them `go` together.
 import { createInterface } from "node:readline";
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
@@ -23,6 +25,12 @@ export type RaceOp = { delayMs?: number } & (
   /** `count` upserts (default 1) about `reference`, each `spacingMs` after the one before, keys "0", "1", … */
   | { op: "upsert"; address: string; reference: string; count?: number; spacingMs?: number }
 );
+
+const PEER_DELETION_EVENTS = [
+  "transport.peerToBeDeleted",
+  "transport.peerDeletionCancelled",
+  "transport.peerDeleted",
+] as const;
 
 const backboneStorage = postgresStorage({ connectionString, schema });
 const storage = postgresStorage({ connectionString, schema });
@@ -73,8 +81,18 @@ async function run(command: RaceOp): Promise<Result<unknown, { code: string }>> 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write("ready\n");
 for await (const line of lines) {
-  const command = JSON.parse(line) as { prepare?: { address: string }; go?: RaceOp };
-  if (command.prepare !== undefined) {
+  const command = JSON.parse(line) as {
+    prepare?: { address: string };
+    go?: RaceOp;
+    watch?: { address: string };
+  };
+  if (command.watch !== undefined) {
+    const runtime = await runtimeOf(command.watch.address);
+    for (const name of PEER_DELETION_EVENTS) {
+      runtime.events.on(name, () => void process.stdout.write(`event ${name}\n`));
+    }
+    process.stdout.write("watching\n");
+  } else if (command.prepare !== undefined) {
     await runtimeOf(command.prepare.address);
     process.stdout.write("prepared\n");
   } else if (command.go !== undefined) {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index";
 import type { Runtime, StorageAdapter } from "../../src/index";
-import { CODE, ok } from "../support";
+import { CODE, ok, recordEvents } from "../support";
+import { until } from "../../src/storage/compliance";
 import { adminQuery, databaseUrl, describePostgres, freshSchema } from "./postgres";
 import type { RaceOp } from "./race-child";
 
@@ -19,6 +20,8 @@ const TIMEOUT_MS = 60_000 + ROUNDS * 10_000;
 /** A racer process: `command` sends one line and resolves with the racer's answer. */
 interface Racer {
   command(line: object): Promise<string>;
+  /** The events it printed so far (after a `watch`), with when this process read each. */
+  readonly events: { name: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -45,9 +48,14 @@ function startRacer(schema: string): Promise<Racer> {
     throw new Error(`a racer exited; stderr:\n${stderr}`);
   });
   died.catch(() => undefined);
-  createInterface({ input: proc.stdout }).on("line", (line) => waiting.shift()?.(line));
+  const events: { name: string; at: number }[] = [];
+  createInterface({ input: proc.stdout }).on("line", (line) => {
+    if (line.startsWith("event ")) events.push({ name: line.slice("event ".length), at: performance.now() });
+    else waiting.shift()?.(line);
+  });
   const next = () => Promise.race([new Promise<string>((resolve) => waiting.push(resolve)), died]);
   const racer: Racer = {
+    events,
     command(line) {
       const answer = next();
       proc.stdin.write(`${JSON.stringify(line)}\n`);
@@ -222,6 +230,75 @@ describePostgres("the Backbone's rules across processes on one database", () => 
       console.log(
         `decompose vs upsert, ${ROUNDS} rounds: the upsert answered ${JSON.stringify(tally(outcomes))}`,
       );
+    }),
+    TIMEOUT_MS,
+  );
+
+  test(
+    "a peer served by another process hears peerToBeDeleted, peerDeletionCancelled and peerDeleted live, once each",
+    racesOn(1, async ([racer], setup) => {
+      const [a, b] = [await setup.runtime(), await setup.runtime()];
+      const template = ok(await b.relationships.createOwnRelationshipTemplate());
+      const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+      ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+      // From now on B is served by the other process only, on its own Backbone.
+      await b.close();
+      expect(await (racer as Racer).command({ watch: { address: b.address } })).toBe("watching");
+      const events = (racer as Racer).events;
+      const heard = async (count: number, action: () => Promise<unknown>): Promise<number> => {
+        const start = performance.now();
+        await action();
+        await until(() => events.length >= count);
+        return (events[count - 1]?.at ?? 0) - start;
+      };
+      const delays = [
+        await heard(1, async () => ok(await a.identityDeletion.initiateIdentityDeletionProcess())),
+        await heard(2, async () => ok(await a.identityDeletion.cancelIdentityDeletionProcess())),
+        await heard(3, async () =>
+          ok(await a.identityDeletion.initiateIdentityDeletionProcess({ lengthOfGracePeriodInDays: 0 })),
+        ),
+      ];
+      // The grace period of 0 days ends at once: whichever Backbone runs the due job first deletes A.
+      await until(() => events.length >= 4);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(events.map((event) => event.name)).toEqual([
+        "transport.peerToBeDeleted",
+        "transport.peerDeletionCancelled",
+        "transport.peerToBeDeleted",
+        "transport.peerDeleted",
+      ]);
+      console.log(
+        `pushes across processes, ms from the causing call to the peer's event: ${delays.map((d) => d.toFixed(1)).join(", ")}`,
+      );
+    }),
+    TIMEOUT_MS,
+  );
+
+  test(
+    `a due job runs once however many Backbones in as many processes are due to run it (${ROUNDS} rounds)`,
+    racesOn(2, async (racers, setup, schema) => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const [a, b] = [await setup.runtime(), await setup.runtime()];
+        const template = ok(await b.relationships.createOwnRelationshipTemplate());
+        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        const deleted = recordEvents(b, "transport.peerDeleted");
+        // Each racer's Backbone and this one set their timers for the same instant, 200 ms from now.
+        ok(
+          await a.identityDeletion.initiateIdentityDeletionProcess({
+            lengthOfGracePeriodInDays: 200 / 86_400_000,
+          }),
+        );
+        await until(() => deleted.length >= 1);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(deleted).toHaveLength(1);
+        const pushes = await adminQuery(
+          `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'backbone/outbox'`,
+        );
+        expect(pushes).toEqual([]);
+      }
+      // The racers' Backbones were there all along, with timers of their own.
+      expect(racers).toHaveLength(2);
     }),
     TIMEOUT_MS,
   );

@@ -14,6 +14,8 @@ export interface PgQueryable {
 export interface PgPoolClient extends PgQueryable {
   release(destroy?: boolean | Error): void;
   on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
+  on(event: "notification", listener: (message: { channel: string; payload?: string }) => void): unknown;
   removeListener(event: "error", listener: (error: Error) => void): unknown;
 }
 

@@ -8,6 +8,9 @@ import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
 import type { Tables } from "./schema.js";
 import { commitWithin, upsertIntoSlot } from "./writes.js";
+import { NotificationListener } from "./listener.js";
+import { Subscribers } from "../subscribers.js";
+import type { TopicListener } from "../subscribers.js";
 
 export type { PgPool as PostgresPool } from "./driver.js";
 
@@ -101,11 +104,18 @@ class PostgresStorage implements StorageAdapter {
   #closed = false;
   /** Reads outside transactions: one statement each, on any pooled connection. */
   readonly #reads: Reads;
+  readonly #subscribers = new Subscribers();
+  readonly #listener: NotificationListener;
 
   constructor(tables: Tables, source: PoolSource) {
     this.#tables = tables;
     this.#source = source;
     this.#reads = readsOn(tables, { query: (text, values) => this.#query(text, values) });
+    this.#listener = new NotificationListener({
+      pool: () => this.#open(),
+      schema: tables.schema,
+      subscribers: this.#subscribers,
+    });
   }
 
   get(collection: string, id: string): Promise<StoredRecord | undefined> {
@@ -190,9 +200,24 @@ class PostgresStorage implements StorageAdapter {
     });
   }
 
+  /**
+   * Topics come through PostgreSQL's LISTEN/NOTIFY, from every process on the database, this one included: a
+   * connection of the pool listens while anyone subscribes.
+   */
+  subscribe(listener: TopicListener): () => void {
+    const unsubscribe = this.#subscribers.add(listener);
+    if (!this.#closed) this.#listener.start();
+    return () => {
+      unsubscribe();
+      if (!this.#subscribers.any) this.#listener.stop();
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listener.stop();
+    this.#subscribers.clear();
     try {
       await this.#ready;
     } catch {

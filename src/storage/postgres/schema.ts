@@ -4,6 +4,12 @@ import type { PgPoolClient } from "./driver.js";
 /** The unique constraint that holds slots: a violation of it is a taken slot. */
 export const SLOT_CONSTRAINT = "identity_runtime_records_slot_key";
 
+/**
+ * The channel of `notify` changes, shared by every schema: a payload is `<schema> <topic>`, and listeners keep
+ * to their own schema's.
+ */
+export const NOTIFY_CHANNEL = "identity_runtime";
+
 /** The tables of one schema, quoted for SQL. */
 export interface Tables {
   readonly schema: string;

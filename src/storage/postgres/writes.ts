@@ -1,9 +1,10 @@
 import { SlotTakenError } from "../../core/storage.js";
 import type { StorageChange, StoredRecord } from "../../core/storage.js";
 import { peersText } from "../sql/records.js";
+import { topicsOf } from "../subscribers.js";
 import { errorCode } from "./connection.js";
 import type { PgPoolClient, PgResult } from "./driver.js";
-import { SLOT_CONSTRAINT } from "./schema.js";
+import { NOTIFY_CHANNEL, SLOT_CONSTRAINT } from "./schema.js";
 import type { Tables } from "./schema.js";
 
 const UNIQUE_VIOLATION = "23505";
@@ -22,7 +23,19 @@ export async function applyChanges(
   maxBatch = MAX_BATCH,
 ): Promise<number[]> {
   const affected: number[] = [];
-  for (const batch of batches(changes, maxBatch)) {
+  const topics = topicsOf(changes);
+  if (topics.length > 0) {
+    // Delivered by PostgreSQL when (and only if) the transaction commits.
+    await client.query(`SELECT pg_notify($1, $2 || ' ' || t) FROM unnest($3::text[]) AS t`, [
+      NOTIFY_CHANNEL,
+      tables.schema,
+      topics,
+    ]);
+  }
+  for (const batch of batches(
+    changes.filter((change) => change.kind !== "notify"),
+    maxBatch,
+  )) {
     switch (batch.kind) {
       case "put": {
         try {
@@ -53,7 +66,8 @@ export async function applyChanges(
         break;
     }
   }
-  return affected;
+  // Notifications affect no record; the counts follow the changes' order.
+  return changes.map((change) => (change.kind === "notify" ? 0 : (affected.shift() as number)));
 }
 
 /**
@@ -198,7 +212,9 @@ type Batch =
  * as applying them one by one: no key twice in a batch (a second put of an id, or a second removal of a
  * slot, must see the first one done), and each removal by peer on its own (one record may have both peers).
  */
-function batches(changes: readonly StorageChange[], maxBatch: number): Batch[] {
+type RecordChange = Exclude<StorageChange, { kind: "notify" }>;
+
+function batches(changes: readonly RecordChange[], maxBatch: number): Batch[] {
   const result: Batch[] = [];
   let current: Batch | undefined;
   let keys = new Set<string>();
@@ -226,7 +242,7 @@ function batches(changes: readonly StorageChange[], maxBatch: number): Batch[] {
   return result;
 }
 
-function keyOf(change: StorageChange): string {
+function keyOf(change: RecordChange): string {
   switch (change.kind) {
     case "put":
       return change.record.id;
