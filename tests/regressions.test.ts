@@ -10,7 +10,18 @@ import type {
   StorageAdapter,
   StorageChange,
 } from "../src/index";
-import { CODE, err, ok, recordEvents, sleep, slowStorage, UNKNOWN_ADDRESS, worldPerTest } from "./support";
+import {
+  CODE,
+  delegating,
+  world,
+  err,
+  ok,
+  recordEvents,
+  sleep,
+  slowStorage,
+  UNKNOWN_ADDRESS,
+  worldPerTest,
+} from "./support";
 
 const w = worldPerTest();
 
@@ -472,6 +483,38 @@ describe("requests", () => {
 });
 
 describe("the LocalBackbone", () => {
+  test("a push the runtime fails to apply stays in the outbox and is applied later, once", async () => {
+    let failing = false;
+    const inner = lokiStorage();
+    // The runtime's storage refuses to write relationships while `failing`.
+    const storage = delegating(inner, (target) => ({
+      commit: (changes) =>
+        failing &&
+        changes.some((change) => change.kind === "put" && change.collection.endsWith("/relationships"))
+          ? Promise.reject(new Error("disk full"))
+          : target.commit(changes),
+    }));
+    const reported: unknown[] = [];
+    const own = world({ backbone: { onDeliveryError: (error) => reported.push(error) } });
+    try {
+      const a = await own.runtime();
+      const b = await own.runtime({ storage });
+      const relationshipId = await relate(a, b);
+      const changed = recordEvents(b, "transport.relationshipChanged");
+      failing = true;
+      ok(await a.relationships.terminateRelationship({ relationshipId }));
+      expect(reported).toHaveLength(1);
+      expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Active");
+      failing = false;
+      // Handed over again on a timer (after 1 s), or with the next push to the runtime: here, the timer.
+      await sleep(1_200);
+      expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Terminated");
+      expect(changed.map((event) => event.data.status)).toStrictEqual(["Terminated"]);
+    } finally {
+      await own.close();
+    }
+  });
+
   describe("the Backbone keeps pushes for a runtime that is away", () => {
     test("a reopened runtime catches up on relationship changes and messages, in order", async () => {
       const storage = lokiStorage();

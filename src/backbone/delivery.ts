@@ -32,6 +32,8 @@ export class PushDelivery {
   /** One hand-over run per recipient at a time, so each push is handed over once and in order. */
   readonly #handingOver = new KeyedLock();
   readonly #onDeliveryError: (error: unknown, address: string) => void;
+  /** The pause before handing over again to a runtime that failed to apply a push. */
+  readonly #retryDelays = new Map<string, number>();
 
   constructor(parts: {
     storage: StorageOperations;
@@ -88,34 +90,45 @@ export class PushDelivery {
     this.#inboxes.clear();
   }
 
+  /**
+   * Hands over what waits for `address`, oldest first. A push leaves the outbox only once its runtime has
+   * applied it; one the runtime failed to apply stays, with everything after it, and is handed over again
+   * later (after 1 s, doubling up to a minute), on the next push, or when the runtime connects again.
+   */
   #handOverWaiting(address: string): Promise<void> {
     return this.#handingOver.run(address, async () => {
       for (const entry of await this.#outbox.listByPeer(address)) {
         const inbox = this.#inboxes.get(address);
         if (inbox === undefined) return;
-        await this.#handOver(inbox, address, entry.push);
+        try {
+          await handOver(inbox, entry.push);
+        } catch (error) {
+          this.#onDeliveryError(error, address);
+          this.#retryLater(address);
+          return;
+        }
         await this.#outbox.commit([this.#outbox.delete(entry.id)]);
       }
+      this.#retryDelays.delete(address);
     });
   }
 
-  async #handOver(inbox: BackboneInbox, address: string, push: Push): Promise<void> {
-    // Every recipient gets its own copy: runtimes on one Backbone never share objects.
-    const copy = cloneJson(push);
-    try {
-      switch (copy.kind) {
-        case "relationshipChanged":
-          await inbox.relationshipChanged(copy.relationship, copy.peerDeletion);
-          break;
-        case "messageReceived":
-          await inbox.messageReceived(copy.message);
-          break;
-        case "identityDeletionProcessChanged":
-          await inbox.identityDeletionProcessChanged(copy.process);
-          break;
-      }
-    } catch (error) {
-      this.#onDeliveryError(error, address);
-    }
+  #retryLater(address: string): void {
+    const delay = Math.min(Math.max((this.#retryDelays.get(address) ?? 0) * 2, 1_000), 60_000);
+    this.#retryDelays.set(address, delay);
+    setTimeout(() => void this.deliver([{ address }]), delay).unref();
+  }
+}
+
+async function handOver(inbox: BackboneInbox, push: Push): Promise<void> {
+  // Every recipient gets its own copy: runtimes on one Backbone never share objects.
+  const copy = cloneJson(push);
+  switch (copy.kind) {
+    case "relationshipChanged":
+      return inbox.relationshipChanged(copy.relationship, copy.peerDeletion);
+    case "messageReceived":
+      return inbox.messageReceived(copy.message);
+    case "identityDeletionProcessChanged":
+      return inbox.identityDeletionProcessChanged(copy.process);
   }
 }

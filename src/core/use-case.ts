@@ -14,7 +14,10 @@ export class UseCaseRunner {
   private whenIdle: (() => void) | undefined;
 
   /** @param refuseMutation why the identity may not change anything now (it has been deleted), if so. */
-  constructor(private readonly refuseMutation: () => RuntimeError | undefined = () => undefined) {}
+  constructor(
+    private readonly refuseMutation: () => Promise<RuntimeError | undefined> = () =>
+      Promise.resolve(undefined),
+  ) {}
 
   /** Runs a call that only reads. */
   run<S extends Record<string, Field<unknown>>, T>(
@@ -31,8 +34,8 @@ export class UseCaseRunner {
     request: unknown,
     work: (request: RequestOf<S>) => RuntimeResult<T> | Promise<RuntimeResult<T>>,
   ): Promise<RuntimeResult<T>> {
-    return this.execute(schema, request, (valid) => {
-      const refusal = this.refuseMutation();
+    return this.execute(schema, request, async (valid) => {
+      const refusal = await this.refuseMutation();
       return refusal === undefined ? work(valid) : errResult(refusal);
     });
   }
@@ -47,7 +50,7 @@ export class UseCaseRunner {
     wouldSucceed: (request: RequestOf<S>) => Promise<RuntimeResult<unknown>>,
   ): Promise<RuntimeResult<CheckResult>> {
     return this.execute(schema, request, async (valid) => {
-      const refusal = this.refuseMutation();
+      const refusal = await this.refuseMutation();
       return succeed(checkOf(refusal === undefined ? await wouldSucceed(valid) : errResult(refusal)));
     });
   }

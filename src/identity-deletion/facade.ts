@@ -115,8 +115,8 @@ export function identityDeletionFacade(
      * if (active.err) console.log(active.val.code); // "error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess"
      */
     getActiveIdentityDeletionProcess(): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-      return context.useCases.run(NO_REQUEST, undefined, () => {
-        const active = parts.store.activeProcess();
+      return context.useCases.run(NO_REQUEST, undefined, async () => {
+        const active = await parts.store.activeProcess();
         return active === undefined
           ? fail("error.runtime.identityDeletionProcess.noActiveIdentityDeletionProcess", context.address)
           : succeed(active);
@@ -129,8 +129,8 @@ export function identityDeletionFacade(
      * const { isDeleted, deletionDate } = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
      */
     checkIfIdentityIsDeleted(): Promise<RuntimeResult<IdentityDeletionStatus>> {
-      return context.useCases.run(NO_REQUEST, undefined, () => {
-        const standing = parts.store.standing();
+      return context.useCases.run(NO_REQUEST, undefined, async () => {
+        const standing = await parts.store.standing();
         return succeed(
           standing.kind === "none"
             ? { isDeleted: false }

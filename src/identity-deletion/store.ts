@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { RuntimeContext, Store } from "../core/context.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageChange } from "../core/storage.js";
@@ -5,16 +6,13 @@ import type { IdentityDeletionEvents } from "./events.js";
 import { isActive, standingOf } from "./model.js";
 import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
 
-const NO_DELETION: DeletionStanding = { kind: "none" };
-
 /**
- * The runtime's copy of its own deletion processes, whose owner is the Backbone. The active one is also kept
- * in memory, so the "deleted identity" check on every mutating call costs no storage read.
+ * The runtime's copy of its own deletion processes, whose owner is the Backbone. Every answer is read from the
+ * storage, never from memory: another process serving the same identity may have changed it.
  */
 export class OwnDeletionStore implements Store {
   readonly processes: RecordCollection<IdentityDeletionProcessDTO>;
   readonly #context: RuntimeContext<unknown, IdentityDeletionEvents>;
-  #active: IdentityDeletionProcessDTO | undefined;
 
   constructor(context: RuntimeContext<unknown, IdentityDeletionEvents>) {
     this.#context = context;
@@ -37,28 +35,24 @@ export class OwnDeletionStore implements Store {
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
     if (processes.length > 0)
       await this.processes.commit(processes.map((process) => this.processes.put(process)));
-    const active = processes.find(isActive);
-    this.#active = active === undefined ? undefined : { ...active };
   }
 
   /**
-   * Keeps a process's new state and announces it. The kept copy, the event's and the returned one are three
-   * objects (a DTO's fields are all strings), so no caller or listener can edit what the runtime relies on.
+   * Keeps a process's new state and announces it; a state already kept (the same push handed over twice)
+   * changes nothing and announces nothing. The event gets a copy of its own.
    */
-  async record(process: IdentityDeletionProcessDTO): Promise<IdentityDeletionProcessDTO> {
+  async record(process: IdentityDeletionProcessDTO): Promise<void> {
+    const kept = await this.processes.get(process.id);
+    if (isDeepStrictEqual(kept, process)) return;
     await this.processes.save(process);
-    if (isActive(process)) this.#active = { ...process };
-    else if (this.#active?.id === process.id) this.#active = undefined;
     this.#context.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
-    return { ...process };
   }
 
-  activeProcess(): IdentityDeletionProcessDTO | undefined {
-    return this.#active === undefined ? undefined : { ...this.#active };
+  async activeProcess(): Promise<IdentityDeletionProcessDTO | undefined> {
+    return (await this.processes.list()).find(isActive);
   }
 
-  standing(): DeletionStanding {
-    // Checked on every mutating call: without an active process there is no need to read the clock.
-    return this.#active === undefined ? NO_DELETION : standingOf(this.#active, this.#context.clock.now());
+  async standing(): Promise<DeletionStanding> {
+    return standingOf(await this.activeProcess(), this.#context.clock.now());
   }
 }

@@ -36,8 +36,16 @@ export class MessageStore implements Store {
     await this.#hooks.sent(message);
   }
 
-  /** Keeps a message the Backbone delivered, lets the hooks see it, then announces it. */
+  /**
+   * Keeps a message the Backbone delivered, lets the hooks see it, then announces it; once, however often the
+   * push is handed over.
+   */
   async receive(message: MessageDTO): Promise<void> {
+    if ((await this.messages.get(message.id)) !== undefined) {
+      // Handed over again after a failure half-way: what the hooks do is done once however often they run.
+      await this.#hooks.received(message);
+      return;
+    }
     await this.messages.save(message);
     await this.#hooks.received(message);
     this.#context.events.publish("transport.messageReceived", message);

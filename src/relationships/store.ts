@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { RuntimeContext, Store } from "../core/context.js";
 import { cloneJson } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
@@ -35,9 +36,11 @@ export class RelationshipStore implements Store {
 
   /**
    * Stores the relationship's new state and announces it: a change caused by the peer's deletion with its own
-   * event (behaviour §5), any other with `transport.relationshipChanged`.
+   * event (behaviour §5), any other with `transport.relationshipChanged`. A state already kept (the same push
+   * handed over twice) changes nothing and announces nothing.
    */
   async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<RelationshipDTO> {
+    if (isDeepStrictEqual(await this.relationships.get(relationship.id), relationship)) return relationship;
     await this.relationships.save(relationship);
     const { events } = this.#context;
     // Listeners get their own copy: what they do to it never reaches the caller's result.

@@ -178,8 +178,8 @@ async function assembleRuntime(
       backbone,
       events,
       // Asked on every mutating call, by then the own deletion store below exists.
-      useCases: new UseCaseRunner(() =>
-        ownDeletion.standing().kind === "deleted"
+      useCases: new UseCaseRunner(async () =>
+        (await ownDeletion.standing()).kind === "deleted"
           ? runtimeError("error.runtime.identityDeleted", address)
           : undefined,
       ),
@@ -233,7 +233,7 @@ async function assembleRuntime(
       events: { on: (name, listener) => events.on(name, listener) },
       async eraseLocalData() {
         const erased = await context.useCases.run(NO_REQUEST, undefined, async () => {
-          if (ownDeletion.standing().kind !== "deleted")
+          if ((await ownDeletion.standing()).kind !== "deleted")
             return fail("error.runtime.identityNotDeleted", address);
           const changes: StorageChange[] = [];
           for (const collection of stores.flatMap((store) => store.collections)) {
