@@ -8,6 +8,7 @@ import { mkdtempSync as makeTemporaryDirectory, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { call, expectError, ODD_TARGETS, query, rawRequest, resultOf } from "./client";
 import type { IdentityMetadataDTO } from "../../src/index";
+import { adminQuery, databaseUrl, describePostgres } from "../storage/postgres";
 
 const ROOT = join(__dirname, "..", "..");
 const TEST_TIMEOUT_MS = 15_000;
@@ -402,3 +403,90 @@ test(
   },
   TEST_TIMEOUT_MS,
 );
+
+describePostgres("two serve processes on one PostgreSQL database", () => {
+  const database = `test_${process.pid}_${Date.now().toString(36)}`;
+  let connectionString = "";
+
+  beforeAll(async () => {
+    await adminQuery(`CREATE DATABASE ${database}`);
+    const url = new URL(databaseUrl());
+    url.pathname = `/${database}`;
+    connectionString = url.toString();
+  });
+
+  afterAll(async () => {
+    await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  });
+
+  test("serve the same identity and agree on every route after an initiation, a cancellation and a deletion through either", async () => {
+    const args = ["--api-key", "k", "--storage", `postgres:${connectionString}`];
+    const [first, second] = await Promise.all([startServer(args), startServer(args)]);
+    // Both started on an empty database at once: they are one identity.
+    expect(second.identity).toBe(first.identity);
+    const identity = first.identity;
+    const routes = [
+      "/api/v2/IdentityDeletionProcesses",
+      "/api/v2/IdentityDeletionProcesses/Active",
+      "/api/v2/IdentityDeletionStatus",
+      `/api/v2/IdentityMetadata${query(["reference", identity])}`,
+    ];
+    const answers = async (url: string) =>
+      Promise.all(
+        routes.map(async (path) => {
+          const answer = await call(url, "GET", path, { key: "k" });
+          // Error ids and times differ by nature; the status and code are what must agree.
+          const body = answer.body as { error?: { code: string } } | undefined;
+          return { status: answer.status, body: body?.error === undefined ? body : body.error.code };
+        }),
+      );
+    /** Milliseconds until both servers answer every route the same. */
+    const agreement = async (): Promise<number> => {
+      const start = performance.now();
+      for (;;) {
+        const [one, other] = await Promise.all([answers(first.url), answers(second.url)]);
+        if (JSON.stringify(one) === JSON.stringify(other)) return performance.now() - start;
+        if (performance.now() - start > 5_000) expect(other).toEqual(one);
+      }
+    };
+    const delays: number[] = [];
+    resultOf(
+      await call(first.url, "PUT", "/api/v2/IdentityMetadata", {
+        key: "k",
+        json: { reference: identity, value: "shared" },
+      }),
+    );
+    delays.push(await agreement());
+    resultOf(await call(first.url, "POST", "/api/v2/IdentityDeletionProcesses", { key: "k" }), 201);
+    delays.push(await agreement());
+    resultOf(await call(second.url, "POST", "/api/v2/IdentityDeletionProcesses/Active/Cancel", { key: "k" }));
+    delays.push(await agreement());
+    resultOf(
+      await call(second.url, "POST", "/api/v2/IdentityDeletionProcesses", {
+        key: "k",
+        json: { lengthOfGracePeriodInDays: 0 },
+      }),
+      201,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    delays.push(await agreement());
+    const status = resultOf<{ isDeleted: boolean }>(
+      await call(first.url, "GET", "/api/v2/IdentityDeletionStatus", { key: "k" }),
+    );
+    expect(status.isDeleted).toBe(true);
+    // Neither server takes a write for the deleted identity any more.
+    for (const { url } of [first, second]) {
+      expectError(
+        await call(url, "PUT", "/api/v2/IdentityMetadata", {
+          key: "k",
+          json: { reference: identity, value: "late" },
+        }),
+        409,
+        "error.runtime.identityDeleted",
+      );
+    }
+    console.log(
+      `two servers on one database agreed ${delays.map((d) => d.toFixed(1)).join(", ")} ms after each change`,
+    );
+  }, 60_000);
+});
