@@ -503,7 +503,8 @@ describe("the LocalBackbone", () => {
       const changed = recordEvents(b, "transport.relationshipChanged");
       failing = true;
       ok(await a.relationships.terminateRelationship({ relationshipId }));
-      expect(reported).toHaveLength(1);
+      // Reported at least once (on PostgreSQL the notification of the push may wake a second hand-over).
+      expect(reported.length).toBeGreaterThanOrEqual(1);
       expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Active");
       failing = false;
       // Handed over again on a timer (after 1 s), or with the next push to the runtime: here, the timer.
