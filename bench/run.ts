@@ -2,6 +2,7 @@
 // costs that must stay independent of unrelated data. Writes bench/results.json, docs/benchmarks.svg and the
 // results section of docs/benchmarks.md.
 import { writeFileSync } from "node:fs";
+import { measureCluster } from "./cluster.js";
 import { measureExtras } from "./extras.js";
 import { measureHttp } from "./http.js";
 import type { OperationSeries } from "./measure.js";
@@ -51,7 +52,11 @@ async function main(): Promise<void> {
       console.error(`measured ${subject.name} at n=${n}`);
     }
   }
-  const extras = { ...(await measureExtras({ quick })), http: await measureHttp({ quick }) };
+  const extras = {
+    ...(await measureExtras({ quick })),
+    http: await measureHttp({ quick }),
+    cluster: await measureCluster({ quick }),
+  };
   const results = {
     generatedAt: new Date().toISOString(),
     mode: quick ? "quick" : "full",

@@ -32,6 +32,9 @@ export class PushDelivery {
   /** One hand-over run per recipient at a time, so each push is handed over once and in order. */
   readonly #handingOver = new KeyedLock();
   readonly #onDeliveryError: (error: unknown, address: string) => void;
+  /** Hand-overs under way, and the timers of those to be tried again. */
+  readonly #running = new Set<Promise<void>>();
+  readonly #retries = new Set<NodeJS.Timeout>();
   /** The pause before handing over again to a runtime that failed to apply a push. */
   readonly #retryDelays = new Map<string, number>();
 
@@ -79,15 +82,25 @@ export class PushDelivery {
    * After a commit: hands what waits in the outbox to those of these recipients connected here. It never
    * fails the change, which is written: what could not be handed over waits for the next hand-over.
    */
-  async deliver(deliveries: readonly Pick<Delivery<Push>, "address">[]): Promise<void> {
-    for (const address of new Set(deliveries.map((delivery) => delivery.address))) {
-      if (!this.#inboxes.has(address)) continue;
-      await this.#handOverWaiting(address).catch((error: unknown) => this.#onDeliveryError(error, address));
-    }
+  deliver(deliveries: readonly Pick<Delivery<Push>, "address">[]): Promise<void> {
+    const running = (async () => {
+      for (const address of new Set(deliveries.map((delivery) => delivery.address))) {
+        if (!this.#inboxes.has(address)) continue;
+        await this.#handOverWaiting(address).catch((error: unknown) => this.#onDeliveryError(error, address));
+      }
+    })();
+    // Tracked, so that `close` can wait for hand-overs that no call awaits (a wake-up, a retry).
+    this.#running.add(running);
+    void running.finally(() => this.#running.delete(running));
+    return running;
   }
 
-  disconnectAll(): void {
+  /** Disconnects every runtime, forgets the retries, and waits for hand-overs under way. */
+  async close(): Promise<void> {
     this.#inboxes.clear();
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
+    await Promise.allSettled([...this.#running]);
   }
 
   /**
@@ -116,7 +129,12 @@ export class PushDelivery {
   #retryLater(address: string): void {
     const delay = Math.min(Math.max((this.#retryDelays.get(address) ?? 0) * 2, 1_000), 60_000);
     this.#retryDelays.set(address, delay);
-    setTimeout(() => void this.deliver([{ address }]), delay).unref();
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      void this.deliver([{ address }]);
+    }, delay);
+    timer.unref();
+    this.#retries.add(timer);
   }
 }
 

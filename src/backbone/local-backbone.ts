@@ -262,7 +262,7 @@ export class LocalBackbone implements Backbone {
     this.#scheduler?.stop();
     this.#unsubscribe();
     await Promise.allSettled([...this.#inFlight]);
-    this.#delivery.disconnectAll();
+    await this.#delivery.close();
     if (this.#ownsStorage) await this.#storage.close();
   }
 

@@ -235,12 +235,13 @@ export function relationshipsFacade(
         const decomposed = await context.backbone.decomposeRelationship(context.address, relationshipId);
         // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
         if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-        // One unit of work: an upsert about the peer (a transaction that checks the peer is familiar) comes
+        // One transaction: an upsert about the peer (a transaction that checks the peer is familiar) comes
         // wholly before it, and is removed with the rest, or wholly after, and is refused.
-        await context.storage.commit([
+        const forget = [
           ...(await parts.store.forgetRelationship(relationship)),
           ...(await parts.forgetPeer(relationship.peer)),
-        ]);
+        ];
+        await context.storage.transaction((tx) => tx.commit(forget));
         context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
         return succeed(undefined);
       });

@@ -10,6 +10,13 @@ const RETRY_DELAYS_MS = [0, 10, 50];
 // up to 2^n ms (at most 100), until it wins or this many attempts have lost.
 const MAX_CONFLICT_ATTEMPTS = 60;
 
+/**
+ * SERIALIZABLE for the storage port's transactions: one that read what another changed meanwhile fails, and
+ * is run again. A unit of work on its own reads nothing it decides on, and runs READ COMMITTED: it never
+ * fails for a conflict it could not have.
+ */
+export type Isolation = "SERIALIZABLE" | "READ COMMITTED";
+
 /** What an attempt got to: a failure is safe to retry only if COMMIT had not been sent. */
 export interface Attempt {
   committing: boolean;
@@ -69,6 +76,7 @@ export async function withClient<T>(
   pool: PgPool,
   work: (client: PgPoolClient) => Promise<T>,
   attempt: Attempt,
+  isolation: Isolation,
 ): Promise<T> {
   const client = await pool.connect();
   // A connection that breaks between two statements emits "error": without a listener, that would crash.
@@ -76,8 +84,7 @@ export async function withClient<T>(
   const onError = (error: Error): void => void (broken ??= error);
   client.on("error", onError);
   try {
-    // Serializable: a transaction that read what another changed meanwhile fails, and is run again.
-    await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const result = await work(client);
     attempt.committing = true;
     await client.query("COMMIT");

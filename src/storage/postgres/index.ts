@@ -3,6 +3,7 @@ import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } f
 import { SchemaVersionFailure, toStored } from "../sql/records.js";
 import type { RecordRow } from "../sql/records.js";
 import { failure, OwnFailure, retrying, withClient } from "./connection.js";
+import type { Isolation } from "./connection.js";
 import { loadPg } from "./driver.js";
 import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
@@ -197,7 +198,7 @@ class PostgresStorage implements StorageAdapter {
         if (typeof error === "object" && error !== null && thrownByStatements.has(error)) throw error;
         throw new OwnFailure(error);
       }
-    });
+    }, "SERIALIZABLE");
   }
 
   /**
@@ -236,9 +237,12 @@ class PostgresStorage implements StorageAdapter {
   }
 
   /** Runs `work` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
-  async #transaction<T>(work: (client: PgPoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(
+    work: (client: PgPoolClient) => Promise<T>,
+    isolation: Isolation = "READ COMMITTED",
+  ): Promise<T> {
     const pool = await this.#open();
-    return retrying((attempt) => withClient(pool, work, attempt));
+    return retrying((attempt) => withClient(pool, work, attempt, isolation));
   }
 
   /** The pool, once the driver is loaded and the tables exist. */
@@ -260,7 +264,9 @@ class PostgresStorage implements StorageAdapter {
     this.#pool ??= await this.#makePool();
     const pool = this.#pool;
     try {
-      await retrying((attempt) => withClient(pool, (client) => createSchema(client, this.#tables), attempt));
+      await retrying((attempt) =>
+        withClient(pool, (client) => createSchema(client, this.#tables), attempt, "READ COMMITTED"),
+      );
     } catch (error) {
       // A schema this version cannot open stays refused: no retry mends it.
       if (error instanceof SchemaVersionFailure) this.#permanentFailure = error;
