@@ -49,6 +49,7 @@ export function renderTable(results: Results): string {
       "decomposition",
       "deletionFanOut",
       "http",
+      "cluster",
     ].includes(key),
   );
   lines.push("", "| measurement | values |", "| --- | --- |");
