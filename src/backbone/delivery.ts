@@ -144,6 +144,8 @@ async function handOver(inbox: BackboneInbox, push: Push): Promise<void> {
   switch (copy.kind) {
     case "relationshipChanged":
       return inbox.relationshipChanged(copy.relationship, copy.peerDeletion);
+    case "relationshipDecomposed":
+      return inbox.relationshipDecomposed(copy.relationshipId);
     case "messageReceived":
       return inbox.messageReceived(copy.message);
     case "identityDeletionProcessChanged":

@@ -44,4 +44,9 @@ export interface RelationshipsBackbone {
 export interface RelationshipsInbox {
   /** A relationship changed; `peerDeletion` names the event when the change is the peer's deletion (behaviour §5). */
   relationshipChanged(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<void>;
+  /**
+   * The own identity decomposed the relationship (through this runtime or another on the same storage): the
+   * runtime forgets it and everything it keeps about the peer. Idempotent.
+   */
+  relationshipDecomposed(relationshipId: string): Promise<void>;
 }

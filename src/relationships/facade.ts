@@ -229,20 +229,14 @@ export function relationshipsFacade(
      */
     decomposeRelationship(request: RelationshipIdRequest): Promise<RuntimeResult<void>> {
       return context.useCases.mutate(relationshipIdRequest, request, async ({ relationshipId }) => {
-        const relationship = await parts.store.relationships.get(relationshipId);
-        if (relationship === undefined)
+        if ((await parts.store.relationships.get(relationshipId)) === undefined)
           return fail("error.runtime.recordNotFound", "Relationship", relationshipId);
         const decomposed = await context.backbone.decomposeRelationship(context.address, relationshipId);
         // A Backbone that no longer knows the relationship has nothing left to decompose: finish locally.
         if (decomposed.err && decomposed.val.code !== "error.runtime.recordNotFound") return decomposed;
-        // One transaction: an upsert about the peer (a transaction that checks the peer is familiar) comes
-        // wholly before it, and is removed with the rest, or wholly after, and is refused.
-        const forget = [
-          ...(await parts.store.forgetRelationship(relationship)),
-          ...(await parts.forgetPeer(relationship.peer)),
-        ];
-        await context.storage.transaction((tx) => tx.commit(forget));
-        context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+        // The Backbone's push has done it before the call resolved; what is still kept (no push came: the
+        // Backbone had decomposed it before) goes now.
+        await forgetDecomposed(context, parts, relationshipId);
         return succeed(undefined);
       });
     },
@@ -273,6 +267,26 @@ export function relationshipsFacade(
       });
     },
   };
+}
+
+/**
+ * Forgets a relationship the own identity decomposed, and everything kept about the peer, in one transaction:
+ * an upsert about the peer (a transaction that checks the peer is familiar) comes wholly before it, and is
+ * removed with the rest, or wholly after, and is refused. Announces it once, whoever calls it how often.
+ */
+export async function forgetDecomposed(
+  context: RuntimeContext<unknown, RelationshipEvents>,
+  parts: RelationshipsFacadeParts,
+  relationshipId: string,
+): Promise<void> {
+  const relationship = await parts.store.relationships.get(relationshipId);
+  if (relationship === undefined) return;
+  const forget = [
+    ...(await parts.store.forgetRelationship(relationship)),
+    ...(await parts.forgetPeer(relationship.peer)),
+  ];
+  const [removed] = await context.storage.transaction((tx) => tx.commit(forget));
+  if (removed === 1) context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
 }
 
 /** The Relationships use cases of one runtime: `runtime.relationships`. Its methods work detached too. */

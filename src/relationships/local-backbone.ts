@@ -25,11 +25,10 @@ import type {
 } from "./model.js";
 
 /** What the Backbone pushes to a runtime about a relationship. */
-export type RelationshipPush = {
-  kind: "relationshipChanged";
-  relationship: RelationshipDTO;
-  peerDeletion?: PeerDeletionEvent;
-};
+export type RelationshipPush =
+  | { kind: "relationshipChanged"; relationship: RelationshipDTO; peerDeletion?: PeerDeletionEvent }
+  /** The runtime's own identity decomposed the relationship: it forgets it, and what it keeps about the peer. */
+  | { kind: "relationshipDecomposed"; relationshipId: string };
 
 interface TemplateRecord extends RelationshipTemplateDTO {
   /** How many relationships have been created from the template. */
@@ -113,9 +112,15 @@ export function localRelationships(lent: BackbonePart<RelationshipPush, Deletion
     if (changed.err) return changed;
     const next = changed.val;
     const goneForBoth = next.decomposedBy.length === 2;
+    // The actor's runtime forgets a relationship it decomposed from the push, so that a runtime stopped
+    // between the Backbone's change and its own clean-up still cleans up (the push waits for it).
+    const decomposed: Delivery<RelationshipPush>[] =
+      action === "decompose"
+        ? [{ address: actor, push: { kind: "relationshipDecomposed", relationshipId: next.id } }]
+        : [];
     await lent.commit({
       changes: [goneForBoth ? relationships.delete(next.id) : relationships.put(next)],
-      deliveries: goneForBoth ? [] : deliveries(next),
+      deliveries: [...(goneForBoth ? [] : deliveries(next)), ...decomposed],
     });
     return changed;
   }

@@ -21,7 +21,7 @@ import { IdentityMetadataStore } from "../identity-metadata/store.js";
 import { messageSender, messagesFacade } from "../messages/facade.js";
 import type { MessagesFacade } from "../messages/facade.js";
 import { MessageStore } from "../messages/store.js";
-import { relationshipsFacade } from "../relationships/facade.js";
+import { forgetDecomposed, relationshipsFacade } from "../relationships/facade.js";
 import type { RelationshipsFacade } from "../relationships/facade.js";
 import { RelationshipStore } from "../relationships/store.js";
 import { requestsFacade } from "../requests/facade.js";
@@ -204,6 +204,8 @@ async function assembleRuntime(
       relationshipChanged: async (relationship, peerDeletion) => {
         await relationships.apply(relationship, peerDeletion);
       },
+      relationshipDecomposed: (relationshipId) =>
+        forgetDecomposed(context, { store: relationships, forgetPeer }, relationshipId),
       messageReceived: (message) => messages.receive(message),
       identityDeletionProcessChanged: async (process) => {
         await ownDeletion.record(process);

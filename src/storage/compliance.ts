@@ -403,9 +403,9 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
 ];
 
 /** Resolves once `check` holds; fails after `ms` milliseconds. */
-export async function until(check: () => boolean, ms = 5_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new assert.AssertionError({ message: `not within ${ms} ms` });
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

@@ -9,7 +9,8 @@
 // The parent prepares every racer of a round, then sends all of them `go` together.
 import { createInterface } from "node:readline";
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
-import type { Result, Runtime } from "../../src/index.js";
+import type { Result, Runtime, StorageChange } from "../../src/index.js";
+import { delegating } from "../support.js";
 
 const [schema] = process.argv.slice(2);
 const connectionString = process.env["DATABASE_URL"];
@@ -22,6 +23,7 @@ export type RaceOp = { delayMs?: number } & (
   | { op: "relate"; address: string; templateId: string }
   | { op: "approve" | "reject" | "cancel"; address: string }
   | { op: "decompose"; address: string; relationshipId: string }
+  | { op: "accept"; address: string; relationshipId: string }
   /** `count` upserts (default 1) about `reference`, each `spacingMs` after the one before, keys "0", "1", … */
   | { op: "upsert"; address: string; reference: string; count?: number; spacingMs?: number }
 );
@@ -33,7 +35,19 @@ const PEER_DELETION_EVENTS = [
 ] as const;
 
 const backboneStorage = postgresStorage({ connectionString, schema });
-const storage = postgresStorage({ connectionString, schema });
+// With HANG_ON set, a runtime's write to a collection whose name ends with it never finishes: the process
+// prints `hanging` and waits there, to be killed between the Backbone's commit and the runtime's own.
+const hangOn = process.env["HANG_ON"];
+const hangs = (changes: readonly StorageChange[]): boolean =>
+  hangOn !== undefined &&
+  changes.some((change) => change.kind !== "notify" && change.collection.endsWith(hangOn));
+const storage = delegating(postgresStorage({ connectionString, schema }), (target) => ({
+  commit: (changes) => {
+    if (!hangs(changes)) return target.commit(changes);
+    process.stdout.write("hanging\n");
+    return new Promise<number[]>(() => undefined);
+  },
+}));
 const backbone = new LocalBackbone({ storage: backboneStorage, onDeliveryError: () => undefined });
 const runtimes = new Map<string, Runtime>();
 
@@ -58,6 +72,8 @@ async function run(command: RaceOp): Promise<Result<unknown, { code: string }>> 
       return runtime.identityDeletion.rejectIdentityDeletionProcess();
     case "cancel":
       return runtime.identityDeletion.cancelIdentityDeletionProcess();
+    case "accept":
+      return runtime.relationships.acceptRelationship({ relationshipId: command.relationshipId });
     case "decompose":
       return runtime.relationships.decomposeRelationship({ relationshipId: command.relationshipId });
     case "upsert": {

@@ -23,9 +23,11 @@ interface Racer {
   /** The events it printed so far (after a `watch`), with when this process read each. */
   readonly events: { name: string; at: number }[];
   close(): Promise<void>;
+  /** SIGKILL, and resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
-function startRacer(schema: string): Promise<Racer> {
+function startRacer(schema: string, env: Record<string, string> = {}): Promise<Racer> {
   const proc: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     ["--import", "tsx", join(__dirname, "race-child.ts"), schema],
@@ -35,6 +37,7 @@ function startRacer(schema: string): Promise<Racer> {
         ...process.env,
         TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.run.json"),
         DATABASE_URL: databaseUrl(),
+        ...env,
       },
       stdio: ["pipe", "pipe", "pipe"],
     },
@@ -63,6 +66,10 @@ function startRacer(schema: string): Promise<Racer> {
     },
     async close() {
       proc.stdin.end();
+      await exited;
+    },
+    async kill() {
+      proc.kill("SIGKILL");
       await exited;
     },
   };
@@ -302,7 +309,105 @@ describePostgres("the Backbone's rules across processes on one database", () => 
     }),
     TIMEOUT_MS,
   );
+
+  describe("a process killed between the Backbone's commit and its runtime's", () => {
+    /** Runs `op` in a racer whose runtime hangs on writing to `collection`, kills it there, and starts another. */
+    async function killedMidway(schema: string, op: RaceOp, collection: string): Promise<Racer> {
+      const doomed = await startRacer(schema, { HANG_ON: collection });
+      try {
+        await doomed.command({ prepare: { address: op.address } });
+        expect(await doomed.command({ go: op })).toBe("hanging");
+      } finally {
+        await doomed.kill();
+      }
+      return startRacer(schema);
+    }
+
+    test(
+      "an accept: after the restart both sides say Active, and the peer heard it once",
+      racesOn(0, async (_racers, setup, schema) => {
+        const [a, b] = [await setup.runtime(), await setup.runtime()];
+        const template = ok(await b.relationships.createOwnRelationshipTemplate());
+        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+        await b.close();
+        const changed = recordEvents(a, "transport.relationshipChanged");
+        const restarted = await killedMidway(
+          schema,
+          { op: "accept", address: b.address, relationshipId: id },
+          "/relationships",
+        );
+        try {
+          // The peer, in this process, heard it at once, and once.
+          await until(() => changed.length >= 1);
+          expect(changed.map((event) => event.data.status)).toEqual(["Active"]);
+          // B's runtime had not applied it when it died: it does when it starts again.
+          expect(await storedStatus(schema, b.address, id)).toBe("Pending");
+          await restarted.command({ prepare: { address: b.address } });
+          await until(async () => (await storedStatus(schema, b.address, id)) === "Active");
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(changed).toHaveLength(1);
+          expect(await outbox(schema)).toEqual([]);
+        } finally {
+          await restarted.close();
+        }
+      }),
+      TIMEOUT_MS,
+    );
+
+    test(
+      "a decomposition: after the restart the runtime keeps nothing about the peer, and the peer heard it once",
+      racesOn(0, async (_racers, setup, schema) => {
+        const [a, b] = [await setup.runtime(), await setup.runtime()];
+        const template = ok(await b.relationships.createOwnRelationshipTemplate());
+        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        ok(await a.relationships.terminateRelationship({ relationshipId: id }));
+        ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: "about b" }));
+        await a.close();
+        const changed = recordEvents(b, "transport.relationshipChanged");
+        const restarted = await killedMidway(
+          schema,
+          { op: "decompose", address: a.address, relationshipId: id },
+          "/relationships",
+        );
+        try {
+          await until(() => changed.length >= 1);
+          expect(changed.map((event) => event.data.status)).toEqual(["DeletionProposed"]);
+          expect(await storedStatus(schema, a.address, id)).toBe("Terminated");
+          await restarted.command({ prepare: { address: a.address } });
+          await until(async () => (await storedStatus(schema, a.address, id)) === undefined);
+          const metadata = await adminQuery(
+            `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = $1`,
+            [`${a.address}/identityMetadata`],
+          );
+          expect(metadata).toEqual([]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(changed).toHaveLength(1);
+          expect(await outbox(schema)).toEqual([]);
+        } finally {
+          await restarted.close();
+        }
+      }),
+      TIMEOUT_MS,
+    );
+  });
 });
+
+/** The status of the relationship as the runtime of `address` keeps it, if it keeps it. */
+async function storedStatus(schema: string, address: string, id: string): Promise<string | undefined> {
+  const [row] = await adminQuery<{ status: string }>(
+    `SELECT data::jsonb ->> 'status' AS status FROM "${schema}".identity_runtime_records
+      WHERE collection = $1 AND id = $2`,
+    [`${address}/relationships`, id],
+  );
+  return row?.status;
+}
+
+async function outbox(schema: string): Promise<unknown[]> {
+  return adminQuery(
+    `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = 'backbone/outbox'`,
+  );
+}
 
 function tally(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
