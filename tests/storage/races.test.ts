@@ -128,6 +128,15 @@ function push<T>(list: T[], item: T): T {
   return item;
 }
 
+/** Two new identities with a relationship that `a` created from `b`'s template, accepted if `status` says so. */
+async function related(setup: Setup, status: "Pending" | "Active") {
+  const [a, b] = [await setup.runtime(), await setup.runtime()];
+  const template = ok(await b.relationships.createOwnRelationshipTemplate());
+  const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+  if (status === "Active") ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+  return { a, b, id };
+}
+
 /** The documented answers a loser of a race may get: never an unexpected or a storage failure. */
 function documented(code: string): boolean {
   return code.startsWith("error.") && code !== "error.runtime.unknown" && code !== "error.runtime.storage";
@@ -204,10 +213,7 @@ describePostgres("the Backbone's rules across processes on one database", () => 
     racesOn(2, async (racers, setup, schema) => {
       const outcomes: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        const [a, b] = [await setup.runtime(), await setup.runtime()];
-        const template = ok(await b.relationships.createOwnRelationshipTemplate());
-        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
-        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        const { a, b, id } = await related(setup, "Active");
         ok(await a.relationships.terminateRelationship({ relationshipId: id }));
         const codes = await race(racers, [
           { op: "decompose", address: a.address, relationshipId: id },
@@ -285,10 +291,7 @@ describePostgres("the Backbone's rules across processes on one database", () => 
     `a due job runs once however many Backbones in as many processes are due to run it (${ROUNDS} rounds)`,
     racesOn(2, async (racers, setup, schema) => {
       for (let round = 0; round < ROUNDS; round++) {
-        const [a, b] = [await setup.runtime(), await setup.runtime()];
-        const template = ok(await b.relationships.createOwnRelationshipTemplate());
-        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
-        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        const { a, b } = await related(setup, "Active");
         const deleted = recordEvents(b, "transport.peerDeleted");
         // Each racer's Backbone and this one set their timers for the same instant, 200 ms from now.
         ok(
@@ -323,33 +326,50 @@ describePostgres("the Backbone's rules across processes on one database", () => 
       return startRacer(schema);
     }
 
+    /**
+     * Kills the process of `killed` while its runtime applies `op`'s change, then checks: the peer (here) heard
+     * it once (`heard`), the killed runtime kept `before` until it started again, and `after` once it did.
+     */
+    async function crashAndRestart(
+      schema: string,
+      parts: {
+        op: Extract<RaceOp, { relationshipId: string }>;
+        peer: Runtime;
+        heard: string;
+        before: string;
+        after?: string;
+      },
+    ): Promise<void> {
+      const { op, peer } = parts;
+      const id = op.relationshipId;
+      const changed = recordEvents(peer, "transport.relationshipChanged");
+      const restarted = await killedMidway(schema, op, "/relationships");
+      try {
+        await until(() => changed.length >= 1);
+        expect(changed.map((event) => event.data.status)).toEqual([parts.heard]);
+        expect(await storedStatus(schema, op.address, id)).toBe(parts.before);
+        await restarted.command({ prepare: { address: op.address } });
+        await until(async () => (await storedStatus(schema, op.address, id)) === parts.after);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(changed).toHaveLength(1);
+        expect(await outbox(schema)).toEqual([]);
+      } finally {
+        await restarted.close();
+      }
+    }
+
     test(
       "an accept: after the restart both sides say Active, and the peer heard it once",
       racesOn(0, async (_racers, setup, schema) => {
-        const [a, b] = [await setup.runtime(), await setup.runtime()];
-        const template = ok(await b.relationships.createOwnRelationshipTemplate());
-        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
+        const { a, b, id } = await related(setup, "Pending");
         await b.close();
-        const changed = recordEvents(a, "transport.relationshipChanged");
-        const restarted = await killedMidway(
-          schema,
-          { op: "accept", address: b.address, relationshipId: id },
-          "/relationships",
-        );
-        try {
-          // The peer, in this process, heard it at once, and once.
-          await until(() => changed.length >= 1);
-          expect(changed.map((event) => event.data.status)).toEqual(["Active"]);
-          // B's runtime had not applied it when it died: it does when it starts again.
-          expect(await storedStatus(schema, b.address, id)).toBe("Pending");
-          await restarted.command({ prepare: { address: b.address } });
-          await until(async () => (await storedStatus(schema, b.address, id)) === "Active");
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          expect(changed).toHaveLength(1);
-          expect(await outbox(schema)).toEqual([]);
-        } finally {
-          await restarted.close();
-        }
+        await crashAndRestart(schema, {
+          op: { op: "accept", address: b.address, relationshipId: id },
+          peer: a,
+          heard: "Active",
+          before: "Pending",
+          after: "Active",
+        });
       }),
       TIMEOUT_MS,
     );
@@ -357,36 +377,21 @@ describePostgres("the Backbone's rules across processes on one database", () => 
     test(
       "a decomposition: after the restart the runtime keeps nothing about the peer, and the peer heard it once",
       racesOn(0, async (_racers, setup, schema) => {
-        const [a, b] = [await setup.runtime(), await setup.runtime()];
-        const template = ok(await b.relationships.createOwnRelationshipTemplate());
-        const { id } = ok(await a.relationships.createRelationship({ templateId: template.id }));
-        ok(await b.relationships.acceptRelationship({ relationshipId: id }));
+        const { a, b, id } = await related(setup, "Active");
         ok(await a.relationships.terminateRelationship({ relationshipId: id }));
         ok(await a.identityMetadata.upsertIdentityMetadata({ reference: b.address, value: "about b" }));
         await a.close();
-        const changed = recordEvents(b, "transport.relationshipChanged");
-        const restarted = await killedMidway(
-          schema,
-          { op: "decompose", address: a.address, relationshipId: id },
-          "/relationships",
+        await crashAndRestart(schema, {
+          op: { op: "decompose", address: a.address, relationshipId: id },
+          peer: b,
+          heard: "DeletionProposed",
+          before: "Terminated",
+        });
+        const metadata = await adminQuery(
+          `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = $1`,
+          [`${a.address}/identityMetadata`],
         );
-        try {
-          await until(() => changed.length >= 1);
-          expect(changed.map((event) => event.data.status)).toEqual(["DeletionProposed"]);
-          expect(await storedStatus(schema, a.address, id)).toBe("Terminated");
-          await restarted.command({ prepare: { address: a.address } });
-          await until(async () => (await storedStatus(schema, a.address, id)) === undefined);
-          const metadata = await adminQuery(
-            `SELECT id FROM "${schema}".identity_runtime_records WHERE collection = $1`,
-            [`${a.address}/identityMetadata`],
-          );
-          expect(metadata).toEqual([]);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-          expect(changed).toHaveLength(1);
-          expect(await outbox(schema)).toEqual([]);
-        } finally {
-          await restarted.close();
-        }
+        expect(metadata).toEqual([]);
       }),
       TIMEOUT_MS,
     );
