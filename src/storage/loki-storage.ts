@@ -4,6 +4,58 @@ import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } f
 import { Subscribers, topicsOf } from "./subscribers.js";
 import type { TopicListener } from "./subscribers.js";
 
+/**
+ * A transaction of a LokiStorage: its reads and writes go straight to the collections (nothing else runs
+ * meanwhile), and each write leaves its way back, so a failing `work` undoes them all.
+ */
+class LokiTransaction implements StorageOperations {
+  readonly topics: string[] = [];
+  readonly #undo: (() => void)[] = [];
+
+  constructor(private readonly storage: LokiStorage) {}
+
+  async run<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
+    try {
+      return await work(this);
+    } catch (error) {
+      for (const step of this.#undo.reverse()) step();
+      throw error;
+    }
+  }
+
+  get(collection: string, id: string): Promise<StoredRecord | undefined> {
+    return this.storage.now(() => toStored(this.storage.existingCollection(collection)?.byId.get(id)));
+  }
+
+  getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined> {
+    return this.storage.now(() => toStored(this.storage.existingCollection(collection)?.bySlot(slot)));
+  }
+
+  list(collection: string): Promise<StoredRecord[]> {
+    return this.storage.now(() => this.storage.listNow(collection));
+  }
+
+  listByPeer(collection: string, peer: string): Promise<StoredRecord[]> {
+    return this.storage.now(() => this.storage.listByPeerNow(collection, peer));
+  }
+
+  hasPeer(collection: string, peer: string): Promise<boolean> {
+    return this.storage.now(() => this.storage.existingCollection(collection)?.byPeer.has(peer) ?? false);
+  }
+
+  upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
+    return this.storage.now(() => this.storage.upsertNow(collection, record, this.#undo));
+  }
+
+  commit(changes: readonly StorageChange[]): Promise<number[]> {
+    return this.storage.now(() => {
+      const affected = this.storage.commitNow(changes, this.#undo);
+      for (const topic of topicsOf(changes)) this.topics.push(topic);
+      return affected;
+    });
+  }
+}
+
 /** A record as kept in LokiJS. Loki adds `$loki`, which never leaves this file. */
 interface LokiRecord {
   id: string;
@@ -158,37 +210,12 @@ class LokiStorage implements StorageAdapter {
 
   async transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
     while (this.running !== undefined) await this.running.catch(() => undefined);
-    // Each commit of the transaction leaves its way back here, so a failing `work` undoes them all.
-    const undo: (() => void)[] = [];
-    const topics: string[] = [];
-    const tx: StorageOperations = {
-      get: (collection, id) => this.now(() => toStored(this.existingCollection(collection)?.byId.get(id))),
-      getBySlot: (collection, slot) =>
-        this.now(() => toStored(this.existingCollection(collection)?.bySlot(slot))),
-      list: (collection) => this.now(() => this.listNow(collection)),
-      listByPeer: (collection, peer) => this.now(() => this.listByPeerNow(collection, peer)),
-      hasPeer: (collection, peer) =>
-        this.now(() => this.existingCollection(collection)?.byPeer.has(peer) ?? false),
-      upsertBySlot: (collection, record) => this.now(() => this.upsertNow(collection, record, undo)),
-      commit: (changes) =>
-        this.now(() => {
-          const affected = this.commitNow(changes, undo);
-          topics.push(...topicsOf(changes));
-          return affected;
-        }),
-    };
-    const running = (async () => {
-      try {
-        return await work(tx);
-      } catch (error) {
-        for (const step of undo.reverse()) step();
-        throw error;
-      }
-    })();
+    const tx = new LokiTransaction(this);
+    const running = tx.run(work);
     this.running = running;
     try {
       const result = await running;
-      this.subscribers.tell([...new Set(topics)]);
+      this.subscribers.tell([...new Set(tx.topics)]);
       return result;
     } finally {
       this.running = undefined;
@@ -202,12 +229,14 @@ class LokiStorage implements StorageAdapter {
     return Promise.resolve();
   }
 
-  private listNow(collection: string): StoredRecord[] {
+  /** @internal */
+  listNow(collection: string): StoredRecord[] {
     const records = this.existingCollection(collection)?.live() ?? [];
     return records.map((record) => toStored(record) as StoredRecord);
   }
 
-  private listByPeerNow(collection: string, peer: string): StoredRecord[] {
+  /** @internal */
+  listByPeerNow(collection: string, peer: string): StoredRecord[] {
     const indexed = this.existingCollection(collection);
     const ids = indexed?.byPeer.get(peer);
     if (indexed === undefined || ids === undefined) return [];
@@ -215,7 +244,8 @@ class LokiStorage implements StorageAdapter {
     return records.map((record) => toStored(record) as StoredRecord);
   }
 
-  private upsertNow(
+  /** @internal */
+  upsertNow(
     collection: string,
     record: StoredRecord & { readonly slot: string },
     undo: (() => void)[] | undefined,
@@ -234,7 +264,8 @@ class LokiStorage implements StorageAdapter {
   }
 
   /** Applies the changes, all or none; in a transaction, leaves the way back in `undo` for its end. */
-  private commitNow(changes: readonly StorageChange[], undo: (() => void)[] | undefined): number[] {
+  /** @internal */
+  commitNow(changes: readonly StorageChange[], undo: (() => void)[] | undefined): number[] {
     // A single change fails before it changes anything (a taken slot), so outside a transaction it needs no
     // way back.
     if (changes.length === 1 && undo === undefined)
@@ -309,7 +340,8 @@ class LokiStorage implements StorageAdapter {
     return removed;
   }
 
-  private existingCollection(name: string): IndexedCollection | undefined {
+  /** @internal */
+  existingCollection(name: string): IndexedCollection | undefined {
     if (this.closed) throw new Error("The storage has been closed.");
     return this.collections.get(name);
   }
@@ -336,7 +368,8 @@ class LokiStorage implements StorageAdapter {
   }
 
   /** Runs synchronous work as one promise: nothing can interleave with it, which makes it atomic. */
-  private now<T>(work: () => T): Promise<T> {
+  /** @internal */
+  now<T>(work: () => T): Promise<T> {
     try {
       return Promise.resolve(work());
     } catch (error) {
