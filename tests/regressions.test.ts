@@ -483,6 +483,34 @@ describe("requests", () => {
 });
 
 describe("the LocalBackbone", () => {
+  test("a hand-over the Backbone's storage fails to list is tried again: the push arrives later", async () => {
+    const failing = { peer: "", times: 0 };
+    // The Backbone's storage fails to list the outbox of `failing.peer`, `failing.times` times.
+    const storage = delegating(lokiStorage(), (target) => ({
+      listByPeer: (collection, peer) =>
+        collection === "backbone/outbox" && peer === failing.peer && failing.times-- > 0
+          ? Promise.reject(new Error("connection lost"))
+          : target.listByPeer(collection, peer),
+    }));
+    const reported: unknown[] = [];
+    const own = world({ backbone: { storage, onDeliveryError: (error) => reported.push(error) } });
+    try {
+      const a = await own.runtime();
+      const b = await own.runtime();
+      const relationshipId = await relate(a, b);
+      // The hand-over after the commit and those its notifications wake all fail: only retries are left.
+      Object.assign(failing, { peer: b.address, times: 5 });
+      ok(await a.relationships.terminateRelationship({ relationshipId }));
+      await sleep(50);
+      expect(reported.length).toBeGreaterThanOrEqual(1);
+      expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Active");
+      await sleep(2_500);
+      expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Terminated");
+    } finally {
+      await own.close();
+    }
+  });
+
   test("a push the runtime fails to apply stays in the outbox and is applied later, once", async () => {
     let failing = false;
     const inner = lokiStorage();

@@ -86,7 +86,7 @@ export class PushDelivery {
     const running = (async () => {
       for (const address of new Set(deliveries.map((delivery) => delivery.address))) {
         if (!this.#inboxes.has(address)) continue;
-        await this.#handOverWaiting(address).catch((error: unknown) => this.#onDeliveryError(error, address));
+        await this.#handOverWaiting(address);
       }
     })();
     // Tracked, so that `close` can wait for hand-overs that no call awaits (a wake-up, a retry).
@@ -105,24 +105,25 @@ export class PushDelivery {
 
   /**
    * Hands over what waits for `address`, oldest first. A push leaves the outbox only once its runtime has
-   * applied it; one the runtime failed to apply stays, with everything after it, and is handed over again
-   * later (after 1 s, doubling up to a minute), on the next push, or when the runtime connects again.
+   * applied it; one the runtime failed to apply (or the storage to list or remove) stays, with everything
+   * after it, and is handed over again later (after 1 s, doubling up to a minute), on the next push, or when
+   * the runtime connects again.
    */
   #handOverWaiting(address: string): Promise<void> {
     return this.#handingOver.run(address, async () => {
-      for (const entry of await this.#outbox.listByPeer(address)) {
-        const inbox = this.#inboxes.get(address);
-        if (inbox === undefined) return;
-        try {
+      try {
+        for (const entry of await this.#outbox.listByPeer(address)) {
+          const inbox = this.#inboxes.get(address);
+          if (inbox === undefined) return;
           await handOver(inbox, entry.push);
-        } catch (error) {
-          this.#onDeliveryError(error, address);
-          this.#retryLater(address);
-          return;
+          await this.#outbox.commit([this.#outbox.delete(entry.id)]);
         }
-        await this.#outbox.commit([this.#outbox.delete(entry.id)]);
+        this.#retryDelays.delete(address);
+      } catch (error) {
+        // The runtime failed to apply a push, or the storage failed to list or remove one: all of it stays.
+        this.#onDeliveryError(error, address);
+        this.#retryLater(address);
       }
-      this.#retryDelays.delete(address);
     });
   }
 

@@ -321,6 +321,28 @@ export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
     },
   },
   {
+    name: "a transaction whose work throws restores a record it changed and then removed, as it was",
+    async run(adapter) {
+      const original = record("a", { slot: "s", peers: [A], data: '"original"' });
+      await adapter.commit([put("c", original)]);
+      await assert.rejects(
+        adapter.transaction(async (tx) => {
+          await tx.commit([put("c", record("a", { slot: "s", peers: [B], data: '"changed"' }))]);
+          await tx.commit([{ kind: "delete", collection: "c", id: "a" }]);
+          await tx.upsertBySlot("c", { id: "x", slot: "s", peers: [C], data: '"again"' });
+          await tx.commit([{ kind: "deleteBySlot", collection: "c", slot: "s" }]);
+          throw new Error("no");
+        }),
+      );
+      assert.deepStrictEqual(await adapter.get("c", "a"), original);
+      assert.deepStrictEqual(await adapter.getBySlot("c", "s"), original);
+      assert.deepStrictEqual(await adapter.list("c"), [original]);
+      assert.deepEqual(await ids(adapter.listByPeer("c", A)), ["a"]);
+      assert.equal(await adapter.hasPeer("c", B), false);
+      assert.equal(await adapter.hasPeer("c", C), false);
+    },
+  },
+  {
     name: "a taken slot in a transaction undoes only that commit, and the transaction goes on",
     async run(adapter) {
       await adapter.commit([put("c", record("holder", { slot: "s" }))]);

@@ -259,7 +259,7 @@ class LokiStorage implements StorageAdapter {
     }
     const before = toStored(existing) as StoredRecord;
     indexed.replace(existing, record);
-    undo?.push(() => indexed.replace(existing, before));
+    undo?.push(() => restore(indexed, before));
     return toStored(existing) as StoredRecord;
   }
 
@@ -299,7 +299,7 @@ class LokiStorage implements StorageAdapter {
         } else {
           const before = undo === undefined ? undefined : (toStored(existing) as StoredRecord);
           indexed.replace(existing, record);
-          if (before !== undefined) undo?.push(() => indexed.replace(existing, before));
+          if (before !== undefined) undo?.push(() => restore(indexed, before));
         }
         return 1;
       }
@@ -379,6 +379,15 @@ class LokiStorage implements StorageAdapter {
 }
 
 const bySeq = (a: LokiRecord, b: LokiRecord): number => a.seq - b.seq;
+
+/**
+ * Puts a replaced record back as it was. Found by id when undone, not kept from before: a later change of the
+ * same unit (a removal, since undone) may have put another LokiJS document in its place.
+ */
+function restore(indexed: IndexedCollection, before: StoredRecord): void {
+  const current = indexed.byId.get(before.id);
+  if (current !== undefined) indexed.replace(current, before);
+}
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

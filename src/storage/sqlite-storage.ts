@@ -296,15 +296,18 @@ class SqliteStorage implements StorageAdapter {
 
   /** Runs synchronous work on the open database; turns failures other than a taken slot into StorageFailure. */
   private async use<T>(work: (connection: Connection) => T): Promise<T> {
-    let connection = await this.connection();
-    // Not inside another call's transaction: its writes are not to be seen, nor these to be part of it.
-    while (this.running !== undefined) {
-      await this.running.catch(() => undefined);
-      connection = await this.connection();
-    }
-    if (this.closed) throw this.closedFailure();
     try {
-      return await unlessBusy(() => work(connection));
+      return await unlessBusy(async () => {
+        let connection = await this.connection();
+        // Not inside a transaction of this adapter, before each attempt (one may have begun while this call
+        // waited for a lock): its writes are not to be seen, nor these to become part of it.
+        while (this.running !== undefined) {
+          await this.running.catch(() => undefined);
+          connection = await this.connection();
+        }
+        if (this.closed) throw this.closedFailure();
+        return work(connection);
+      });
     } catch (error) {
       throw this.failure(error);
     }
@@ -440,15 +443,15 @@ const DATA_VERSION_INTERVAL_MS = 25;
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * Runs synchronous work, and again after a short pause while another connection holds the lock it needs.
+ * Runs work, and again after a short pause while another connection holds the lock it needs.
  * Waiting here rather than in SQLite's busy handler keeps the event loop free: the holder may be a
  * transaction of this very process, waiting to run its next statement.
  */
-async function unlessBusy<T>(work: () => T): Promise<T> {
+async function unlessBusy<T>(work: () => T | Promise<T>): Promise<T> {
   const deadline = performance.now() + BUSY_TIMEOUT_MS;
   for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
     try {
-      return work();
+      return await work();
     } catch (error) {
       const busy = /^SQLITE_BUSY/.test(String((error as { code?: unknown } | null)?.code));
       if (!busy || performance.now() > deadline) throw error;

@@ -11,7 +11,7 @@ import {
   runComplianceCase,
   storageAdapterComplianceCases,
 } from "../../src/testing";
-import { err, ok } from "../support";
+import { err, ok, sleep } from "../support";
 
 const ROOT = join(__dirname, "..", "..");
 const START = new Date("2030-01-01T00:00:00.000Z");
@@ -316,3 +316,42 @@ test("a file in rollback-journal mode written by a newer version is refused with
   expect(readFileSync(filename).equals(before)).toBe(true);
   expect(readdirSync(directory)).toEqual(["newer.db"]);
 });
+
+test("a call that waited for another connection's lock never becomes part of a transaction of its own adapter", async () => {
+  // The other connection holds the write lock; meanwhile this adapter's commit waits for it, and a transaction
+  // of this adapter starts and fails. The commit must be written on its own, and stay written.
+  let acknowledgedButLost = 0;
+  for (let trial = 0; trial < 10; trial++) {
+    const filename = join(freshDirectory(), "gate.db");
+    const [mine, other] = [sqliteStorage({ filename }), sqliteStorage({ filename })];
+    await mine.list("c");
+    await other.list("c");
+    let release!: () => void;
+    const holding = other.transaction(async (tx) => {
+      await tx.commit([{ kind: "put", collection: "c", record: { id: "other", data: "1" } }]);
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await sleep(5);
+    const committed = mine.commit([{ kind: "put", collection: "c", record: { id: "mine", data: "1" } }]);
+    await sleep(1);
+    const failing = mine
+      .transaction(async (tx) => {
+        await tx.get("c", "other");
+        await sleep(100);
+        throw new Error("the work gave up");
+      })
+      .catch(() => undefined);
+    await sleep(30);
+    release();
+    await holding;
+    const acknowledged = await committed.then(
+      () => true,
+      () => false,
+    );
+    await failing;
+    if (acknowledged && (await mine.get("c", "mine")) === undefined) acknowledgedButLost++;
+    await mine.close();
+    await other.close();
+  }
+  expect(acknowledgedButLost).toBe(0);
+}, 60_000);

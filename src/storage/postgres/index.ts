@@ -193,7 +193,11 @@ class PostgresStorage implements StorageAdapter {
         commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
       };
       try {
-        return await work(tx);
+        const result = await work(tx);
+        // A statement failed and `work` went on regardless: PostgreSQL would roll the transaction back at COMMIT
+        // without a word, so it fails (and is run again if that failure calls for it).
+        if (failed !== undefined) throw failed;
+        return result;
       } catch (error) {
         if (typeof error === "object" && error !== null && thrownByStatements.has(error)) throw error;
         throw new OwnFailure(error);
