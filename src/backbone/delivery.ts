@@ -34,7 +34,7 @@ export class PushDelivery {
   readonly #onDeliveryError: (error: unknown, address: string) => void;
   /** Hand-overs under way, and the timers of those to be tried again. */
   readonly #running = new Set<Promise<void>>();
-  readonly #retries = new Set<NodeJS.Timeout>();
+  readonly #retries = new Map<string, NodeJS.Timeout>();
   /** The pause before handing over again to a runtime that failed to apply a push. */
   readonly #retryDelays = new Map<string, number>();
 
@@ -98,7 +98,7 @@ export class PushDelivery {
   /** Disconnects every runtime, forgets the retries, and waits for hand-overs under way. */
   async close(): Promise<void> {
     this.#inboxes.clear();
-    for (const timer of this.#retries) clearTimeout(timer);
+    for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
     await Promise.allSettled([...this.#running]);
   }
@@ -127,15 +127,17 @@ export class PushDelivery {
     });
   }
 
+  /** One retry per recipient pending at a time; each that fails again waits twice as long. */
   #retryLater(address: string): void {
+    if (this.#retries.has(address)) return;
     const delay = Math.min(Math.max((this.#retryDelays.get(address) ?? 0) * 2, 1_000), 60_000);
     this.#retryDelays.set(address, delay);
     const timer = setTimeout(() => {
-      this.#retries.delete(timer);
+      this.#retries.delete(address);
       void this.deliver([{ address }]);
     }, delay);
     timer.unref();
-    this.#retries.add(timer);
+    this.#retries.set(address, timer);
   }
 }
 
