@@ -70,16 +70,18 @@ export function identityMetadataFacade(context: RuntimeContext, parts: IdentityM
             `value must not be larger than ${parts.maxValueBytes} bytes when serialized as JSON`,
           );
         }
-        // One transaction: a decomposition of the peer (which removes the relationship and all metadata about
-        // the peer in one unit of work) comes wholly before it or wholly after, from whichever process.
-        return context.storage.transaction(async (tx) => {
+        const write = async (tx: StorageOperations): Promise<RuntimeResult<IdentityMetadataDTO>> => {
           if (!(await isFamiliar(reference, tx))) {
             return fail("error.runtime.identityMetadata.unfamiliarReferencedIdentity", reference);
           }
           const id = await parts.store.upsert(reference, key, valueJson, tx);
           // `value` is validation's copy: the caller's object and the result never alias each other.
           return succeed(toMetadataDTO(id, reference, key, value));
-        });
+        };
+        // About a peer, one transaction: a decomposition of the peer (which removes the relationship and all
+        // metadata about the peer in one unit of work) comes wholly before it or wholly after, from whichever
+        // process. About the own address there is nothing to check, and the upsert is atomic by itself.
+        return reference === context.address ? write(context.storage) : context.storage.transaction(write);
       });
     },
 
