@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { createRuntime, LocalBackbone, postgresStorage } from "identity-runtime";
 import pg from "pg";
@@ -65,13 +66,45 @@ async function withSchema<T>(url: string, work: (schema: string) => Promise<T>):
   }
 }
 
+/** The machine's CPU time so far, busy and in all, in ticks of /proc/stat (Linux); zeros elsewhere. */
+function cpuTicks(): { busy: number; total: number } {
+  try {
+    const [, ...fields] = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    const total = ticks.reduce((sum, tick) => sum + tick, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+/** Transactions the database rolled back so far (serialization failures and deadlocks among them). */
+async function rollbacks(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ n: string }>(
+    "SELECT xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()",
+  );
+  await client.end();
+  return Number(rows[0]?.n ?? 0);
+}
+
+interface Throughput {
+  perSec: number;
+  /** The share of the machine's CPU time that was busy meanwhile: near 1, more processes cannot add. */
+  cpuBusy: number;
+  /** Transactions rolled back meanwhile, per operation: transactions that failed each other. */
+  rollbacksPerOp: number;
+}
+
 /** Operations per second of `processes` processes with PAIRS_PER_PROCESS pairs each, over `seconds`. */
 async function throughput(
   url: string,
   mode: "relate" | "message",
   processes: number,
   seconds: number,
-): Promise<number> {
+): Promise<Throughput> {
   return withSchema(url, async (schema) => {
     // The schema's tables exist before the processes start.
     const storage = postgresStorage({ connectionString: url, schema });
@@ -82,6 +115,8 @@ async function throughput(
         start(schema, `${schema}_p${i}`, mode, String(PAIRS_PER_PROCESS)),
       ),
     );
+    const rolledBackBefore = await rollbacks(url);
+    const cpuBefore = cpuTicks();
     for (const child of children) child.proc.stdin.write("go\n");
     const began = performance.now();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
@@ -90,7 +125,15 @@ async function throughput(
       children.map(async (child) => Number((await child.next()).split(" ")[1])),
     );
     const elapsed = (performance.now() - began) / 1_000;
-    return Math.round(counts.reduce((sum, count) => sum + count, 0) / elapsed);
+    const cpuAfter = cpuTicks();
+    const operations = counts.reduce((sum, count) => sum + count, 0);
+    const rolledBack = (await rollbacks(url)) - rolledBackBefore;
+    const ticks = cpuAfter.total - cpuBefore.total;
+    return {
+      perSec: Math.round(operations / elapsed),
+      cpuBusy: ticks === 0 ? 0 : Math.round(((cpuAfter.busy - cpuBefore.busy) / ticks) * 100) / 100,
+      rollbacksPerOp: Math.round((rolledBack / Math.max(operations, 1)) * 100) / 100,
+    };
   });
 }
 
@@ -136,7 +179,13 @@ export async function measureCluster({ quick }: { quick: boolean }) {
     const one = await throughput(url, mode, 1, seconds);
     const four = await throughput(url, mode, 4, seconds);
     const name = mode === "relate" ? "relationshipCreationsPerSec" : "messagesPerSec";
-    result[name] = { oneProcess: one, fourProcesses: four, ratio: Math.round((four / one) * 100) / 100 };
+    result[name] = {
+      oneProcess: one.perSec,
+      fourProcesses: four.perSec,
+      ratio: Math.round((four.perSec / one.perSec) * 100) / 100,
+      cpuBusy: { oneProcess: one.cpuBusy, fourProcesses: four.cpuBusy },
+      rollbacksPerOp: { oneProcess: one.rollbacksPerOp, fourProcesses: four.rollbacksPerOp },
+    };
   }
   result["pushLatencyMsAcrossProcesses"] = await pushLatency(url, quick ? 100 : 300);
   return result;

@@ -220,7 +220,7 @@ export function delegating(
   });
   return {
     ...over(inner),
-    transaction: (work) => inner.transaction((tx) => work(over(tx))),
+    transaction: (work, scope) => inner.transaction((tx) => work(over(tx)), scope),
     subscribe: (listener) => inner.subscribe(listener),
     close: () => inner.close(),
   };

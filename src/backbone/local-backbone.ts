@@ -136,7 +136,7 @@ export class LocalBackbone implements Backbone {
     if (runsDueJobsItself) void this.runDueJobs();
     this.admin = {
       startIdentityDeletionProcess: (address) =>
-        this.#deletionChange(async (parts) => {
+        this.#deletionChange(address, async (parts) => {
           if (!isAddress(address)) {
             return fail(
               "error.runtime.validation.invalidPropertyValue",
@@ -160,7 +160,7 @@ export class LocalBackbone implements Backbone {
     if (this.#closed) return Promise.resolve();
     return this.#tracked(async () => {
       for (const address of await this.#reading.deletions.dueAddresses()) {
-        await this.#transaction((parts) => parts.deletions.applyDue(address));
+        await this.#transaction(this.#deletionScope(address), (parts) => parts.deletions.applyDue(address));
       }
       await this.#scheduler?.reschedule();
     }).catch((error: unknown) => {
@@ -174,19 +174,23 @@ export class LocalBackbone implements Backbone {
     address: string,
     lengthOfGracePeriodInDays?: number,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#deletionChange((parts) => parts.deletions.initiate(address, lengthOfGracePeriodInDays));
+    return this.#deletionChange(address, (parts) =>
+      parts.deletions.initiate(address, lengthOfGracePeriodInDays),
+    );
   }
 
   decideIdentityDeletionProcess(
     address: string,
     decision: IdentityDeletionDecision,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#deletionChange((parts) => parts.deletions.decide(address, decision));
+    return this.#deletionChange(address, (parts) => parts.deletions.decide(address, decision));
   }
 
   getIdentityDeletionProcesses(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO[]>> {
     // What became due is applied first: a transaction, though the caller only reads.
-    return this.#whileOpen(async (parts) => succeed(await parts.deletions.list(address)));
+    return this.#whileOpen(this.#deletionScope(address), async (parts) =>
+      succeed(await parts.deletions.list(address)),
+    );
   }
 
   createIdentity(): Promise<string> {
@@ -205,7 +209,7 @@ export class LocalBackbone implements Backbone {
     owner: string,
     template: NewRelationshipTemplate,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    return this.#actingAs(owner, async (parts) =>
+    return this.#actingAs(owner, fixedScope([owner]), async (parts) =>
       succeed(await parts.relationships.createTemplate(owner, template)),
     );
   }
@@ -224,7 +228,9 @@ export class LocalBackbone implements Backbone {
   }
 
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
-    return this.#whileOpen((parts) => parts.relationships.canCreate(requestor, templateId));
+    return this.#whileOpen(this.#creationScope(requestor, templateId), (parts) =>
+      parts.relationships.canCreate(requestor, templateId),
+    );
   }
 
   createRelationship(
@@ -232,7 +238,7 @@ export class LocalBackbone implements Backbone {
     templateId: string,
     creationContent?: JsonValue,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#actingAs(requestor, (parts) =>
+    return this.#actingAs(requestor, this.#creationScope(requestor, templateId), (parts) =>
       parts.relationships.create(requestor, templateId, creationContent),
     );
   }
@@ -242,11 +248,15 @@ export class LocalBackbone implements Backbone {
     relationshipId: string,
     change: RelationshipStatusChange,
   ): Promise<RuntimeResult<RelationshipDTO>> {
-    return this.#actingAs(actor, (parts) => parts.relationships.change(actor, relationshipId, change));
+    return this.#actingAs(actor, this.#relationshipScope(actor, relationshipId), (parts) =>
+      parts.relationships.change(actor, relationshipId, change),
+    );
   }
 
   decomposeRelationship(actor: string, relationshipId: string): Promise<RuntimeResult<void>> {
-    return this.#actingAs(actor, (parts) => parts.relationships.decompose(actor, relationshipId));
+    return this.#actingAs(actor, this.#relationshipScope(actor, relationshipId), (parts) =>
+      parts.relationships.decompose(actor, relationshipId),
+    );
   }
 
   sendMessage(
@@ -254,7 +264,9 @@ export class LocalBackbone implements Backbone {
     recipients: readonly string[],
     content: JsonValue,
   ): Promise<RuntimeResult<MessageDTO>> {
-    return this.#actingAs(sender, (parts) => parts.messages.send(sender, recipients, content));
+    return this.#actingAs(sender, fixedScope([sender, ...recipients]), (parts) =>
+      parts.messages.send(sender, recipients, content),
+    );
   }
 
   async close(): Promise<void> {
@@ -292,30 +304,63 @@ export class LocalBackbone implements Backbone {
   }
 
   /**
-   * One change of the Backbone: `work` runs in a transaction on parts made over it (again from the start,
-   * should the storage run it again); once committed, the runtimes connected here are handed their pushes.
+   * One change of the Backbone: `work` runs in a transaction about `scope` on parts made over it (again from
+   * the start, should the storage run it again); once committed, the runtimes connected here are handed
+   * their pushes.
    */
-  async #transaction<T>(work: (parts: Parts) => Promise<T>): Promise<T> {
-    let pushes: Delivery<Push>[] = [];
-    const result = await this.#storage.transaction((tx) => {
-      const attempt: Delivery<Push>[] = [];
-      pushes = attempt;
-      return work(
-        this.#partsOver(tx, async ({ changes, deliveries }) => {
+  async #transaction<T>(scope: Scope, work: (parts: Parts) => Promise<T>): Promise<T> {
+    for (;;) {
+      const names = await scope.names(this.#reading);
+      let pushes: Delivery<Push>[] = [];
+      const result = await this.#storage.transaction(async (tx) => {
+        const attempt: Delivery<Push>[] = [];
+        pushes = attempt;
+        const parts = this.#partsOver(tx, async ({ changes, deliveries }) => {
           await tx.commit([...changes, ...this.#delivery.entries(deliveries)]);
           attempt.push(...deliveries);
-        }),
-      );
-    });
-    await this.#delivery.deliver(pushes);
-    return result;
+        });
+        // Whom the change is about was read before the transaction; where that may have grown since, it is
+        // read again under the locks, and a larger scope starts over.
+        if (scope.mayGrow && !(await scope.names(parts)).every((name) => names.includes(name))) {
+          return SCOPE_GREW;
+        }
+        return work(parts);
+      }, names);
+      if (result === SCOPE_GREW) continue;
+      await this.#delivery.deliver(pushes);
+      return result;
+    }
+  }
+
+  /** A deletion changes the relationships of the identity with each of its peers: they are in its scope. */
+  #deletionScope(address: string): Scope {
+    return {
+      names: async (parts) => [address, ...(await parts.relationships.peersOf(address))],
+      mayGrow: true,
+    };
+  }
+
+  /** A relationship from a template is about the requestor and the template's owner. */
+  #creationScope(requestor: string, templateId: string): Scope {
+    return {
+      names: async (parts) => {
+        const owner = await parts.relationships.ownerOf(templateId);
+        return owner === undefined ? [requestor] : [requestor, owner];
+      },
+    };
+  }
+
+  /** A change of a relationship is about both its sides (and the actor, who may be neither). */
+  #relationshipScope(actor: string, relationshipId: string): Scope {
+    return { names: async (parts) => [actor, ...(await parts.relationships.partiesOf(relationshipId))] };
   }
 
   /** A change of a deletion process: then the due-job timer is set anew. */
   #deletionChange(
+    address: string,
     work: (parts: Parts) => Promise<RuntimeResult<IdentityDeletionProcessDTO>>,
   ): Promise<RuntimeResult<IdentityDeletionProcessDTO>> {
-    return this.#whileOpen(work).then(async (changed) => {
+    return this.#whileOpen(this.#deletionScope(address), work).then(async (changed) => {
       if (changed.ok) await this.#rescheduleDueJobs();
       return changed;
     });
@@ -327,17 +372,24 @@ export class LocalBackbone implements Backbone {
   }
 
   /** A call an identity makes: refused with `error.runtime.identityDeleted` once that identity is deleted. */
-  #actingAs<T>(actor: string, work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
-    return this.#whileOpen(async (parts) => (await refuseDeleted(parts, actor)) ?? (await work(parts)));
+  #actingAs<T>(
+    actor: string,
+    scope: Scope,
+    work: (parts: Parts) => Promise<RuntimeResult<T>>,
+  ): Promise<RuntimeResult<T>> {
+    return this.#whileOpen(
+      scope,
+      async (parts) => (await refuseDeleted(parts, actor)) ?? (await work(parts)),
+    );
   }
 
   /**
    * A call that answers with a Result, as one transaction: once closed, `error.runtime.runtimeClosed`; a
    * failing storage answers like a facade does, error.runtime.storage, never a rejection.
    */
-  #whileOpen<T>(work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+  #whileOpen<T>(scope: Scope, work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
     if (this.#closed) return Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"));
-    return this.#tracked(() => this.#transaction(work)).catch((error: unknown) => unexpected(error));
+    return this.#tracked(() => this.#transaction(scope, work)).catch((error: unknown) => unexpected(error));
   }
 
   /** Runs `work`, which `close()` then waits for. */
@@ -351,6 +403,24 @@ export class LocalBackbone implements Backbone {
 }
 
 const IDENTITIES = "backbone/identities";
+
+/**
+ * Whom a change of the Backbone is about: the identities whose records it reads and writes, and so the scope
+ * of its transaction (see `StorageAdapter.transaction`). Every change names each identity whose records it
+ * touches, so two changes that touch a common record share a name, and run one after the other.
+ */
+interface Scope {
+  names(parts: Parts): Promise<string[]>;
+  /** Whether the names may change while the change waits for its locks (a deletion's peers). */
+  readonly mayGrow?: boolean;
+}
+
+function fixedScope(names: readonly string[]): Scope {
+  return { names: () => Promise.resolve([...names]) };
+}
+
+/** What a transaction answers when its scope grew before it held its locks: it is run again. */
+const SCOPE_GREW: unique symbol = Symbol("scope grew");
 
 async function refuseDeleted(parts: Parts, actor: string): Promise<Err<RuntimeError> | undefined> {
   const standing = await parts.deletions.standing(actor);

@@ -67,8 +67,13 @@ export interface StorageAdapter extends StorageOperations {
    * committed is written. A commit in it that fails with `SlotTakenError` writes nothing, and `work` may
    * go on. Check-then-write rules (at most N of something, a decision taken once) hold when their check
    * and write are one transaction.
+   *
+   * With a `scope` (names of what the transaction is about, such as the addresses of the identities it acts
+   * for), transactions whose scopes share a name run one after the other, and those with disjoint scopes
+   * side by side, never failing for each other. The promise above then holds among transactions that each
+   * read and write only what belongs to their scope: what every transaction that may change it names too.
    */
-  transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: StorageOperations) => Promise<T>, scope?: readonly string[]): Promise<T>;
   /**
    * Calls `listener` with the topic of each `notify` change committed on the database, by this adapter or
    * any other (in any process), soon after its commit; and with `undefined` when topics may have been missed

@@ -78,10 +78,13 @@ export function identityMetadataFacade(context: RuntimeContext, parts: IdentityM
           // `value` is validation's copy: the caller's object and the result never alias each other.
           return succeed(toMetadataDTO(id, reference, key, value));
         };
-        // About a peer, one transaction: a decomposition of the peer (which removes the relationship and all
-        // metadata about the peer in one unit of work) comes wholly before it or wholly after, from whichever
-        // process. About the own address there is nothing to check, and the upsert is atomic by itself.
-        return reference === context.address ? write(context.storage) : context.storage.transaction(write);
+        // About a peer, one transaction about the identity: a decomposition of the peer (which removes the
+        // relationship and all metadata about the peer in one such transaction) comes wholly before it or
+        // wholly after, from whichever process. About the own address there is nothing to check, and the
+        // upsert is atomic by itself.
+        return reference === context.address
+          ? write(context.storage)
+          : context.storage.transaction(write, [context.address]);
       });
     },
 

@@ -285,7 +285,7 @@ export async function forgetDecomposed(
     ...(await parts.store.forgetRelationship(relationship)),
     ...(await parts.forgetPeer(relationship.peer)),
   ];
-  const [removed] = await context.storage.transaction((tx) => tx.commit(forget));
+  const [removed] = await context.storage.transaction((tx) => tx.commit(forget), [context.address]);
   if (removed === 1) context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
 }
 

@@ -126,6 +126,22 @@ export function localRelationships(lent: BackbonePart<RelationshipPush, Deletion
   }
 
   return {
+    /** The template's owner, if the template exists: it never changes. */
+    async ownerOf(templateId: string): Promise<string | undefined> {
+      return (await templates.get(templateId))?.createdBy;
+    },
+
+    /** The two sides of the relationship, if it exists: they never change. */
+    async partiesOf(relationshipId: string): Promise<string[]> {
+      const relationship = await relationships.get(relationshipId);
+      return relationship === undefined ? [] : [relationship.from, relationship.to];
+    },
+
+    /** The other sides of `party`'s relationships: whom its deletion changes. */
+    async peersOf(party: string): Promise<string[]> {
+      return (await relationships.listByPeer(party)).map((relationship) => otherParty(relationship, party));
+    },
+
     async createTemplate(owner: string, template: NewRelationshipTemplate): Promise<RelationshipTemplateDTO> {
       const record: TemplateRecord = {
         id: generateId("RLT"),

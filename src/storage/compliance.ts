@@ -433,15 +433,18 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 5_000)
   }
 }
 
-/** Adds one to the counter record "c/counter" in a transaction: read it, then write what it read plus one. */
-export async function increment(adapter: StorageAdapter): Promise<void> {
+/**
+ * Adds one to the counter record "c/counter" in a transaction (about `scope`, if given): read it, then write
+ * what it read plus one.
+ */
+export async function increment(adapter: StorageAdapter, scope?: readonly string[]): Promise<void> {
   await adapter.transaction(async (tx) => {
     const counter = await tx.get("c", "counter");
     const n = (JSON.parse(counter?.data ?? '{"n":0}') as { n: number }).n;
     // Give a racing transaction time to read the same value.
     await new Promise((resolve) => setTimeout(resolve, 1));
     await tx.commit([put("c", { id: "counter", data: JSON.stringify({ n: n + 1 }) })]);
-  });
+  }, scope);
 }
 
 /**

@@ -27,6 +27,10 @@ const KEPT: readonly StorageChange[] = [
   put("other", record("r1", { slot: "" })),
 ];
 
+function aboutScope(scope: readonly string[] | undefined): string {
+  return scope === undefined ? "" : `, in transactions about ${JSON.stringify(scope)}`;
+}
+
 async function withAdapter<T>(
   location: DurableStorage,
   work: (adapter: StorageAdapter) => Promise<T>,
@@ -105,36 +109,42 @@ export const durableStorageComplianceCases: readonly DurableStorageComplianceCas
       });
     },
   },
-  {
-    name: "transactions of two adapters on one database lose no update",
-    async run(location) {
+  ...[undefined, ["counter"]].map((scope) => ({
+    name: `transactions of two adapters on one database lose no update${aboutScope(scope)}`,
+    async run(location: DurableStorage) {
       await withAdapters(location, async (first, second) => {
         await first.commit([put("c", { id: "counter", data: '{"n":0}' })]);
-        await Promise.all(Array.from({ length: 8 }, (_, i) => increment(i % 2 === 0 ? first : second)));
+        await Promise.all(
+          Array.from({ length: 8 }, (_, i) => increment(i % 2 === 0 ? first : second, scope)),
+        );
         assert.equal((await second.get("c", "counter"))?.data, '{"n":8}');
       });
     },
-  },
-  {
-    name: "a check and the write it guards hold across two adapters on one database (no write skew)",
-    async run(location) {
+  })),
+  ...[undefined, [A], [B, A]].map((scope) => ({
+    name: `a check and the write it guards hold across two adapters on one database (no write skew)${aboutScope(scope)}`,
+    async run(location: DurableStorage) {
       await withAdapters(location, async (first, second) => {
         // "At most one record about A", written by transactions that each check there is none first.
         const results = await Promise.all(
           Array.from({ length: 8 }, (_, i) =>
-            (i % 2 === 0 ? first : second).transaction(async (tx) => {
-              if (await tx.hasPeer("c", A)) return false;
-              await new Promise((resolve) => setTimeout(resolve, 1));
-              await tx.commit([put("c", record(`r${i}`, { peers: [A] }))]);
-              return true;
-            }),
+            (i % 2 === 0 ? first : second).transaction(
+              async (tx) => {
+                if (await tx.hasPeer("c", A)) return false;
+                await new Promise((resolve) => setTimeout(resolve, 1));
+                await tx.commit([put("c", record(`r${i}`, { peers: [A] }))]);
+                return true;
+              },
+              // Scopes that share a name, in different orders.
+              i % 2 === 0 ? scope : scope && [...scope].reverse(),
+            ),
           ),
         );
         assert.equal(results.filter(Boolean).length, 1);
         assert.equal((await first.listByPeer("c", A)).length, 1);
       });
     },
-  },
+  })),
   {
     name: "a subscriber of one adapter hears the notify changes another adapter on the database commits",
     async run(location) {

@@ -12,6 +12,7 @@ import {
   runComplianceCase,
   storageAdapterComplianceCases,
 } from "../../src/testing";
+import { increment } from "../../src/storage/compliance";
 import { adminQuery, databaseUrl, describePostgres, freshSchema } from "./postgres";
 import { ok } from "../support";
 
@@ -110,6 +111,69 @@ describePostgres("postgresStorage on a pg Pool of the caller's", () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describePostgres("postgresStorage transactions with a scope", () => {
+  /** Opens a transaction about `scope` that writes one record and stays open until `release` is called. */
+  function held(adapter: StorageAdapter, scope: readonly string[], id: string) {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    const done = adapter.transaction(async (tx) => {
+      opened();
+      await tx.commit([{ kind: "put", collection: "c", record: { id, data: "{}" } }]);
+      await released;
+    }, scope);
+    return { isOpen, release, done };
+  }
+
+  test("disjoint scopes run side by side; a shared name makes the second wait for the first", async () => {
+    const schema = freshSchema();
+    const first = storageOn(schema);
+    const second = storageOn(schema);
+    await first.list("c");
+    const holder = held(first, ["did:e:a", "did:e:b"], "held");
+    await holder.isOpen;
+    // A disjoint scope commits while the first transaction is still open.
+    await second.transaction(
+      (tx) => tx.commit([{ kind: "put", collection: "c", record: { id: "beside", data: "{}" } }]),
+      ["did:e:c"],
+    );
+    // A scope that shares a name waits: it has not even started its work while the first holds the lock.
+    let started = false;
+    const waiting = second.transaction(
+      async (tx) => {
+        started = true;
+        return (await tx.get("c", "held"))?.id;
+      },
+      ["did:e:b", "did:e:z"],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(started).toBe(false);
+    holder.release();
+    await holder.done;
+    // Once the first has committed, the second runs and sees its write.
+    expect(await waiting).toBe("held");
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  test("many transactions with overlapping scopes in any order on two adapters: none fails, none is lost", async () => {
+    const schema = freshSchema();
+    const adapters = [storageOn(schema), storageOn(schema)];
+    await adapters[0]?.commit([{ kind: "put", collection: "c", record: { id: "counter", data: '{"n":0}' } }]);
+    const names = ["a", "b", "c", "d"];
+    // Each increments the counter in a transaction about two names and the counter, given in orders of their
+    // own.
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) => {
+        const pair = [names[i % 4] as string, names[(i + 1 + (i % 3)) % 4] as string];
+        return increment(adapters[i % 2] as StorageAdapter, [...pair, "counter"].reverse());
+      }),
+    );
+    expect((await adapters[1]?.get("c", "counter"))?.data).toBe('{"n":24}');
+    await Promise.all(adapters.map((adapter) => adapter.close()));
   });
 });
 

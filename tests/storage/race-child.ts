@@ -9,7 +9,7 @@
 // The parent prepares every racer of a round, then sends all of them `go` together.
 import { createInterface } from "node:readline";
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
-import type { Result, Runtime, StorageChange } from "../../src/index.js";
+import type { Result, Runtime, StorageAdapter, StorageChange } from "../../src/index.js";
 import { delegating } from "../support.js";
 
 const [schema] = process.argv.slice(2);
@@ -34,20 +34,28 @@ const PEER_DELETION_EVENTS = [
   "transport.peerDeleted",
 ] as const;
 
-const backboneStorage = postgresStorage({ connectionString, schema });
+/** A write to a collection whose name ends with `suffix` never finishes: the process says `hanging` and waits. */
+function hangingOn(suffix: string | undefined, storage: StorageAdapter): StorageAdapter {
+  const hangs = (changes: readonly StorageChange[]): boolean =>
+    suffix !== undefined &&
+    changes.some((change) => change.kind !== "notify" && change.collection.endsWith(suffix));
+  return delegating(storage, (target) => ({
+    commit: (changes) => {
+      if (!hangs(changes)) return target.commit(changes);
+      process.stdout.write("hanging\n");
+      return new Promise<number[]>(() => undefined);
+    },
+  }));
+}
+
+// With HANG_BACKBONE_ON set, the Backbone hangs inside its transaction (a due job's, say), to be killed there.
+const backboneStorage = hangingOn(
+  process.env["HANG_BACKBONE_ON"],
+  postgresStorage({ connectionString, schema }),
+);
 // With HANG_ON set, a runtime's write to a collection whose name ends with it never finishes: the process
 // prints `hanging` and waits there, to be killed between the Backbone's commit and the runtime's own.
-const hangOn = process.env["HANG_ON"];
-const hangs = (changes: readonly StorageChange[]): boolean =>
-  hangOn !== undefined &&
-  changes.some((change) => change.kind !== "notify" && change.collection.endsWith(hangOn));
-const storage = delegating(postgresStorage({ connectionString, schema }), (target) => ({
-  commit: (changes) => {
-    if (!hangs(changes)) return target.commit(changes);
-    process.stdout.write("hanging\n");
-    return new Promise<number[]>(() => undefined);
-  },
-}));
+const storage = hangingOn(process.env["HANG_ON"], postgresStorage({ connectionString, schema }));
 const backbone = new LocalBackbone({ storage: backboneStorage, onDeliveryError: () => undefined });
 const runtimes = new Map<string, Runtime>();
 

@@ -20,6 +20,8 @@ const TIMEOUT_MS = 60_000 + ROUNDS * 10_000;
 /** A racer process: `command` sends one line and resolves with the racer's answer. */
 interface Racer {
   command(line: object): Promise<string>;
+  /** The next line it prints by itself (such as `hanging`). */
+  line(): Promise<string>;
   /** The events it printed so far (after a `watch`), with when this process read each. */
   readonly events: { name: string; at: number }[];
   close(): Promise<void>;
@@ -64,6 +66,7 @@ function startRacer(schema: string, env: Record<string, string> = {}): Promise<R
       proc.stdin.write(`${JSON.stringify(line)}\n`);
       return answer;
     },
+    line: next,
     async close() {
       proc.stdin.end();
       await exited;
@@ -95,7 +98,11 @@ interface Setup {
   runtime(): Promise<Runtime>;
 }
 
-function racesOn(count: number, body: (racers: Racer[], setup: Setup, schema: string) => Promise<void>) {
+function racesOn(
+  count: number,
+  body: (racers: Racer[], setup: Setup, schema: string) => Promise<void>,
+  { runsDueJobsItself = true } = {},
+) {
   return async () => {
     const schema = freshSchema();
     const storages: StorageAdapter[] = [
@@ -103,7 +110,11 @@ function racesOn(count: number, body: (racers: Racer[], setup: Setup, schema: st
       postgresStorage({ connectionString: databaseUrl(), schema }),
     ];
     const [backboneStorage, storage] = storages as [StorageAdapter, StorageAdapter];
-    const backbone = new LocalBackbone({ storage: backboneStorage, onDeliveryError: () => undefined });
+    const backbone = new LocalBackbone({
+      storage: backboneStorage,
+      onDeliveryError: () => undefined,
+      runsDueJobsItself,
+    });
     const runtimes: Runtime[] = [];
     // The schema exists before the racers open it.
     await backboneStorage.list("none");
@@ -395,8 +406,90 @@ describePostgres("the Backbone's rules across processes on one database", () => 
       }),
       TIMEOUT_MS,
     );
+
+    test(
+      "a due job's push: the peer's runtime, killed while applying peerDeleted, applies it once back",
+      racesOn(0, async (_racers, setup, schema) => {
+        const { a, b, id } = await related(setup, "Active");
+        const toBeDeleted = recordEvents(b, "transport.peerToBeDeleted");
+        // Long enough a grace period to move b to a process that hangs on applying what comes at its end.
+        ok(
+          await a.identityDeletion.initiateIdentityDeletionProcess({
+            lengthOfGracePeriodInDays: 4_000 / 86_400_000,
+          }),
+        );
+        await until(() => toBeDeleted.length === 1);
+        await b.close();
+        const doomed = await startRacer(schema, { HANG_ON: "/relationships" });
+        try {
+          expect(await doomed.command({ prepare: { address: b.address } })).toBe("prepared");
+          expect(await doomed.line()).toBe("hanging");
+        } finally {
+          await doomed.kill();
+        }
+        expect(await storedStatus(schema, b.address, id)).toBe("Active");
+        const restarted = await startRacer(schema);
+        try {
+          await restarted.command({ prepare: { address: b.address } });
+          await until(async () => (await storedStatus(schema, b.address, id)) === "DeletionProposed");
+          await until(async () => (await outbox(schema)).length === 0);
+        } finally {
+          await restarted.close();
+        }
+      }),
+      TIMEOUT_MS,
+    );
   });
+
+  test(
+    "a due job: the Backbone running it killed inside its transaction, another completes it once",
+    racesOn(
+      0,
+      async (_racers, setup, schema) => {
+        const { a, b } = await related(setup, "Active");
+        const deleted = recordEvents(b, "transport.peerDeleted");
+        // Here no Backbone runs due jobs: the doomed one does, and hangs inside its transaction.
+        const doomed = await startRacer(schema, { HANG_BACKBONE_ON: "backbone/identityDeletionProcesses" });
+        try {
+          ok(
+            await a.identityDeletion.initiateIdentityDeletionProcess({
+              lengthOfGracePeriodInDays: 300 / 86_400_000,
+            }),
+          );
+          expect(await doomed.line()).toBe("hanging");
+        } finally {
+          await doomed.kill();
+        }
+        // Nothing of the due job was written: a is not deleted, and b heard nothing.
+        expect(await deletedIdentity(schema, a.address)).toBe(false);
+        expect(deleted).toEqual([]);
+        // Another Backbone applies what is due when it starts.
+        const successor = await startRacer(schema);
+        try {
+          await until(() => deleted.length >= 1);
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect(deleted).toHaveLength(1);
+          expect(await deletedIdentity(schema, a.address)).toBe(true);
+          await until(async () => (await outbox(schema)).length === 0);
+        } finally {
+          await successor.close();
+        }
+      },
+      { runsDueJobsItself: false },
+    ),
+    TIMEOUT_MS,
+  );
 });
+
+/** Whether the Backbone holds the identity's deletion as done. */
+async function deletedIdentity(schema: string, address: string): Promise<boolean> {
+  const rows = await adminQuery<{ deleted: boolean }>(
+    `SELECT (data::jsonb ->> 'identityDeleted') = 'true' AS deleted FROM "${schema}".identity_runtime_records
+      WHERE collection = 'backbone/identityDeletionProcesses' AND data::jsonb ->> 'address' = $1`,
+    [address],
+  );
+  return rows.some((row) => row.deleted);
+}
 
 /** The status of the relationship as the runtime of `address` keeps it, if it keeps it. */
 async function storedStatus(schema: string, address: string, id: string): Promise<string | undefined> {

@@ -157,52 +157,60 @@ class PostgresStorage implements StorageAdapter {
   }
 
   /**
-   * One SERIALIZABLE transaction on one connection. PostgreSQL fails whichever of two racing transactions
-   * would make the outcome differ from some order of running them one at a time; the loser's `work` is run
-   * again from the start, and sees the winner's writes.
+   * One transaction on one connection. Without a scope it is SERIALIZABLE: PostgreSQL fails whichever of two
+   * racing transactions would make the outcome differ from some order of running them one at a time, and the
+   * loser's `work` is run again from the start, seeing the winner's writes. That check works on index pages,
+   * so on small tables unrelated transactions fail each other too. With a scope it is READ COMMITTED, after
+   * taking a transaction-level advisory lock per name of the scope, in one order for all (so they never
+   * deadlock each other): what belongs to the scope cannot change under it, and nothing else makes it fail.
    */
-  transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
-    return this.#transaction(async (client) => {
-      // What the statements threw goes to `retrying`, which may run `work` again; what `work` threw by
-      // itself leaves as it is.
-      const thrownByStatements = new WeakSet<object>();
-      // One connection runs one statement at a time: calls of `work` made side by side take turns.
-      let previous: Promise<unknown> = Promise.resolve();
-      // After a failed statement PostgreSQL refuses the rest of the transaction: they fail as the first did,
-      // so that the failure `retrying` judges is the one that matters (a serialization failure, say).
-      let failed: Error | undefined;
-      const statement = <R>(run: () => Promise<R>): Promise<R> => {
-        const attempt = () => (failed === undefined ? run() : Promise.reject(failed));
-        const result = previous.then(attempt, attempt).catch((error: unknown) => {
-          if (!(error instanceof SlotTakenError) && error instanceof Error) failed ??= error;
-          if (typeof error === "object" && error !== null) thrownByStatements.add(error);
-          throw error;
-        });
-        previous = result.catch(() => undefined);
-        return result;
-      };
-      const reads = readsOn(this.#tables, client);
-      const tx: StorageOperations = {
-        get: (collection, id) => statement(() => reads.get(collection, id)),
-        getBySlot: (collection, slot) => statement(() => reads.getBySlot(collection, slot)),
-        list: (collection) => statement(() => reads.list(collection)),
-        listByPeer: (collection, peer) => statement(() => reads.listByPeer(collection, peer)),
-        hasPeer: (collection, peer) => statement(() => reads.hasPeer(collection, peer)),
-        upsertBySlot: async (collection, record) =>
-          stored(await statement(() => upsertIntoSlot(client, this.#tables, collection, record))),
-        commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
-      };
-      try {
-        const result = await work(tx);
-        // A statement failed and `work` went on regardless: PostgreSQL would roll the transaction back at COMMIT
-        // without a word, so it fails (and is run again if that failure calls for it).
-        if (failed !== undefined) throw failed;
-        return result;
-      } catch (error) {
-        if (typeof error === "object" && error !== null && thrownByStatements.has(error)) throw error;
-        throw new OwnFailure(error);
-      }
-    }, "SERIALIZABLE");
+  transaction<T>(work: (tx: StorageOperations) => Promise<T>, scope?: readonly string[]): Promise<T> {
+    const scoped = scope !== undefined && scope.length > 0;
+    return this.#transaction(
+      async (client) => {
+        if (scoped) await lockScope(client, this.#tables, scope);
+        // What the statements threw goes to `retrying`, which may run `work` again; what `work` threw by
+        // itself leaves as it is.
+        const thrownByStatements = new WeakSet<object>();
+        // One connection runs one statement at a time: calls of `work` made side by side take turns.
+        let previous: Promise<unknown> = Promise.resolve();
+        // After a failed statement PostgreSQL refuses the rest of the transaction: they fail as the first did,
+        // so that the failure `retrying` judges is the one that matters (a serialization failure, say).
+        let failed: Error | undefined;
+        const statement = <R>(run: () => Promise<R>): Promise<R> => {
+          const attempt = () => (failed === undefined ? run() : Promise.reject(failed));
+          const result = previous.then(attempt, attempt).catch((error: unknown) => {
+            if (!(error instanceof SlotTakenError) && error instanceof Error) failed ??= error;
+            if (typeof error === "object" && error !== null) thrownByStatements.add(error);
+            throw error;
+          });
+          previous = result.catch(() => undefined);
+          return result;
+        };
+        const reads = readsOn(this.#tables, client);
+        const tx: StorageOperations = {
+          get: (collection, id) => statement(() => reads.get(collection, id)),
+          getBySlot: (collection, slot) => statement(() => reads.getBySlot(collection, slot)),
+          list: (collection) => statement(() => reads.list(collection)),
+          listByPeer: (collection, peer) => statement(() => reads.listByPeer(collection, peer)),
+          hasPeer: (collection, peer) => statement(() => reads.hasPeer(collection, peer)),
+          upsertBySlot: async (collection, record) =>
+            stored(await statement(() => upsertIntoSlot(client, this.#tables, collection, record))),
+          commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
+        };
+        try {
+          const result = await work(tx);
+          // A statement failed and `work` went on regardless: PostgreSQL would roll the transaction back at COMMIT
+          // without a word, so it fails (and is run again if that failure calls for it).
+          if (failed !== undefined) throw failed;
+          return result;
+        } catch (error) {
+          if (typeof error === "object" && error !== null && thrownByStatements.has(error)) throw error;
+          throw new OwnFailure(error);
+        }
+      },
+      scoped ? "READ COMMITTED" : "SERIALIZABLE",
+    );
   }
 
   /**
@@ -347,6 +355,20 @@ function readsOn(tables: Tables, db: PgQueryable): Reads {
       return rows.length > 0;
     },
   };
+}
+
+/**
+ * Takes the advisory locks of a scope's names, held until the transaction ends. The names are hashed (with
+ * the schema, so schemas do not wait for each other) and locked in the order of their hashes, the same order
+ * in every transaction. PostgreSQL evaluates a volatile function of the select list after sorting.
+ */
+async function lockScope(client: PgPoolClient, tables: Tables, scope: readonly string[]): Promise<void> {
+  await client.query(
+    `SELECT pg_advisory_xact_lock(h)
+       FROM (SELECT DISTINCT hashtextextended($1 || ' ' || name, 0) AS h FROM unnest($2::text[]) AS name) AS keys
+      ORDER BY h`,
+    [tables.schema, scope],
+  );
 }
 
 function stored(row: Record<string, unknown>): StoredRecord {
