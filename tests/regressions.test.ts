@@ -2,6 +2,7 @@
 import { Err, createRuntime, LocalBackbone, lokiStorage, RuntimeError } from "../src/index";
 import type {
   Backbone,
+  BackboneInbox,
   LocalRequestDTO,
   RelationshipDTO,
   Result,
@@ -19,6 +20,7 @@ import {
   recordEvents,
   sleep,
   slowStorage,
+  testStorage,
   UNKNOWN_ADDRESS,
   worldPerTest,
 } from "./support";
@@ -479,6 +481,72 @@ describe("requests", () => {
       );
       expect(responses).toHaveLength(1);
     });
+  });
+});
+
+describe("two processes serving one identity", () => {
+  /** The Backbone, with the inbox each runtime connects kept: pushes as another process may hand them over. */
+  function keepingInboxes(backbone: Backbone) {
+    const inboxes = new Map<string, BackboneInbox>();
+    const wrapped = new Proxy(backbone, {
+      get(target, key) {
+        if (key === "connect") {
+          return (address: string, inbox: BackboneInbox) => {
+            inboxes.set(address, inbox);
+            return target.connect(address, inbox);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return { backbone: wrapped, inboxOf: (address: string) => inboxes.get(address) as BackboneInbox };
+  }
+
+  test("a relationship's push older than the state kept, or about one the identity decomposed, changes nothing and announces nothing", async () => {
+    const { backbone, inboxOf } = keepingInboxes(w.backbone);
+    const a = await w.runtime();
+    const { storage, dispose } = testStorage();
+    const b = await createRuntime({ backbone, storage });
+    try {
+      const relationshipId = await relate(a, b);
+      const active = ok(await b.relationships.getRelationship({ id: relationshipId }));
+      ok(await a.relationships.terminateRelationship({ relationshipId }));
+      const changed = recordEvents(b, "transport.relationshipChanged");
+      // Handed over late by a process that read it before the termination.
+      await inboxOf(b.address).relationshipChanged(active);
+      expect(ok(await b.relationships.getRelationship({ id: relationshipId })).status).toBe("Terminated");
+      const terminated = ok(await b.relationships.getRelationship({ id: relationshipId }));
+      ok(await b.relationships.decomposeRelationship({ relationshipId }));
+      await inboxOf(b.address).relationshipChanged(terminated);
+      expect(err(await b.relationships.getRelationship({ id: relationshipId })).code).toBe(
+        CODE.recordNotFound,
+      );
+      expect(changed).toEqual([]);
+    } finally {
+      await b.close();
+      await dispose();
+    }
+  });
+
+  test("a deletion process's push older than the state kept changes nothing and announces nothing", async () => {
+    const { backbone, inboxOf } = keepingInboxes(w.backbone);
+    const { storage, dispose } = testStorage();
+    const b = await createRuntime({ backbone, storage });
+    try {
+      const approved = ok(await b.identityDeletion.initiateIdentityDeletionProcess());
+      ok(await b.identityDeletion.cancelIdentityDeletionProcess());
+      const changed = recordEvents(b, "transport.identityDeletionProcessStatusChanged");
+      await inboxOf(b.address).identityDeletionProcessChanged(approved);
+      expect(ok(await b.identityDeletion.getIdentityDeletionProcess({ id: approved.id })).status).toBe(
+        "Cancelled",
+      );
+      expect(ok(await b.identityDeletion.checkIfIdentityIsDeleted()).isDeleted).toBe(false);
+      expect(changed).toEqual([]);
+    } finally {
+      await b.close();
+      await dispose();
+    }
   });
 });
 

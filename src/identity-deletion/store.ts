@@ -32,20 +32,38 @@ export class OwnDeletionStore implements Store {
   }
 
   /** Takes over the Backbone's list, e.g. after being offline; announces nothing. */
+  /** Keeps the Backbone's list (a catch-up on connecting), quietly, where it is not older than what is kept. */
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
-    if (processes.length > 0)
-      await this.processes.commit(processes.map((process) => this.processes.put(process)));
+    for (const process of processes) await this.#keep(process);
   }
 
   /**
-   * Keeps a process's new state and announces it; a state already kept (the same push handed over twice)
-   * changes nothing and announces nothing. The event gets a copy of its own.
+   * Keeps a process's new state and announces it. A state already kept (the same push handed over twice, by
+   * this process or another serving the identity) or an older one (fewer decisions) changes nothing and
+   * announces nothing. The event gets a copy of its own.
    */
   async record(process: IdentityDeletionProcessDTO): Promise<void> {
-    const kept = await this.processes.get(process.id);
-    if (isDeepStrictEqual(kept, process)) return;
-    await this.processes.save(process);
-    this.#context.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
+    if (await this.#keep(process)) {
+      this.#context.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
+    }
+  }
+
+  /** Writes the state unless it is kept already or older, checking in one transaction about the identity. */
+  #keep(process: IdentityDeletionProcessDTO): Promise<boolean> {
+    return this.#context.storage.transaction(
+      async (tx) => {
+        const kept = await this.processes.in(tx).get(process.id);
+        if (
+          kept !== undefined &&
+          (isDeepStrictEqual(kept, process) || decisions(process) < decisions(kept))
+        ) {
+          return false;
+        }
+        await tx.commit([this.processes.put(process)]);
+        return true;
+      },
+      [this.#context.address],
+    );
   }
 
   async activeProcess(): Promise<IdentityDeletionProcessDTO | undefined> {
@@ -55,4 +73,10 @@ export class OwnDeletionStore implements Store {
   async standing(): Promise<DeletionStanding> {
     return standingOf(await this.activeProcess(), this.#context.clock.now());
   }
+}
+
+/** How far a process has come: each decision (approval, rejection, cancellation) is taken once, in order. */
+function decisions(process: IdentityDeletionProcessDTO): number {
+  return [process.approvedAt, process.rejectedAt, process.cancelledAt].filter((at) => at !== undefined)
+    .length;
 }

@@ -13,6 +13,8 @@ import type { PeerDeletionEvent, RelationshipDTO, RelationshipTemplateDTO } from
 export class RelationshipStore implements Store {
   readonly relationships: RecordCollection<RelationshipDTO>;
   readonly templates: RecordCollection<RelationshipTemplateDTO>;
+  /** The relationships the own identity decomposed: a push about one that comes late never brings it back. */
+  readonly #forgotten: RecordCollection<{ id: string }>;
   readonly #context: RuntimeContext<unknown, RelationshipEvents>;
 
   constructor(context: RuntimeContext<unknown, RelationshipEvents>) {
@@ -28,28 +30,42 @@ export class RelationshipStore implements Store {
       `${address}/relationshipTemplates`,
       (template) => ({ peers: [template.createdBy] }),
     );
+    this.#forgotten = new RecordCollection(storage, `${address}/forgottenRelationships`);
   }
 
   get collections(): readonly string[] {
-    return [this.relationships.name, this.templates.name];
+    return [this.relationships.name, this.templates.name, this.#forgotten.name];
   }
 
   /**
    * Stores the relationship's new state and announces it: a change caused by the peer's deletion with its own
    * event (behaviour §5), any other with `transport.relationshipChanged`. A state already kept (the same push
-   * handed over twice) changes nothing and announces nothing.
+   * handed over twice, by this process or another serving the identity), an older one (fewer audit-log
+   * entries) and one of a relationship the identity decomposed change nothing and announce nothing: the check
+   * and the write are one transaction about the identity.
    */
-  async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<RelationshipDTO> {
-    if (isDeepStrictEqual(await this.relationships.get(relationship.id), relationship)) return relationship;
-    await this.relationships.save(relationship);
-    const { events } = this.#context;
+  async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<void> {
+    const { storage, address, events } = this.#context;
+    const applied = await storage.transaction(
+      async (tx) => {
+        const kept = await this.relationships.in(tx).get(relationship.id);
+        const stale =
+          kept === undefined
+            ? (await this.#forgotten.in(tx).get(relationship.id)) !== undefined
+            : isDeepStrictEqual(kept, relationship) || relationship.auditLog.length < kept.auditLog.length;
+        if (stale) return false;
+        await tx.commit([this.relationships.put(relationship)]);
+        return true;
+      },
+      [address],
+    );
+    if (!applied) return;
     // Listeners get their own copy: what they do to it never reaches the caller's result.
     events.publish(peerDeletion ?? "transport.relationshipChanged", cloneJson(relationship));
     if (peerDeletion === "transport.peerDeletionCancelled") {
       // The name the enmeshed documentation uses for the same event.
       events.publish("transport.peerDeletionCancelledEvent", cloneJson(relationship));
     }
-    return relationship;
   }
 
   /**
@@ -61,6 +77,7 @@ export class RelationshipStore implements Store {
     const singleUse = template?.createdBy === this.#context.address && template.maxNumberOfAllocations === 1;
     return [
       this.relationships.delete(relationship.id),
+      this.#forgotten.put({ id: relationship.id }),
       ...(singleUse ? [this.templates.delete(template.id)] : []),
     ];
   }

@@ -159,6 +159,28 @@ describePostgres("postgresStorage transactions with a scope", () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  test("a scoped transaction that sits idle holding its locks is ended by the server after queryTimeoutMs, and the others go on", async () => {
+    const schema = freshSchema();
+    const stalled = postgresStorage({ connectionString: databaseUrl(), schema, queryTimeoutMs: 300 });
+    const other = storageOn(schema);
+    await other.list("c");
+    // A process that stops between two statements of its transaction (a long pause, a host gone).
+    const holder = held(stalled, ["did:e:a"], "stalled");
+    await holder.isOpen;
+    const began = performance.now();
+    await other.transaction(
+      (tx) => tx.commit([{ kind: "put", collection: "c", record: { id: "after", data: "{}" } }]),
+      ["did:e:a"],
+    );
+    const waited = performance.now() - began;
+    expect(waited).toBeLessThan(5_000);
+    holder.release();
+    await expect(holder.done).rejects.toMatchObject({ name: "StorageFailure" });
+    // Nothing of the ended transaction was written.
+    expect(await other.get("c", "stalled")).toBeUndefined();
+    await Promise.all([stalled.close(), other.close()]);
+  });
+
   test("many transactions with overlapping scopes in any order on two adapters: none fails, none is lost", async () => {
     const schema = freshSchema();
     const adapters = [storageOn(schema), storageOn(schema)];

@@ -17,6 +17,16 @@ const MAX_CONFLICT_ATTEMPTS = 60;
  */
 export type Isolation = "SERIALIZABLE" | "READ COMMITTED";
 
+/**
+ * How a transaction begins. One that takes locks others wait for is bounded by `lockLimitMs`: it waits no
+ * longer for a lock, and the server ends its session should it sit idle that long in the transaction (its
+ * process stopped, its host gone), so that its locks do not outlive it.
+ */
+export interface TransactionMode {
+  readonly isolation: Isolation;
+  readonly lockLimitMs?: number;
+}
+
 /** What an attempt got to: a failure is safe to retry only if COMMIT had not been sent. */
 export interface Attempt {
   committing: boolean;
@@ -76,7 +86,7 @@ export async function withClient<T>(
   pool: PgPool,
   work: (client: PgPoolClient) => Promise<T>,
   attempt: Attempt,
-  isolation: Isolation,
+  { isolation, lockLimitMs }: TransactionMode,
 ): Promise<T> {
   const client = await pool.connect();
   // A connection that breaks between two statements emits "error": without a listener, that would crash.
@@ -84,7 +94,12 @@ export async function withClient<T>(
   const onError = (error: Error): void => void (broken ??= error);
   client.on("error", onError);
   try {
-    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    const limits =
+      lockLimitMs === undefined
+        ? ""
+        : `; SET LOCAL lock_timeout = ${lockLimitMs}; SET LOCAL idle_in_transaction_session_timeout = ${lockLimitMs}`;
+    // One round trip: without parameters, the statements go as one simple query.
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}${limits}`);
     const result = await work(client);
     attempt.committing = true;
     await client.query("COMMIT");

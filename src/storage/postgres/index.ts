@@ -3,7 +3,7 @@ import type { StorageAdapter, StorageChange, StorageOperations, StoredRecord } f
 import { SchemaVersionFailure, toStored } from "../sql/records.js";
 import type { RecordRow } from "../sql/records.js";
 import { failure, OwnFailure, retrying, withClient } from "./connection.js";
-import type { Isolation } from "./connection.js";
+import type { TransactionMode } from "./connection.js";
 import { loadPg } from "./driver.js";
 import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
@@ -107,10 +107,13 @@ class PostgresStorage implements StorageAdapter {
   readonly #reads: Reads;
   readonly #subscribers = new Subscribers();
   readonly #listener: NotificationListener;
+  /** How long a scoped transaction waits for a lock, or sits idle holding its own: the query timeout. */
+  readonly #lockLimitMs: number;
 
   constructor(tables: Tables, source: PoolSource) {
     this.#tables = tables;
     this.#source = source;
+    this.#lockLimitMs = "pool" in source ? DEFAULT_QUERY_TIMEOUT_MS : source.queryTimeoutMs;
     this.#reads = readsOn(tables, { query: (text, values) => this.#query(text, values) });
     this.#listener = new NotificationListener({
       pool: () => this.#open(),
@@ -209,7 +212,9 @@ class PostgresStorage implements StorageAdapter {
           throw new OwnFailure(error);
         }
       },
-      scoped ? "READ COMMITTED" : "SERIALIZABLE",
+      scoped
+        ? { isolation: "READ COMMITTED", lockLimitMs: this.#lockLimitMs }
+        : { isolation: "SERIALIZABLE" },
     );
   }
 
@@ -251,10 +256,10 @@ class PostgresStorage implements StorageAdapter {
   /** Runs `work` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
   async #transaction<T>(
     work: (client: PgPoolClient) => Promise<T>,
-    isolation: Isolation = "READ COMMITTED",
+    mode: TransactionMode = { isolation: "READ COMMITTED" },
   ): Promise<T> {
     const pool = await this.#open();
-    return retrying((attempt) => withClient(pool, work, attempt, isolation));
+    return retrying((attempt) => withClient(pool, work, attempt, mode));
   }
 
   /** The pool, once the driver is loaded and the tables exist. */
@@ -277,7 +282,9 @@ class PostgresStorage implements StorageAdapter {
     const pool = this.#pool;
     try {
       await retrying((attempt) =>
-        withClient(pool, (client) => createSchema(client, this.#tables), attempt, "READ COMMITTED"),
+        withClient(pool, (client) => createSchema(client, this.#tables), attempt, {
+          isolation: "READ COMMITTED",
+        }),
       );
     } catch (error) {
       // A schema this version cannot open stays refused: no retry mends it.
