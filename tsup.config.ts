@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     testing: "src/testing.ts",
+    "testing-jest": "src/testing/jest.ts",
     cli: "src/cli.ts",
   },
   format: ["esm", "cjs"],

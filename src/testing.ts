@@ -1,4 +1,9 @@
-// "identity-runtime/testing": what third parties need to prove their own storage adapters.
+// "identity-runtime/testing": what integrators need to test their own code against this library (a test
+// world, Result assertions) and to prove their own storage adapters (the compliance suites).
+export { createTestWorld } from "./testing/world.js";
+export type { EventLog, RecordedEvent, TestWorld, TestWorldOptions } from "./testing/world.js";
+export { assertErr, assertOk, resultMatchers } from "./testing/results.js";
+export type { MessagePattern, ResultMatchers } from "./testing/results.js";
 export {
   runComplianceCase,
   runStorageAdapterComplianceSuite,

@@ -12,6 +12,22 @@ export type RuntimeEventPayloads = RelationshipEvents &
 
 export type EventName = Extract<keyof RuntimeEventPayloads, string>;
 
+/** Every event a runtime publishes, by name. */
+export const EVENT_NAMES = Object.keys({
+  "transport.identityDeletionProcessStatusChanged": true,
+  "transport.messageReceived": true,
+  "transport.relationshipChanged": true,
+  "transport.relationshipDecomposedBySelf": true,
+  "transport.peerToBeDeleted": true,
+  "transport.peerDeletionCancelled": true,
+  "transport.peerDeletionCancelledEvent": true,
+  "transport.peerDeleted": true,
+  "consumption.incomingRequestReceived": true,
+  "consumption.outgoingRequestStatusChanged": true,
+  "consumption.incomingRequestStatusChanged": true,
+  // A record of every name: the compiler refuses a missing or unknown one.
+} satisfies Record<EventName, true>) as readonly EventName[];
+
 /** What a listener of `N` receives. */
 export type RuntimeEvent<N extends EventName> = EventEnvelope<N, RuntimeEventPayloads[N]>;
 

@@ -21,7 +21,13 @@ function checkExports(lib, testing) {
   for (const [name, type] of Object.entries(EXPECTED_EXPORTS)) {
     assert.equal(typeof lib[name], type, `identity-runtime should export ${name} as a ${type}`);
   }
-  for (const name of ["runStorageAdapterComplianceSuite", "runComplianceCase"]) {
+  for (const name of [
+    "runStorageAdapterComplianceSuite",
+    "runComplianceCase",
+    "createTestWorld",
+    "assertOk",
+    "assertErr",
+  ]) {
     assert.equal(typeof testing[name], "function", `identity-runtime/testing should export ${name}`);
   }
 }
@@ -41,6 +47,19 @@ async function checkLiveRuntime(lib, testing) {
   } finally {
     await rt.close();
     await backbone.close();
+  }
+  // The testing kit, as an integrator's test uses it.
+  const world = await testing.createTestWorld({ identities: ["shop", "customer"], connected: true });
+  try {
+    testing.assertOk(await world.runtime("customer").identityDeletion.initiateIdentityDeletionProcess());
+    await world.advance({ days: 15 });
+    assert.equal(world.events("shop").of("transport.peerDeleted").length, 1);
+    const shop = world.runtime("shop");
+    const missing = await shop.identityMetadata.getIdentityMetadata({ reference: shop.address, key: "none" });
+    testing.assertErr(missing, "error.runtime.identityMetadata.notFound");
+    assert.throws(() => testing.assertOk(missing), /got Err error\.runtime\.identityMetadata\.notFound/);
+  } finally {
+    await world.close();
   }
   const passed = await testing.runStorageAdapterComplianceSuite(lib.lokiStorage);
   assert.ok(passed.length > 0, "the compliance suite ran cases");
