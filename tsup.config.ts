@@ -5,6 +5,7 @@ export default defineConfig({
     index: "src/index.ts",
     testing: "src/testing.ts",
     "testing-jest": "src/testing/jest.ts",
+    "testing-vitest": "src/testing/vitest.ts",
     cli: "src/cli.ts",
   },
   format: ["esm", "cjs"],

@@ -57,7 +57,7 @@ interface MatcherResult {
  * );
  */
 export const resultMatchers = {
-  toBeOk(this: MatcherContext, received: unknown, ...expected: [] | [unknown]): MatcherResult {
+  toBeOk(this: MatcherContext, received: unknown, ...expected: [value?: unknown]): MatcherResult {
     const problem = okProblem(received, expected.length === 0 ? undefined : { value: expected[0] }, this);
     return {
       pass: problem === undefined,
