@@ -6,7 +6,14 @@ import tseslint from "typescript-eslint";
 
 export default defineConfig(
   {
-    ignores: ["dist/**", "coverage/**", "node_modules/**", "bench/results/**"],
+    ignores: [
+      "dist/**",
+      "coverage/**",
+      "node_modules/**",
+      "bench/results/**",
+      "tmp/**",
+      "examples/.crm-broken/**",
+    ],
   },
   {
     files: ["**/*.{js,mjs,cjs,ts}"],

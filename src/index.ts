@@ -1,5 +1,29 @@
 // The public API: everything users import from "identity-runtime". Internals are not exported.
-export { Ok, Err } from "./core/result.js";
+// Ok, Err and Result are ts-results' own; TypeDoc documents them with the comment on their export statement,
+// so each has one of its own.
+/**
+ * Makes the success side of a Result: `Ok(value)` has `ok: true` and the value in `val`. What a facade
+ * answers when a call succeeds; useful for stubs of your own that answer like the library.
+ * @example
+ * const found: Result<number, string> = Ok(42);
+ * if (found.ok) console.log(found.val); // 42
+ */
+export { Ok } from "./core/result.js";
+/**
+ * Makes the error side of a Result: `Err(error)` has `ok: false` and the error in `val`. Every facade answers
+ * its failures this way, with a `RuntimeError`, never by throwing.
+ * @example
+ * const parsed: Result<number, string> = Number.isNaN(Number(text)) ? Err("not a number") : Ok(Number(text));
+ */
+export { Err } from "./core/result.js";
+/**
+ * `Ok<T> | Err<E>` (ts-results): what every facade method answers, as `RuntimeResult<T>`. Check `ok` (or
+ * `err`) before reading `val`; `unwrap()` returns the value or throws.
+ * @example
+ * const result = await runtime.identityMetadata.getIdentityMetadata({ reference: peer, key: "crm" });
+ * if (result.ok) console.log(result.val.value);
+ * else console.error(result.val.code);
+ */
 export type { Result } from "./core/result.js";
 
 export { createRuntime } from "./runtime/runtime.js";

@@ -8,6 +8,14 @@ export type { NewRelationshipTemplate, RelationshipStatusChange } from "../relat
 /**
  * What the Backbone pushes to a connected runtime: every change of what the runtime keeps a copy of, its own
  * actions included, in the order they happened. A change the runtime caused arrives before its call resolves.
+ * @example
+ * const inbox: BackboneInbox = {
+ *   relationshipChanged: async (relationship) => console.log(relationship.id, relationship.status),
+ *   relationshipDecomposed: async (relationshipId) => console.log("decomposed", relationshipId),
+ *   messageReceived: async (message) => console.log(message.id),
+ *   identityDeletionProcessChanged: async (process) => console.log(process.status),
+ * };
+ * const disconnect = await backbone.connect(address, inbox);
  */
 export interface BackboneInbox extends RelationshipsInbox, MessagesInbox, IdentityDeletionInbox {}
 
@@ -16,14 +24,19 @@ export interface BackboneInbox extends RelationshipsInbox, MessagesInbox, Identi
  * messages and owns identity deletion. Each capability declares its part (`<capability>/backbone.ts`); this is
  * their composition. `LocalBackbone` implements it in-process; a remote client could too. Every method acts
  * for one identity, named first: an identity can only ever act for itself.
+ * @example
+ * const backbone: Backbone = new LocalBackbone();
+ * const runtime = await createRuntime({ backbone });
  */
 export interface Backbone extends RelationshipsBackbone, MessagesBackbone, IdentityDeletionBackbone {
   readonly clock: Clock;
+  /** Creates a new identity on the Backbone; resolves to its address. */
   createIdentity(): Promise<string>;
   /**
    * Lets the Backbone push to the runtime of `address`, first handing it, in order, whatever was pushed while
    * it was not connected. Resolves to the disconnect function.
    */
   connect(address: string, inbox: BackboneInbox): Promise<() => void>;
+  /** Refuses further calls (`error.runtime.runtimeClosed`) and waits for those in flight. */
   close(): Promise<void>;
 }

@@ -26,6 +26,12 @@ import { PushDelivery } from "./delivery.js";
 import type { Push } from "./delivery.js";
 import { DueJobScheduler } from "./scheduler.js";
 
+/**
+ * How a LocalBackbone is set up; every option has a default.
+ * @example
+ * const clock = new ManualClock(new Date("2030-01-01T00:00:00.000Z"));
+ * const backbone = new LocalBackbone({ clock, gracePeriodInDays: 30, host: "backbone.example.com" });
+ */
 export interface LocalBackboneOptions {
   /** Where the Backbone keeps its state; default: in memory. */
   storage?: StorageAdapter;
@@ -46,7 +52,12 @@ export interface LocalBackboneOptions {
   onDeliveryError?: (error: unknown, address: string) => void;
 }
 
-/** What the Backbone Admin UI can do. */
+/**
+ * What the Backbone Admin UI can do.
+ * @example
+ * const started = await backbone.admin.startIdentityDeletionProcess(runtime.address);
+ * if (started.ok) console.log(started.val.status); // "WaitingForApproval"
+ */
 export interface BackboneAdmin {
   /**
    * Starts the deletion of an identity on its behalf (support ticket, GDPR e-mail): a process
@@ -78,12 +89,24 @@ interface Parts {
  * Every change is one transaction of the storage, with its parts made over that transaction: a rule's check
  * and the write it guards are one serializable unit, so the rules hold however many LocalBackbones (in as
  * many processes and hosts) share the storage, and changes of different identities run side by side.
+ * @example
+ * const backbone = new LocalBackbone();
+ * const alice = await createRuntime({ backbone });
+ * const bob = await createRuntime({ backbone });
+ * // … alice and bob relate and exchange messages …
+ * await alice.close();
+ * await bob.close();
+ * await backbone.close();
  */
 export class LocalBackbone implements Backbone {
   readonly clock: Clock;
+  /** The host in the addresses this Backbone hands out. */
   readonly host: string;
+  /** Length of the grace period of an approved IdentityDeletionProcess. */
   readonly gracePeriodInDays: number;
+  /** How long an IdentityDeletionProcess started by the Admin UI waits for approval. */
   readonly approvalPeriodInDays: number;
+  /** The Admin API: what the Backbone Admin UI can do. */
   readonly admin: BackboneAdmin;
 
   readonly #storage: StorageAdapter;
@@ -193,6 +216,7 @@ export class LocalBackbone implements Backbone {
     );
   }
 
+  /** Creates a new identity with an address on `host`; resolves to that address. */
   createIdentity(): Promise<string> {
     return this.#tracked(async () => {
       const address = createAddress(this.host);
@@ -205,6 +229,7 @@ export class LocalBackbone implements Backbone {
     return this.#tracked(() => this.#delivery.connect(address, inbox));
   }
 
+  /** Creates a template of `owner`, from which peers create relationships to it. */
   createRelationshipTemplate(
     owner: string,
     template: NewRelationshipTemplate,
@@ -214,6 +239,7 @@ export class LocalBackbone implements Backbone {
     );
   }
 
+  /** The template with this id; `error.runtime.recordNotFound` if there is none. */
   async getRelationshipTemplate(
     _reader: string,
     templateId: string,
@@ -233,6 +259,7 @@ export class LocalBackbone implements Backbone {
     );
   }
 
+  /** Creates a Pending relationship of `requestor` to the template's owner; as `requestor` sees it. */
   createRelationship(
     requestor: string,
     templateId: string,
@@ -243,6 +270,7 @@ export class LocalBackbone implements Backbone {
     );
   }
 
+  /** Accepts, rejects, revokes or terminates the relationship for `actor`; as `actor` sees it then. */
   changeRelationship(
     actor: string,
     relationshipId: string,
@@ -269,6 +297,10 @@ export class LocalBackbone implements Backbone {
     );
   }
 
+  /**
+   * Refuses further calls (`error.runtime.runtimeClosed`), stops the due-job timer, waits for calls in flight,
+   * disconnects every runtime and closes the storage if the Backbone made it itself.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#scheduler?.stop();

@@ -4,9 +4,21 @@ import { randomBytes } from "node:crypto";
 // is at most 253 characters, as in DNS, so an address fits an index entry in every database.
 const HOST = String.raw`(?:localhost|(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[a-z]{2,})`;
 const MAX_HOST_LENGTH = 253;
+/**
+ * What a whole address looks like: `did:e:<host>:dids:<22 lowercase hex digits>`, the host being `localhost`
+ * or a DNS name of at most 253 characters.
+ * @example
+ * ADDRESS_PATTERN.test("did:e:localhost:dids:0123456789abcdef012345"); // true
+ */
 export const ADDRESS_PATTERN = new RegExp(`^did:e:(?=[^:]{1,${MAX_HOST_LENGTH}}:)${HOST}:dids:[0-9a-f]{22}$`);
 const HOST_PATTERN = new RegExp(`^${HOST}$`);
 
+/**
+ * Whether `value` is a string that is an address (see `ADDRESS_PATTERN`).
+ * @example
+ * const reference: unknown = request.body.reference;
+ * if (!isAddress(reference)) throw new TypeError("reference must be an address");
+ */
 export function isAddress(value: unknown): value is string {
   return typeof value === "string" && ADDRESS_PATTERN.test(value);
 }

@@ -1,20 +1,43 @@
-/** Where the library reads the time. Injected everywhere, so grace and approval periods are testable. */
+/**
+ * Where the library reads the time. Injected everywhere, so grace and approval periods are testable.
+ * @example
+ * const clock: Clock = { now: () => new Date("2030-01-01T00:00:00.000Z") };
+ * const runtime = await createRuntime({ backbone: new LocalBackbone(), clock });
+ */
 export interface Clock {
+  /** The current instant. */
   now(): Date;
 }
 
-/** The real time. */
+/**
+ * The real time.
+ * @example
+ * const clock = new SystemClock();
+ * console.log(clock.now().toISOString());
+ */
 export class SystemClock implements Clock {
+  /** The current instant: `new Date()`. */
   now(): Date {
     return new Date();
   }
 }
 
+/**
+ * A length of time, as the sum of its parts; a missing part counts as 0.
+ * @example
+ * const clock = new ManualClock();
+ * clock.advance({ days: 1, hours: 12 });
+ */
 export interface Duration {
+  /** Days of 24 hours. */
   days?: number;
+  /** Hours. */
   hours?: number;
+  /** Minutes. */
   minutes?: number;
+  /** Seconds. */
   seconds?: number;
+  /** Milliseconds. */
   ms?: number;
 }
 
@@ -43,6 +66,7 @@ export class ManualClock implements Clock {
     this.current = start.getTime();
   }
 
+  /** The instant the clock was set or advanced to last. */
   now(): Date {
     return new Date(this.current);
   }

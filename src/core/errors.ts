@@ -84,7 +84,13 @@ const catalogue = {
 
 type Catalogue = typeof catalogue;
 
-/** Every error code the library can return. */
+/**
+ * Every error code the library can return.
+ * @useDeclaredType
+ * @example
+ * const result = await runtime.relationships.getRelationship({ id: "REL…" });
+ * const code: ErrorCode | undefined = result.err ? result.val.code : undefined;
+ */
 export type ErrorCode = keyof Catalogue;
 
 /** What the message of `C` is made from. */
@@ -93,33 +99,65 @@ export type ErrorArgs<C extends ErrorCode> = Parameters<Catalogue[C]>;
 /**
  * Every error code a facade or the Backbone can return, in the order of the catalogue: to check that a code is
  * one of ours, or to build a table over all of them. (The HTTP layer's own codes are `HttpErrorCodes`.)
+ * @example
+ * const isOurs = (code: string): code is ErrorCode => (ErrorCodes as readonly string[]).includes(code);
  */
 export const ErrorCodes: readonly ErrorCode[] = Object.freeze(Object.keys(catalogue) as ErrorCode[]);
 
-/** The error side of every Result. Deliberately not an `Error`: building one must stay cheap on hot paths. */
+/**
+ * The error side of every Result. Deliberately not an `Error`: building one must stay cheap on hot paths.
+ * @example
+ * const result = await runtime.identityMetadata.getIdentityMetadata({ reference: peer });
+ * if (result.err) console.log(result.val.code, result.val.message);
+ */
 export class RuntimeError {
   constructor(
+    /** What went wrong, as one of the catalogue's codes: what callers branch on. */
     readonly code: ErrorCode,
+    /** What went wrong, in a sentence naming the offending property, address or id. */
     readonly message: string,
     /** The unexpected exception behind an `error.runtime.unknown`, if any. */
     readonly cause?: unknown,
   ) {}
 
-  toJSON(): { code: ErrorCode; message: string } {
+  /** The code and message, without the cause: what `JSON.stringify` writes of the error. */
+  toJSON(): {
+    /** The error's code. */
+    code: ErrorCode;
+    /** The error's message. */
+    message: string;
+  } {
     return { code: this.code, message: this.message };
   }
 
+  /** `code: message`, for logs. */
   toString(): string {
     return `${this.code}: ${this.message}`;
   }
 }
 
+/**
+ * What every facade call resolves to: the value, or the RuntimeError saying why there is none.
+ * @example
+ * const result: RuntimeResult<IdentityMetadataDTO> = await runtime.identityMetadata.getIdentityMetadata({
+ *   reference: runtime.address,
+ * });
+ * if (result.ok) console.log(result.val.value);
+ */
 export type RuntimeResult<T> = Result<T, RuntimeError>;
 
-/** The outcome of a `can…` check: why an action would fail, without acting. */
+/**
+ * The outcome of a `can…` check: why an action would fail, without acting.
+ * @example
+ * const check = (await runtime.relationships.canCreateRelationship({ templateId })).unwrap();
+ * if (!check.isSuccess) console.log(check.code, check.message);
+ */
 export interface CheckResult {
+  /** Whether the action would succeed now. */
   isSuccess: boolean;
+  /** The code the action would fail with; only when it would fail. */
   code?: ErrorCode;
+  /** The message the action would fail with; only when it would fail. */
   message?: string;
 }
 

@@ -1,14 +1,28 @@
-/** What a runtime event looks like to a listener. */
+/**
+ * What a runtime event looks like to a listener.
+ * @example
+ * runtime.events.on("transport.peerDeleted", (event) => {
+ *   console.log(`${event.eventTargetAddress} heard ${event.name}`, event.data);
+ * });
+ */
 export interface EventEnvelope<Name extends string, Data> {
+  /** The event's name, as subscribed to. */
   name: Name;
   /** The address of the runtime's own identity, which the event happened to. */
   eventTargetAddress: string;
+  /** What happened: the payload of this event's name. */
   data: Data;
 }
 
 export type Listener<Event> = (event: Event) => void | Promise<void>;
 
-/** Called with whatever a listener threw or rejected with; listeners' failures never reach the publisher. */
+/**
+ * Called with whatever a listener threw or rejected with; listeners' failures never reach the publisher.
+ * @inline
+ * @example
+ * const onListenerError: ListenerErrorHandler = (error, eventName) => console.error(`listener of ${eventName} failed`, error);
+ * const runtime = await createRuntime({ backbone, onListenerError });
+ */
 export type ListenerErrorHandler = (error: unknown, eventName: string) => void;
 
 /**

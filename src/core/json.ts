@@ -1,8 +1,24 @@
-/** A JSON value, as IdentityMetadata, message and template content store it. */
+/**
+ * A JSON value, as IdentityMetadata, message and template content store it.
+ * @example
+ * const value: JsonValue = { tags: ["customer", "vip"], since: 2024, verified: true, note: null };
+ * await runtime.identityMetadata.upsertIdentityMetadata({ reference: peer, value });
+ */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/**
+ * A JSON object: string keys to JSON values, such as a request's content.
+ * @example
+ * const draft = (await runtime.requests.createOutgoingRequest({ peer, content: { question: "Newsletter?" } })).unwrap();
+ * const content: JsonObject = draft.content;
+ */
 export type JsonObject = { [key: string]: JsonValue };
 
-/** The deepest nesting of arrays and objects a JSON value may have: `{}` is 1 level, `{"a":[]}` 2. */
+/**
+ * The deepest nesting of arrays and objects a JSON value may have: `{}` is 1 level, `{"a":[]}` 2.
+ * @example
+ * let deep: JsonValue = "leaf";
+ * for (let level = 0; level < MAX_JSON_DEPTH; level++) deep = [deep]; // the deepest value accepted
+ */
 export const MAX_JSON_DEPTH = 256;
 
 /** A caller's value, read once: the copy that was checked, or why it is not JSON (naming where). */

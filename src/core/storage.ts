@@ -4,6 +4,9 @@
  * Adapters only do I/O. The core owns ids, serialization and validation: a record's `data` is JSON text the
  * core wrote, so an adapter stores and returns it as it is, and callers' objects can never alias stored ones.
  * Collections are named by the core (e.g. `did:e:…/identityMetadata`) and come into existence on first write.
+ * @example
+ * const record: StoredRecord = { id: "r1", slot: "s1", peers: [peer], data: JSON.stringify({ n: 1 }) };
+ * await storage.commit([{ kind: "put", collection: "c", record }]);
  */
 export interface StoredRecord {
   /** Unique within its collection. */
@@ -19,25 +22,77 @@ export interface StoredRecord {
   readonly data: string;
 }
 
-/** One write of a unit of work. */
+/**
+ * One write of a unit of work.
+ * @example
+ * const changes: StorageChange[] = [
+ *   { kind: "put", collection: "c", record: { id: "r1", data: "{}" } },
+ *   { kind: "deleteByPeer", collection: "c", peer },
+ *   { kind: "notify", topic: "c changed" },
+ * ];
+ * const affected = await storage.commit(changes); // e.g. [1, 2, 0]
+ */
 export type StorageChange =
   /** Inserts the record, or replaces the one with the same id. Fails with `SlotTakenError` if another holds its slot. */
-  | { readonly kind: "put"; readonly collection: string; readonly record: StoredRecord }
+  | {
+      /** Which change this is. */
+      readonly kind: "put";
+      /** The collection written to. */
+      readonly collection: string;
+      /** The record to store. */
+      readonly record: StoredRecord;
+    }
   /** Removes the record with this id, if any. */
-  | { readonly kind: "delete"; readonly collection: string; readonly id: string }
+  | {
+      /** Which change this is. */
+      readonly kind: "delete";
+      /** The collection written to. */
+      readonly collection: string;
+      /** The id of the record to remove. */
+      readonly id: string;
+    }
   /** Removes the record holding this slot, if any. */
-  | { readonly kind: "deleteBySlot"; readonly collection: string; readonly slot: string }
+  | {
+      /** Which change this is. */
+      readonly kind: "deleteBySlot";
+      /** The collection written to. */
+      readonly collection: string;
+      /** The slot whose record to remove. */
+      readonly slot: string;
+    }
   /** Removes every record whose `peers` include this address. */
-  | { readonly kind: "deleteByPeer"; readonly collection: string; readonly peer: string }
+  | {
+      /** Which change this is. */
+      readonly kind: "deleteByPeer";
+      /** The collection written to. */
+      readonly collection: string;
+      /** The address whose records to remove. */
+      readonly peer: string;
+    }
   /**
    * Writes nothing; once the unit of work is committed (never if it is not), every subscriber of every
    * adapter on the database hears `topic` (see `subscribe`). Affects 0 records.
    */
-  | { readonly kind: "notify"; readonly topic: string };
+  | {
+      /** Which change this is. */
+      readonly kind: "notify";
+      /** What subscribers hear. */
+      readonly topic: string;
+    };
 
-/** Reading and writing records: what an adapter offers, and what it lends a transaction. */
+/**
+ * Reading and writing records: what an adapter offers, and what it lends a transaction.
+ * @example
+ * async function rename(ops: StorageOperations, id: string, name: string): Promise<void> {
+ *   const found = await ops.get("c", id);
+ *   if (found !== undefined) await ops.commit([{ kind: "put", collection: "c", record: { ...found, data: JSON.stringify({ name }) } }]);
+ * }
+ * await storage.transaction((tx) => rename(tx, "r1", "Alice"));
+ */
 export interface StorageOperations {
+  /** The record with this id in the collection, if any. */
   get(collection: string, id: string): Promise<StoredRecord | undefined>;
+  /** The record holding this slot in the collection, if any. */
   getBySlot(collection: string, slot: string): Promise<StoredRecord | undefined>;
   /** Every record of the collection, oldest write first (a replaced record keeps its place). */
   list(collection: string): Promise<StoredRecord[]>;
@@ -57,6 +112,15 @@ export interface StorageOperations {
   commit(changes: readonly StorageChange[]): Promise<number[]>;
 }
 
+/**
+ * A database the runtime and the LocalBackbone keep their state in: the records, units of work and
+ * transactions on them, and notifications of commits. `lokiStorage`, `sqliteStorage` and `postgresStorage`
+ * are adapters; one of your own proves itself with the compliance suite of "identity-runtime/testing".
+ * @example
+ * const storage: StorageAdapter = sqliteStorage({ filename: "identity-runtime.db" });
+ * const backbone = new LocalBackbone({ storage });
+ * const runtime = await createRuntime({ backbone, storage });
+ */
 export interface StorageAdapter extends StorageOperations {
   /**
    * Runs `work` as one serializable transaction, however many adapters (and processes, and hosts) share the
@@ -88,17 +152,36 @@ export interface StorageAdapter extends StorageOperations {
 /**
  * The storage could not do its work (a lost connection, a missing driver, a schema from a newer version).
  * Adapters throw it for failures of their I/O; facades answer it with `error.runtime.storage`.
+ * @example
+ * try {
+ *   await connection.query(sql);
+ * } catch (error) {
+ *   throw new StorageFailure(`my-storage: the query failed: ${String(error)}`, { cause: error });
+ * }
  */
 export class StorageFailure extends Error {
+  /** Always `"StorageFailure"`: the runtime recognizes it by name, even from another copy of this package. */
   override readonly name = "StorageFailure";
 }
 
-/** A put would have given a slot a second record. Its own class, so the core can tell it from a failure. */
+/**
+ * A put would have given a slot a second record. Its own class, so the core can tell it from a failure.
+ * @example
+ * try {
+ *   await storage.commit([{ kind: "put", collection: "c", record: { id: "r2", slot: "s1", data: "{}" } }]);
+ * } catch (error) {
+ *   if (!(error instanceof SlotTakenError)) throw error;
+ *   console.log(`slot ${error.slot} of ${error.collection} is taken`);
+ * }
+ */
 export class SlotTakenError extends Error {
+  /** Always `"SlotTakenError"`. */
   override readonly name = "SlotTakenError";
 
   constructor(
+    /** The collection of the slot. */
     readonly collection: string,
+    /** The slot another record holds. */
     readonly slot: string,
   ) {
     super(`The slot ${JSON.stringify(slot)} of collection ${JSON.stringify(collection)} is taken.`);

@@ -16,10 +16,20 @@ const httpCatalogue = {
   "error.http.invalidJson": () => "The body is not valid JSON.",
 } as const;
 
-/** Every error code of the HTTP layer. */
+/**
+ * Every error code of the HTTP layer.
+ * @useDeclaredType
+ * @example
+ * const code: HttpErrorCode = "error.http.unauthorized";
+ * statusOfCode(code); // 401
+ */
 export type HttpErrorCode = keyof typeof httpCatalogue;
 
-/** Every error code of the HTTP layer, in the order of its catalogue (the README's table lists them too). */
+/**
+ * Every error code of the HTTP layer, in the order of its catalogue (the README's table lists them too).
+ * @example
+ * for (const code of HttpErrorCodes) console.log(code, statusOfCode(code));
+ */
 export const HttpErrorCodes: readonly HttpErrorCode[] = Object.freeze(
   Object.keys(httpCatalogue) as HttpErrorCode[],
 );

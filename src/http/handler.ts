@@ -12,6 +12,15 @@ import type { RequestTarget } from "./request.js";
 import { ROUTES } from "./routes.js";
 import type { HttpMethod, Route } from "./routes.js";
 
+/**
+ * How `createHttpHandler` serves: the API key it requires, and where it reports requests and failures.
+ * @example
+ * const options: HttpHandlerOptions = {
+ *   apiKey: process.env.API_KEY!,
+ *   onResponse: ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)} ms`),
+ * };
+ * http.createServer(createHttpHandler(runtime, options)).listen(8080);
+ */
 export interface HttpHandlerOptions {
   /** Required on every route but `/health`, in the `X-API-KEY` header. */
   apiKey: string;
@@ -26,16 +35,44 @@ export interface HttpHandlerOptions {
   onError?: (error: unknown, request: { method: string; path: string }) => void;
 }
 
+/**
+ * One request, as `onResponse` is told of it once its response is sent.
+ * @example
+ * const log = (entry: RequestLogEntry): void => console.log(JSON.stringify(entry));
+ * const handler = createHttpHandler(runtime, { apiKey, onResponse: log });
+ */
 export interface RequestLogEntry {
+  /** The request's method, as sent. */
   method: string;
+  /** The path of the request target, without its query. */
   path: string;
+  /** The status answered; 499 when the client went away before the answer. */
   status: number;
+  /** Milliseconds from the request's arrival until its response was sent (or the client went away). */
   ms: number;
 }
 
-/** The error body of every failed request, as the enmeshed Connector sends it. */
+/**
+ * The error body of every failed request, as the enmeshed Connector sends it.
+ * @example
+ * const response = await fetch(`${baseUrl}/api/v2/IdentityMetadata`, { headers: { "X-API-KEY": "wrong" } });
+ * const { error } = (await response.json()) as HttpErrorBody;
+ * console.log(response.status, error.code); // 401 "error.http.unauthorized"
+ */
 export interface HttpErrorBody {
-  error: { id: string; code: string; message: string; docs: string; time: string };
+  /** What went wrong. */
+  error: {
+    /** An id of this one error (`ERR…`), to find it in logs. */
+    id: string;
+    /** The error code, of the runtime or of the HTTP layer. */
+    code: string;
+    /** What went wrong, in a sentence. */
+    message: string;
+    /** Where the enmeshed documentation explains the code. */
+    docs: string;
+    /** When the error was answered, as an ISO 8601 instant. */
+    time: string;
+  };
 }
 
 const DEFAULT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;

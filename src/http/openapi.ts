@@ -14,7 +14,12 @@ function healthContent(isHealthy: boolean): Record<string, unknown> {
   };
 }
 
-/** The OpenAPI 3.1 document of the HTTP API, made from the same route table the handler serves. */
+/**
+ * The OpenAPI 3.1 document of the HTTP API, made from the same route table the handler serves (which also
+ * serves it at `/api/v2/openapi.json`).
+ * @example
+ * writeFileSync("openapi.json", JSON.stringify(openApiDocument(), null, 2));
+ */
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {

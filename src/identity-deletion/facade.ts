@@ -6,12 +6,27 @@ import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { IdentityDeletionDecision, IdentityDeletionProcessDTO } from "./model.js";
 import type { OwnDeletionStore } from "./store.js";
 
+/**
+ * What `initiateIdentityDeletionProcess` takes; the request itself may be omitted.
+ * @example
+ * const request: InitiateIdentityDeletionProcessRequest = { lengthOfGracePeriodInDays: 30 };
+ * const process = (await runtime.identityDeletion.initiateIdentityDeletionProcess(request)).unwrap();
+ * console.log(process.gracePeriodEndsAt);
+ */
 export interface InitiateIdentityDeletionProcessRequest {
   /** Days until the identity is deleted; a finite number ≥ 0. Default: the Backbone's grace period (14). */
   lengthOfGracePeriodInDays?: number;
 }
 
+/**
+ * Whether the own identity has been deleted, and when it is (or was) to be: what `checkIfIdentityIsDeleted` answers.
+ * @example
+ * const status: IdentityDeletionStatus = (await runtime.identityDeletion.checkIfIdentityIsDeleted()).unwrap();
+ * if (status.isDeleted) await runtime.eraseLocalData();
+ * else if (status.deletionDate !== undefined) console.log(`to be deleted after ${status.deletionDate}`);
+ */
 export interface IdentityDeletionStatus {
+  /** True once the grace period of the Approved process has passed. */
   isDeleted: boolean;
   /** When the identity is (or was) deleted: the approved process's gracePeriodEndsAt. */
   deletionDate?: string;
@@ -141,5 +156,12 @@ export function identityDeletionFacade(
   };
 }
 
-/** The IdentityDeletion use cases of one runtime: `runtime.identityDeletion`. Its methods work detached too. */
+/**
+ * The IdentityDeletion use cases of one runtime: `runtime.identityDeletion`. Its methods work detached too.
+ * @useDeclaredType
+ * @example
+ * const deletion: IdentityDeletionFacade = runtime.identityDeletion;
+ * const active = await deletion.getActiveIdentityDeletionProcess();
+ * if (active.ok && active.val.status === "WaitingForApproval") await deletion.approveIdentityDeletionProcess();
+ */
 export type IdentityDeletionFacade = ReturnType<typeof identityDeletionFacade>;

@@ -4,22 +4,49 @@ import { fail, succeed } from "../core/errors.js";
 import type { RuntimeError } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 
+/**
+ * WaitingForApproval: started by the Backbone Admin UI, waiting for the identity's decision; Approved: the
+ * identity is deleted once the grace period has passed; Rejected and Cancelled: ended, nothing is deleted.
+ * WaitingForApproval and Approved processes are active.
+ * @example
+ * const processes = (await runtime.identityDeletion.getIdentityDeletionProcesses()).unwrap();
+ * const ended: IdentityDeletionProcessStatus[] = ["Rejected", "Cancelled"];
+ * const past = processes.filter((process) => ended.includes(process.status));
+ */
 export type IdentityDeletionProcessStatus = "WaitingForApproval" | "Rejected" | "Approved" | "Cancelled";
 
-/** The process of deleting one identity (behaviour §4). Dates are ISO strings with milliseconds. */
+/**
+ * The process of deleting one identity (behaviour §4). Dates are ISO strings with milliseconds.
+ * @example
+ * runtime.events.on("transport.identityDeletionProcessStatusChanged", (event) => {
+ *   const process: IdentityDeletionProcessDTO = event.data;
+ *   if (process.status === "Approved") console.log(`deleted after ${process.gracePeriodEndsAt}`);
+ * });
+ */
 export interface IdentityDeletionProcessDTO {
+  /** `"IDP"` followed by 17 letters and digits. */
   id: string;
+  /** Where the process stands; WaitingForApproval and Approved are active. */
   status: IdentityDeletionProcessStatus;
+  /** When the identity or the Backbone Admin UI started the process. */
   createdAt: string;
+  /** Until when a process started by the Admin UI can be approved or rejected (this instant included). */
   approvalPeriodEndsAt?: string;
+  /** When the process became Approved: at once when the identity started it itself. */
   approvedAt?: string;
+  /** When the identity rejected the process the Admin UI started. */
   rejectedAt?: string;
+  /** Set on approval: the identity is deleted once this instant has passed, unless cancelled before. */
   gracePeriodEndsAt?: string;
+  /** When the Approved process was cancelled; for one whose approval period passed undecided, that period's end. */
   cancelledAt?: string;
   /** The device fields of the enmeshed record; this library has no devices, so they are never set. */
   createdByDevice?: string;
+  /** Never set: this library has no devices. */
   approvedByDevice?: string;
+  /** Never set: this library has no devices. */
   rejectedByDevice?: string;
+  /** Never set: this library has no devices. */
   cancelledByDevice?: string;
 }
 
@@ -86,7 +113,16 @@ export function startedByAdminProcess(
   };
 }
 
-/** What an identity can decide about its own active process. */
+/**
+ * What an identity can decide about its own active process.
+ * @example
+ * const decide: Record<IdentityDeletionDecision, IdentityDeletionFacade["approveIdentityDeletionProcess"]> = {
+ *   approve: runtime.identityDeletion.approveIdentityDeletionProcess,
+ *   reject: runtime.identityDeletion.rejectIdentityDeletionProcess,
+ *   cancel: runtime.identityDeletion.cancelIdentityDeletionProcess,
+ * };
+ * await decide["reject"]();
+ */
 export type IdentityDeletionDecision = "approve" | "reject" | "cancel";
 
 /**

@@ -9,6 +9,12 @@ import { MAX_IDENTITY_METADATA_KEY_LENGTH, toMetadataDTO } from "./model.js";
 import type { IdentityMetadataDTO } from "./model.js";
 import type { IdentityMetadataStore } from "./store.js";
 
+/**
+ * What `upsertIdentityMetadata` takes: the slot (`reference`, `key`) and the value to keep there.
+ * @example
+ * const request: UpsertIdentityMetadataRequest = { reference: peer, key: "crm", value: { customerId: 42 } };
+ * const metadata = (await runtime.identityMetadata.upsertIdentityMetadata(request)).unwrap();
+ */
 export interface UpsertIdentityMetadataRequest {
   /** The address of the identity the metadata is about: the own address or a relationship's peer. */
   reference: string;
@@ -21,8 +27,17 @@ export interface UpsertIdentityMetadataRequest {
   value: unknown;
 }
 
+/**
+ * Names one IdentityMetadata slot, for `getIdentityMetadata` and `deleteIdentityMetadata`.
+ * @example
+ * const slot: IdentityMetadataSlotRequest = { reference: peer, key: "crm" };
+ * const found = await runtime.identityMetadata.getIdentityMetadata(slot);
+ * if (found.ok) await runtime.identityMetadata.deleteIdentityMetadata(slot);
+ */
 export interface IdentityMetadataSlotRequest {
+  /** The address of the identity the metadata is about. */
   reference: string;
+  /** Absent names the "no key" slot only, never a keyed one; `""` is a slot of its own. */
   key?: string;
 }
 
@@ -118,5 +133,12 @@ export function identityMetadataFacade(context: RuntimeContext, parts: IdentityM
   };
 }
 
-/** The IdentityMetadata use cases of one runtime: `runtime.identityMetadata`. Its methods work detached too. */
+/**
+ * The IdentityMetadata use cases of one runtime: `runtime.identityMetadata`. Its methods work detached too.
+ * @useDeclaredType
+ * @example
+ * const metadata: IdentityMetadataFacade = runtime.identityMetadata;
+ * await metadata.upsertIdentityMetadata({ reference: runtime.address, value: { displayName: "Org" } });
+ * const own = (await metadata.getIdentityMetadata({ reference: runtime.address })).unwrap();
+ */
 export type IdentityMetadataFacade = ReturnType<typeof identityMetadataFacade>;

@@ -14,5 +14,6 @@ export interface MessagesBackbone {
 
 /** What the Backbone pushes to a runtime about messages. */
 export interface MessagesInbox {
+  /** A message to the own identity arrived: the runtime keeps and announces it, once however often pushed. */
   messageReceived(message: MessageDTO): Promise<void>;
 }

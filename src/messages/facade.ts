@@ -10,6 +10,16 @@ import type { MessageDTO } from "./model.js";
 import { checkRecipients } from "./rules.js";
 import type { MessageStore } from "./store.js";
 
+/**
+ * What `sendMessage` sends, and to whom.
+ * @example
+ * const request: SendMessageRequest = {
+ *   recipients: [ada.address],
+ *   content: { "@type": "Notification", text: "We have moved" },
+ * };
+ * const sent = await runtime.messages.sendMessage(request);
+ * if (sent.err) console.log(sent.val.code); // e.g. "error.transport.messages.peerIsDeleted"
+ */
 export interface SendMessageRequest {
   /** Addresses of peers; at least one, no duplicates. */
   recipients: string[];
@@ -89,5 +99,12 @@ export function messagesFacade(context: RuntimeContext, parts: MessagesFacadePar
   };
 }
 
-/** The Messages use cases of one runtime: `runtime.messages`. Its methods work detached too. */
+/**
+ * The Messages use cases of one runtime: `runtime.messages`. Its methods work detached too.
+ * @example
+ * const { sendMessage, getMessages }: MessagesFacade = runtime.messages;
+ * await sendMessage({ recipients: [ada.address], content: { "@type": "Mail", body: "Hello" } });
+ * const messages = (await getMessages()).unwrap();
+ * @useDeclaredType
+ */
 export type MessagesFacade = ReturnType<typeof messagesFacade>;

@@ -1,11 +1,26 @@
 import type { JsonValue } from "../core/json.js";
 import { isPlainObject } from "../core/json.js";
 
+/**
+ * A message the own identity sent or received.
+ * @example
+ * for (const message of (await runtime.messages.getMessages()).unwrap()) {
+ *   const from = message.createdBy === runtime.address ? "me" : message.createdBy;
+ *   console.log(message.createdAt, from, "→", message.recipients, message.content);
+ * }
+ */
 export interface MessageDTO {
+  /** `MSG…`, the same for the sender and every recipient. */
   id: string;
+  /** The sender's address. */
   createdBy: string;
+  /**
+   * The recipients' addresses. The sender's copy loses a recipient whose relationship the sender decomposed.
+   */
   recipients: string[];
+  /** Any JSON value; a Notification when its "@type" is "Notification". */
   content: JsonValue;
+  /** When the Backbone relayed it, by its clock: ISO 8601 in UTC with milliseconds. */
   createdAt: string;
 }
 

@@ -1,10 +1,14 @@
 import type { RelationshipDTO } from "./model.js";
 
+/** The events about relationships: name → the `data` their listeners get. */
 export interface RelationshipEvents {
   /** A relationship of the own identity was created or changed its status, by either side. */
   "transport.relationshipChanged": RelationshipDTO;
   /** The own identity decomposed a relationship; it and everything about the peer is gone locally. */
-  "transport.relationshipDecomposedBySelf": { relationshipId: string };
+  "transport.relationshipDecomposedBySelf": {
+    /** The id of the relationship the own identity decomposed. */
+    relationshipId: string;
+  };
   /** The peer's deletion was approved: `peerDeletionInfo` is ToBeDeleted, the status unchanged. */
   "transport.peerToBeDeleted": RelationshipDTO;
   /** The peer cancelled its deletion: `peerDeletionInfo` is gone. */

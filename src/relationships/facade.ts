@@ -8,6 +8,16 @@ import type { RelationshipEvents } from "./events.js";
 import type { RelationshipStore } from "./store.js";
 import type { RelationshipDTO, RelationshipStatus, RelationshipTemplateDTO } from "./model.js";
 
+/**
+ * What `createOwnRelationshipTemplate` creates a template from; every field is optional.
+ * @example
+ * const request: CreateOwnRelationshipTemplateRequest = {
+ *   content: { "@type": "Invitation" },
+ *   expiresAt: "2031-01-01T00:00:00.000Z",
+ *   maxNumberOfAllocations: 1,
+ * };
+ * const template = await runtime.relationships.createOwnRelationshipTemplate(request);
+ */
 export interface CreateOwnRelationshipTemplateRequest {
   /** Any JSON value (checked at run time). */
   content?: unknown;
@@ -17,18 +27,41 @@ export interface CreateOwnRelationshipTemplateRequest {
   maxNumberOfAllocations?: number;
 }
 
+/**
+ * The peer's template to create a relationship from, and what to send along with it.
+ * @example
+ * const request: CreateRelationshipRequest = { templateId, creationContent: { "@type": "Application" } };
+ * const check = (await runtime.relationships.canCreateRelationship(request)).unwrap();
+ * if (check.isSuccess) await runtime.relationships.createRelationship(request);
+ */
 export interface CreateRelationshipRequest {
+  /** The template's id (`RLT…`). */
   templateId: string;
   /** Any JSON value (checked at run time). */
   creationContent?: unknown;
 }
 
+/**
+ * Names the relationship an action applies to.
+ * @example
+ * const request: RelationshipIdRequest = { relationshipId: relationship.id };
+ * await runtime.relationships.acceptRelationship(request);
+ */
 export interface RelationshipIdRequest {
+  /** The relationship's id (`REL…`). */
   relationshipId: string;
 }
 
+/**
+ * Narrows `getRelationships`; given both, a relationship must match both.
+ * @example
+ * const query: GetRelationshipsQuery = { peer: ada.address, status: "Active" };
+ * const [active] = (await runtime.relationships.getRelationships(query)).unwrap();
+ */
 export interface GetRelationshipsQuery {
+  /** Only the relationships to this address. */
   peer?: string;
+  /** Only the relationships in this status. */
   status?: RelationshipStatus;
 }
 
@@ -289,5 +322,12 @@ export async function forgetDecomposed(
   if (removed === 1) context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
 }
 
-/** The Relationships use cases of one runtime: `runtime.relationships`. Its methods work detached too. */
+/**
+ * The Relationships use cases of one runtime: `runtime.relationships`. Its methods work detached too.
+ * @example
+ * const { createRelationship, getRelationships }: RelationshipsFacade = runtime.relationships;
+ * await createRelationship({ templateId });
+ * const pending = (await getRelationships({ status: "Pending" })).unwrap();
+ * @useDeclaredType
+ */
 export type RelationshipsFacade = ReturnType<typeof relationshipsFacade>;

@@ -4,9 +4,24 @@ import type { RuntimeError } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import type { DeletionChange } from "../identity-deletion/model.js";
 
+/**
+ * Where a relationship stands. Pending until the template's creator accepts (Active) or rejects (Rejected) it,
+ * or its creator revokes it (Revoked); Active until either side terminates it (Terminated); DeletionProposed
+ * once the peer decomposed it or was deleted.
+ * @example
+ * const pending = (await runtime.relationships.getRelationships({ status: "Pending" })).unwrap();
+ */
 export type RelationshipStatus =
   "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
 
+/**
+ * The action an audit log entry records.
+ * @example
+ * const relationship = (await runtime.relationships.getRelationship({ id: relationshipId })).unwrap();
+ * const peerWasDeleted = relationship.auditLog.some(
+ *   (entry) => entry.reason === "DecompositionDueToIdentityDeletion",
+ * );
+ */
 export type RelationshipAuditLogEntryReason =
   | "Creation"
   | "AcceptanceOfCreation"
@@ -16,37 +31,84 @@ export type RelationshipAuditLogEntryReason =
   | "Decomposition"
   | "DecompositionDueToIdentityDeletion";
 
+/**
+ * One status change of a relationship.
+ * @example
+ * const relationship = (await runtime.relationships.getRelationship({ id: relationshipId })).unwrap();
+ * for (const entry of relationship.auditLog) {
+ *   console.log(entry.createdAt, entry.createdBy, entry.reason, entry.oldStatus, "→", entry.newStatus);
+ * }
+ */
 export interface RelationshipAuditLogEntryDTO {
+  /** When, by the Backbone's clock: ISO 8601 in UTC with milliseconds. */
   createdAt: string;
+  /** The address of the identity that acted; for DecompositionDueToIdentityDeletion, the deleted one. */
   createdBy: string;
+  /** The action that changed the status. */
   reason: RelationshipAuditLogEntryReason;
+  /** The status before; absent on the Creation entry. */
   oldStatus?: RelationshipStatus;
+  /** The status after. */
   newStatus: RelationshipStatus;
 }
 
-/** What a relationship says about its peer's deletion (behaviour §5). */
+/**
+ * What a relationship says about its peer's deletion (behaviour §5).
+ * @example
+ * const relationship = (await runtime.relationships.getRelationship({ id: relationshipId })).unwrap();
+ * const info = relationship.peerDeletionInfo;
+ * if (info?.deletionStatus === "ToBeDeleted") console.log(`${relationship.peer} is deleted at ${info.deletionDate}`);
+ */
 export interface PeerDeletionInfo {
+  /** ToBeDeleted while the peer is in deletion, Deleted once its grace period has passed. */
   deletionStatus: "ToBeDeleted" | "Deleted";
+  /** The end of the peer's grace period: when it is, or was, deleted. */
   deletionDate: string;
 }
 
-/** A relationship as one side sees it: `peer` is the other identity. The id is the same on both sides. */
+/**
+ * A relationship as one side sees it: `peer` is the other identity. The id is the same on both sides.
+ * @example
+ * const relationship = (await runtime.relationships.createRelationship({ templateId })).unwrap();
+ * console.log(relationship.id, relationship.peer, relationship.status); // "REL…", the template's creator, "Pending"
+ */
 export interface RelationshipDTO {
+  /** `REL…` */
   id: string;
+  /** The template the relationship was created from. */
   templateId: string;
+  /** The address of the other identity. */
   peer: string;
+  /** The same on both sides. */
   status: RelationshipStatus;
+  /** Present while the peer is in deletion and once it is deleted. */
   peerDeletionInfo?: PeerDeletionInfo;
+  /** What the relationship's creator sent along with `createRelationship`, if anything. */
   creationContent?: JsonValue;
+  /** Every status change, oldest first. */
   auditLog: RelationshipAuditLogEntryDTO[];
 }
 
+/**
+ * A template from which peers create relationships to its creator.
+ * @example
+ * const template = (await org.relationships.createOwnRelationshipTemplate({ maxNumberOfAllocations: 1 })).unwrap();
+ * // A peer reads it by id, as before creating a relationship from it.
+ * const read = (await ada.relationships.getRelationshipTemplate({ id: template.id })).unwrap();
+ * console.log(read.createdBy === org.address); // true
+ */
 export interface RelationshipTemplateDTO {
+  /** `RLT…` */
   id: string;
+  /** The address of the identity that created it, to which relationships from it lead. */
   createdBy: string;
+  /** ISO 8601 in UTC with milliseconds. */
   createdAt: string;
+  /** From this date-time on, no relationship can be created from the template. */
   expiresAt?: string;
+  /** How many relationships may be created from the template; unlimited if absent. */
   maxNumberOfAllocations?: number;
+  /** Any JSON value its creator gave it. */
   content?: JsonValue;
 }
 
@@ -67,6 +129,17 @@ export interface BackboneRelationship {
   deletionInfo?: Record<string, PeerDeletionInfo>;
 }
 
+/**
+ * The events that announce a change of the peer's deletion on a relationship, instead of
+ * `transport.relationshipChanged` (behaviour §5).
+ * @example
+ * const names: PeerDeletionEvent[] = [
+ *   "transport.peerToBeDeleted",
+ *   "transport.peerDeletionCancelled",
+ *   "transport.peerDeleted",
+ * ];
+ * for (const name of names) runtime.events.on(name, (event) => console.log(name, event.data.peer));
+ */
 export type PeerDeletionEvent =
   "transport.peerToBeDeleted" | "transport.peerDeletionCancelled" | "transport.peerDeleted";
 

@@ -1,5 +1,9 @@
 import type { LocalRequestDTO } from "./model.js";
 
+/**
+ * The events about requests to and from peers, part of `RuntimeEventPayloads`.
+ * @inline
+ */
 export interface RequestEvents {
   /** A peer's request arrived: ManualDecisionRequired. */
   "consumption.incomingRequestReceived": LocalRequestDTO;

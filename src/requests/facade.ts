@@ -9,13 +9,30 @@ import type { LocalRequestDTO, LocalRequestResponse, ResponseContent } from "./m
 import type { RequestStore } from "./store.js";
 import { checkRequestPeer, CREATE_STATUSES, DECIDE_STATUSES } from "./rules.js";
 
+/**
+ * What `createOutgoingRequest` and `canCreateOutgoingRequest` take.
+ * @example
+ * const request: CreateOutgoingRequestRequest = { peer, content: { question: "Newsletter?" } };
+ * const check = (await runtime.requests.canCreateOutgoingRequest(request)).unwrap();
+ * if (check.isSuccess) await runtime.requests.createOutgoingRequest(request);
+ */
 export interface CreateOutgoingRequestRequest {
+  /** The address of the peer the request is for: a relationship with it must be Pending or Active. */
   peer: string;
   /** A JSON object; the request sets its `"@type"` to `"Request"` and its `id` to the request's id. */
   content: unknown;
 }
 
+/**
+ * Names a peer's request, to accept or reject it (or ask whether that is possible now).
+ * @example
+ * runtime.events.on("consumption.incomingRequestReceived", async (event) => {
+ *   const request: IncomingRequestIdRequest = { requestId: event.data.id };
+ *   await runtime.requests.acceptIncomingRequest(request);
+ * });
+ */
 export interface IncomingRequestIdRequest {
+  /** The id of the incoming request (`"REQ…"`), the same on both sides. */
   requestId: string;
 }
 
@@ -199,5 +216,13 @@ export function requestsFacade(context: RuntimeContext, parts: RequestsFacadePar
   };
 }
 
-/** The Requests use cases of one runtime: `runtime.requests`. Its methods work detached too. */
+/**
+ * The Requests use cases of one runtime: `runtime.requests`. Its methods work detached too.
+ * @useDeclaredType
+ * @example
+ * const requests: RequestsFacade = runtime.requests;
+ * for (const request of (await requests.getIncomingRequests()).unwrap()) {
+ *   if (request.status === "ManualDecisionRequired") await requests.rejectIncomingRequest({ requestId: request.id });
+ * }
+ */
 export type RequestsFacade = ReturnType<typeof requestsFacade>;

@@ -30,6 +30,16 @@ import { RequestStore } from "../requests/store.js";
 import { lokiStorage } from "../storage/loki-storage.js";
 import type { RuntimeEventPayloads, RuntimeEvents } from "./events.js";
 
+/**
+ * How `createRuntime` builds a runtime; every option has a default.
+ * @example
+ * const options: RuntimeOptions = {
+ *   backbone: new LocalBackbone(),
+ *   storage: sqliteStorage({ filename: "identity.db" }),
+ *   onListenerError: (error, name) => logger.error({ error, name }, "event listener failed"),
+ * };
+ * const runtime = await createRuntime(options);
+ */
 export interface RuntimeOptions {
   /** The port to the Backbone; default: a fresh LocalBackbone of the runtime's own (closed with it). */
   backbone?: Backbone;
@@ -48,14 +58,29 @@ export interface RuntimeOptions {
   address?: string;
 }
 
+/**
+ * One own identity and its use cases, grouped in facades; made by `createRuntime`.
+ * @example
+ * const runtime: Runtime = await createRuntime({ backbone });
+ * const off = runtime.events.on("transport.messageReceived", (event) => console.log(event.data.content));
+ * await runtime.identityMetadata.upsertIdentityMetadata({ reference: runtime.address, value: { name: "Org" } });
+ * off();
+ * await runtime.close();
+ */
 export interface Runtime {
   /** The address of the runtime's own identity. */
   readonly address: string;
+  /** IdentityMetadata: JSON kept about the own identity and its peers, never shared. */
   readonly identityMetadata: IdentityMetadataFacade;
+  /** The deletion of the own identity. */
   readonly identityDeletion: IdentityDeletionFacade;
+  /** Relationship templates and relationships to peers. */
   readonly relationships: RelationshipsFacade;
+  /** Messages to and from peers. */
   readonly messages: MessagesFacade;
+  /** Requests to and from peers, riding on messages. */
   readonly requests: RequestsFacade;
+  /** Subscriptions to the events of this runtime. */
   readonly events: RuntimeEvents;
   /**
    * Once the own identity has been deleted: erases everything this runtime stored (its identity, metadata,

@@ -2,12 +2,30 @@ import assert from "node:assert/strict";
 import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange, StoredRecord } from "../core/storage.js";
 
-/** One guarantee every StorageAdapter must give, checked on a fresh adapter. */
+/**
+ * One guarantee every StorageAdapter must give, checked on a fresh adapter.
+ * @example
+ * const complianceCase: StorageComplianceCase = storageAdapterComplianceCases[0];
+ * const adapter = myStorage();
+ * try {
+ *   await complianceCase.run(adapter);
+ * } finally {
+ *   await adapter.close();
+ * }
+ */
 export interface StorageComplianceCase {
+  /** The guarantee, in a sentence: a test's name. */
   readonly name: string;
+  /** Checks the guarantee on `adapter` (closing it is the caller's); rejects with an assertion error if it does not hold. */
   run(adapter: StorageAdapter): Promise<void>;
 }
 
+/**
+ * Makes the adapter a compliance case runs on: a fresh, empty one each call.
+ * @example
+ * const factory: StorageAdapterFactory = () => lokiStorage();
+ * await runStorageAdapterComplianceSuite(factory);
+ */
 export type StorageAdapterFactory = () => StorageAdapter | Promise<StorageAdapter>;
 
 export const A = "did:e:localhost:dids:aaaaaaaaaaaaaaaaaaaaaa";
@@ -35,6 +53,11 @@ async function rejectsWithSlotTaken(promise: Promise<unknown>): Promise<void> {
 /**
  * The storage guarantees the runtime relies on. Run them all with `runStorageAdapterComplianceSuite`, or one
  * test each: `test.each(storageAdapterComplianceCases)("%s", …)`.
+ * @example
+ * import { runComplianceCase, storageAdapterComplianceCases } from "identity-runtime/testing";
+ * test.each(storageAdapterComplianceCases.map((c) => [c.name, c] as const))("%s", (_name, complianceCase) =>
+ *   runComplianceCase(() => myStorage(), complianceCase),
+ * );
  */
 export const storageAdapterComplianceCases: readonly StorageComplianceCase[] = [
   {
@@ -487,7 +510,14 @@ export async function runEach<C extends { readonly name: string }>(
   return passed;
 }
 
-/** Runs one case on a fresh adapter and closes it, whatever happens. */
+/**
+ * Runs one case on a fresh adapter and closes it, whatever happens.
+ * @example
+ * import { runComplianceCase, storageAdapterComplianceCases } from "identity-runtime/testing";
+ * for (const complianceCase of storageAdapterComplianceCases) {
+ *   test(complianceCase.name, () => runComplianceCase(() => myStorage(), complianceCase));
+ * }
+ */
 export async function runComplianceCase(
   factory: StorageAdapterFactory,
   complianceCase: StorageComplianceCase,

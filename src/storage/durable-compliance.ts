@@ -7,16 +7,31 @@ import { A, B, C, ids, increment, put, record, runEach, until } from "./complian
 /**
  * A durable adapter's location, opened as often as a case needs: the same database every time (a file, a
  * schema), so that a case can close an adapter and open another on what it left.
+ * @example
+ * const filename = join(mkdtempSync(join(tmpdir(), "db-")), "test.db");
+ * const location: DurableStorage = {
+ *   open: () => sqliteStorage({ filename }),
+ *   markSchemaNewer: async () => setMySchemaVersion(filename, 999),
+ * };
  */
 export interface DurableStorage {
+  /** A new adapter on the location's database; a case may have several open at once. */
   open(): StorageAdapter | Promise<StorageAdapter>;
   /** Records a schema version newer than any this package writes, as a future version would leave it. */
   markSchemaNewer(): Promise<void>;
 }
 
-/** One guarantee of a durable adapter, checked on a fresh location. */
+/**
+ * One guarantee of a durable adapter, checked on a fresh location.
+ * @example
+ * for (const durableCase of durableStorageComplianceCases) {
+ *   test(durableCase.name, () => durableCase.run(freshLocation()));
+ * }
+ */
 export interface DurableStorageComplianceCase {
+  /** The guarantee, in a sentence: a test's name. */
   readonly name: string;
+  /** Checks the guarantee, opening (and closing) adapters on `location`; rejects if it does not hold. */
   run(location: DurableStorage): Promise<void>;
 }
 
@@ -56,6 +71,15 @@ async function rejectsWithStorageFailure(promise: Promise<unknown>, message?: Re
 /**
  * The guarantees a durable adapter gives beyond the common ones: what it acknowledged is there after a reopen,
  * a database of a newer version is refused and left as it is, and `close()` ends its use.
+ * @example
+ * import { durableStorageComplianceCases } from "identity-runtime/testing";
+ * test.each(durableStorageComplianceCases.map((c) => [c.name, c] as const))("%s", (_name, durableCase) => {
+ *   const location = freshLocation();
+ *   return durableCase.run({
+ *     open: () => myStorage(location),
+ *     markSchemaNewer: () => setMySchemaVersion(location, 999),
+ *   });
+ * });
  */
 export const durableStorageComplianceCases: readonly DurableStorageComplianceCase[] = [
   {

@@ -80,6 +80,10 @@ const MIN_TOMBSTONES_TO_COMPACT = 1_024;
  * Two measured LokiJS traps shape it: `remove` is O(N) (it splices arrays), so a removal only marks the record
  * and releases its slot, and tombstones are swept out in one batch once they outnumber live records; and
  * LokiJS indexes neither arrays nor compound keys, so lookups by id and by peer use maps kept beside it.
+ * @example
+ * const storage = lokiStorage();
+ * const backbone = new LocalBackbone({ storage });
+ * const runtime = await createRuntime({ backbone, storage });
  */
 export function lokiStorage(): StorageAdapter {
   return new LokiStorage();

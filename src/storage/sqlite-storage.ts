@@ -12,6 +12,12 @@ import type { RecordRow } from "./sql/records.js";
 import { Subscribers, topicsOf } from "./subscribers.js";
 import type { TopicListener } from "./subscribers.js";
 
+/**
+ * Where `sqliteStorage` keeps its records: a file it opens (and closes), or a database of yours.
+ * @example
+ * const options: SqliteStorageOptions = { filename: "identity-runtime.db" };
+ * const storage = sqliteStorage(options);
+ */
 export type SqliteStorageOptions =
   | {
       /** The database file; created with its schema on first use. */
@@ -30,22 +36,46 @@ export type SqliteStorageOptions =
 /**
  * The part of better-sqlite3 this adapter uses. Declared here rather than imported, so that neither the
  * published types nor the bundle depend on the driver, which is an optional peer dependency.
+ * @example
+ * import Database from "better-sqlite3";
+ * const database: SqliteDatabase = new Database("app.db");
+ * const storage = sqliteStorage({ database }); // close() leaves it open
  */
 export interface SqliteDatabase {
   /** The file it was opened with. */
   readonly name: string;
   /** Whether a transaction is open on it. */
   readonly inTransaction: boolean;
+  /** Runs a PRAGMA statement; with `simple`, returns the first column of its first row. */
   pragma(source: string, options?: { simple: boolean }): unknown;
+  /** Runs one or more statements that return no rows. */
   exec(source: string): unknown;
+  /** Compiles a statement to run as often as needed. */
   prepare(source: string): SqliteStatement;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate: (...args: A) => R };
+  /** Wraps `fn` in a transaction; the adapter calls the `immediate` variant, which takes the write lock at once. */
+  transaction<A extends unknown[], R>(
+    fn: (...args: A) => R,
+  ): {
+    /** Runs `fn` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws. */
+    immediate: (...args: A) => R;
+  };
+  /** Closes the database. */
   close(): unknown;
 }
 
+/**
+ * The part of a better-sqlite3 statement this adapter uses.
+ * @inline
+ */
 interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
+  /** Runs the statement with these parameters; `changes` is the number of rows it wrote. */
+  run(...params: unknown[]): {
+    /** How many rows it inserted, updated or deleted. */
+    changes: number;
+  };
+  /** The first row of the result, or `undefined` when there is none. */
   get(...params: unknown[]): unknown;
+  /** Every row of the result. */
   all(...params: unknown[]): unknown[];
 }
 

@@ -2,7 +2,12 @@ import { AssertionError } from "node:assert";
 import type { ErrorCode, RuntimeError } from "../core/errors.js";
 import type { Result } from "../core/result.js";
 
-/** What a failure's message must contain (a fragment) or match. */
+/**
+ * What a failure's message must contain (a fragment) or match.
+ * @example
+ * assertErr(result, "error.runtime.recordNotFound", "Relationship");
+ * assertErr(result, "error.runtime.recordNotFound", /^Relationship ".*" was not found/);
+ */
 export type MessagePattern = string | RegExp;
 
 /**
@@ -35,14 +40,25 @@ export function assertErr(
   return (result as { val: RuntimeError }).val;
 }
 
-/** What jest and vitest give a matcher as `this` (the part these matchers use). */
+/**
+ * What jest and vitest give a matcher as `this` (the part these matchers use).
+ * @inline
+ */
 interface MatcherContext {
+  /** Whether the matcher runs negated, as in `expect(result).not.toBeOk()`. */
   isNot: boolean;
+  /** The runner's deep equality, as `toEqual` compares. */
   equals(actual: unknown, expected: unknown): boolean;
 }
 
+/**
+ * What a matcher answers to jest and vitest.
+ * @inline
+ */
 interface MatcherResult {
+  /** Whether the result is what the matcher expects. */
   pass: boolean;
+  /** The failure's message, asked for only when the assertion fails. */
   message(): string;
 }
 
@@ -57,6 +73,7 @@ interface MatcherResult {
  * );
  */
 export const resultMatchers = {
+  /** The result is Ok (and, if a value is given, its value equals it, as `toEqual` compares). */
   toBeOk(this: MatcherContext, received: unknown, ...expected: [value?: unknown]): MatcherResult {
     const problem = okProblem(received, expected.length === 0 ? undefined : { value: expected[0] }, this);
     return {
@@ -67,6 +84,7 @@ export const resultMatchers = {
     };
   },
 
+  /** The result is an Err with this code (and a message that contains or matches `message`, if given). */
   toBeErr(this: MatcherContext, received: unknown, code: ErrorCode, message?: MessagePattern): MatcherResult {
     const problem = errProblem(received, code, message);
     return {
@@ -76,7 +94,15 @@ export const resultMatchers = {
   },
 };
 
-/** The types of the matchers, for the declarations of `identity-runtime/testing/jest` and `/vitest`. */
+/**
+ * The types of the matchers, for the declarations of `identity-runtime/testing/jest` and `/vitest`; `R` is what
+ * the runner's matchers return.
+ * @example
+ * // What "identity-runtime/testing/vitest" declares:
+ * declare module "vitest" {
+ *   interface Matchers<T = any> extends ResultMatchers<T> {}
+ * }
+ */
 export interface ResultMatchers<R> {
   /** The result is Ok (and, if a value is given, its value equals it, as `toEqual` compares). */
   toBeOk(value?: unknown): R;

@@ -8,6 +8,16 @@ import type { EventName, RuntimeEvent } from "../runtime/events.js";
 import { createRuntime } from "../runtime/runtime.js";
 import type { Runtime } from "../runtime/runtime.js";
 
+/**
+ * What `createTestWorld` sets up: the identities by name, which of them start related, and the Backbone's
+ * storage, start time and periods.
+ * @example
+ * const world = await createTestWorld({
+ *   identities: ["shop", "customer", "courier"],
+ *   connected: [["customer", "shop"]],
+ *   gracePeriodInDays: 30,
+ * });
+ */
 export interface TestWorldOptions<Name extends string> {
   /** The identities of the world, by the names the test calls them. */
   identities: readonly Name[];
@@ -29,11 +39,24 @@ export interface TestWorldOptions<Name extends string> {
   approvalPeriodInDays?: number;
 }
 
-/** An event a runtime published, as its listeners got it. */
+/**
+ * An event a runtime published, as its listeners got it.
+ * @example
+ * for (const event of world.events("shop").all) console.log(event.name, event.data);
+ */
 export type RecordedEvent = { [N in EventName]: RuntimeEvent<N> }[EventName];
 
-/** Every event one runtime published since the world began (or since `clear()`), in order. */
+/**
+ * Every event one runtime published since the world began (or since `clear()`), in order.
+ * @example
+ * const shopEvents = world.events("shop");
+ * assertOk(await world.runtime("customer").identityDeletion.initiateIdentityDeletionProcess());
+ * await world.advance({ days: 15 });
+ * expect(shopEvents.of("transport.peerDeleted")).toHaveLength(1);
+ * shopEvents.clear();
+ */
 export interface EventLog {
+  /** Every recorded event, of any name, in order. */
   readonly all: readonly RecordedEvent[];
   /** The events of one name, in order. */
   of<N extends EventName>(name: N): RuntimeEvent<N>[];
@@ -50,13 +73,25 @@ export interface EventLog {
   clear(): void;
 }
 
+/**
+ * The world `createTestWorld` made: its identities' runtimes by name, their recorded events, the shared
+ * Backbone and its clock.
+ * @example
+ * const world = await createTestWorld({ identities: ["shop", "customer"] });
+ * const relationship = await world.relate("customer", "shop");
+ * expect(relationship.peer).toBe(world.address("shop"));
+ * await world.close();
+ */
 export interface TestWorld<Name extends string> {
   /** The Backbone all runtimes of the world share, on the world's clock (it runs due jobs on `advance`). */
   readonly backbone: LocalBackbone;
+  /** The world's clock; `advance` moves it and applies what became due. */
   readonly clock: ManualClock;
   /** The runtime of the identity called `name`. */
   runtime(name: Name): Runtime;
+  /** The address of the identity called `name`. */
   address(name: Name): string;
+  /** Every event the runtime of the identity called `name` published. */
   events(name: Name): EventLog;
   /**
    * A relationship that `requestor` creates from a new template of `owner`, accepted by `owner` unless

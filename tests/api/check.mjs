@@ -1,5 +1,5 @@
 // `npm run docs:api`: builds the API reference (TypeDoc, warnings as errors: an undocumented member fails it)
-// into dist/api, and checks that every export of every entry point has an @example.
+// into tmp/api, and checks that every export of every entry point has an @example.
 // `node tests/api/check.mjs --list` lists what is missing without failing on warnings.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -45,7 +45,7 @@ try {
     console.error(`API reference: ${missing.length} exports without an @example:\n  ${missing.join("\n  ")}`);
     process.exitCode = 1;
   } else {
-    console.log("API reference: every export documented, each with an example (dist/api)");
+    console.log("API reference: every export documented, each with an example (tmp/api)");
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

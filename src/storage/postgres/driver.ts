@@ -1,27 +1,54 @@
 import { StorageFailure } from "../../core/storage.js";
 import { loadDriver } from "../sql/records.js";
 
-/** The part of `pg` this adapter uses: declared here, so that `pg` stays an optional peer dependency. */
+/**
+ * What a statement returned. This and the interfaces below are the part of `pg` this adapter uses: declared
+ * here, so that `pg` stays an optional peer dependency.
+ * @inline
+ */
 export interface PgResult {
+  /** The rows the statement returned, by column name. */
   readonly rows: Record<string, unknown>[];
+  /** How many rows the statement returned or wrote; `null` for a statement that has no count. */
   readonly rowCount: number | null;
 }
 
+/** What runs a statement: a pool (on any of its connections) or one connection. */
 export interface PgQueryable {
+  /** Runs `text` with the parameters `values` (`$1`, `$2`, …). */
   query(text: string, values?: readonly unknown[]): Promise<PgResult>;
 }
 
+/**
+ * One connection lent by a pg Pool: for a transaction, or to `LISTEN` on.
+ * @inline
+ */
 export interface PgPoolClient extends PgQueryable {
+  /** Gives the connection back to the pool; with `true` or an error, the pool closes it instead of reusing it. */
   release(destroy?: boolean | Error): void;
+  /** Listens for the connection's errors. */
   on(event: "error", listener: (error: Error) => void): unknown;
+  /** Listens for the connection's end. */
   on(event: "end", listener: () => void): unknown;
+  /** Listens for `NOTIFY` messages on the channels the connection `LISTEN`s on. */
   on(event: "notification", listener: (message: { channel: string; payload?: string }) => void): unknown;
+  /** Stops listening for the connection's errors. */
   removeListener(event: "error", listener: (error: Error) => void): unknown;
 }
 
+/**
+ * The part of a `pg` Pool this adapter uses; any `pg.Pool` is one.
+ * @example
+ * import pg from "pg";
+ * const pool: PostgresPool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const storage = postgresStorage({ pool, schema: "identities" }); // close() does not end the pool
+ */
 export interface PgPool extends PgQueryable {
+  /** Lends one of the pool's connections, until it is released. */
   connect(): Promise<PgPoolClient>;
+  /** Closes every connection of the pool. */
   end(): Promise<void>;
+  /** Listens for errors of idle connections. */
   on(event: "error", listener: (error: Error) => void): unknown;
 }
 

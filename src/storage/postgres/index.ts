@@ -15,7 +15,10 @@ import type { TopicListener } from "../subscribers.js";
 
 export type { PgPool as PostgresPool } from "./driver.js";
 
-/** Where the tables are, and how long a statement may take. */
+/**
+ * Where the tables are, and how long a statement may take.
+ * @inline
+ */
 interface PostgresStorageCommonOptions {
   /**
    * The schema holding the tables, created when missing; default `"public"`. Runtimes and LocalBackbones may
@@ -24,6 +27,17 @@ interface PostgresStorageCommonOptions {
   schema?: string;
 }
 
+/**
+ * Where `postgresStorage` keeps its records: a database it connects to (with a pool it makes and ends), or a
+ * pool of yours; and in which schema.
+ * @example
+ * const options: PostgresStorageOptions = {
+ *   connectionString: "postgres://user:password@db.example.com:5432/identities",
+ *   schema: "identities",
+ *   queryTimeoutMs: 5_000,
+ * };
+ * const storage = postgresStorage(options);
+ */
 export type PostgresStorageOptions = PostgresStorageCommonOptions &
   (
     | {
