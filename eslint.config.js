@@ -6,14 +6,9 @@ import tseslint from "typescript-eslint";
 
 export default defineConfig(
   {
-    ignores: [
-      "dist/**",
-      "coverage/**",
-      "node_modules/**",
-      "bench/results/**",
-      "tmp/**",
-      "examples/.crm-broken/**",
-    ],
+    // The examples are type-checked and run against the packed package by `npm run test:examples`: before
+    // that installs it, their imports of "identity-runtime" do not resolve.
+    ignores: ["dist/**", "coverage/**", "node_modules/**", "bench/results/**", "tmp/**", "examples/**"],
   },
   {
     files: ["**/*.{js,mjs,cjs,ts}"],
