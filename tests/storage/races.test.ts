@@ -421,12 +421,9 @@ describePostgres("the Backbone's rules across processes on one database", () => 
         await until(() => toBeDeleted.length === 1);
         await b.close();
         const doomed = await startRacer(schema, { HANG_ON: "/relationships" });
-        try {
+        await killedWhenHanging(doomed, async () => {
           expect(await doomed.command({ prepare: { address: b.address } })).toBe("prepared");
-          expect(await doomed.line()).toBe("hanging");
-        } finally {
-          await doomed.kill();
-        }
+        });
         expect(await storedStatus(schema, b.address, id)).toBe("Active");
         const restarted = await startRacer(schema);
         try {
@@ -450,16 +447,13 @@ describePostgres("the Backbone's rules across processes on one database", () => 
         const deleted = recordEvents(b, "transport.peerDeleted");
         // Here no Backbone runs due jobs: the doomed one does, and hangs inside its transaction.
         const doomed = await startRacer(schema, { HANG_BACKBONE_ON: "backbone/identityDeletionProcesses" });
-        try {
+        await killedWhenHanging(doomed, async () => {
           ok(
             await a.identityDeletion.initiateIdentityDeletionProcess({
               lengthOfGracePeriodInDays: 300 / 86_400_000,
             }),
           );
-          expect(await doomed.line()).toBe("hanging");
-        } finally {
-          await doomed.kill();
-        }
+        });
         // Nothing of the due job was written: a is not deleted, and b heard nothing.
         expect(await deletedIdentity(schema, a.address)).toBe(false);
         expect(deleted).toEqual([]);
@@ -480,6 +474,16 @@ describePostgres("the Backbone's rules across processes on one database", () => 
     TIMEOUT_MS,
   );
 });
+
+/** Runs `trigger`, which makes `doomed` hang (it says `hanging`), and kills it there with SIGKILL. */
+async function killedWhenHanging(doomed: Racer, trigger: () => Promise<void>): Promise<void> {
+  try {
+    await trigger();
+    expect(await doomed.line()).toBe("hanging");
+  } finally {
+    await doomed.kill();
+  }
+}
 
 /** Whether the Backbone holds the identity's deletion as done. */
 async function deletedIdentity(schema: string, address: string): Promise<boolean> {
