@@ -28,7 +28,14 @@ export type { Result } from "./core/result.js";
 
 export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
-export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
+export type {
+  EventName,
+  JournaledEvent,
+  RuntimeEvent,
+  RuntimeEventJournal,
+  RuntimeEventPayloads,
+  RuntimeEvents,
+} from "./runtime/events.js";
 
 export { createHttpHandler } from "./http/handler.js";
 export { HttpErrorCodes, statusOfCode } from "./http/errors.js";

@@ -229,6 +229,10 @@ export class LocalBackbone implements Backbone {
     return this.#tracked(() => this.#delivery.connect(address, inbox));
   }
 
+  handOverWaiting(address: string): Promise<void> {
+    return this.#tracked(() => this.#delivery.deliver([{ address }]));
+  }
+
   /** Creates a template of `owner`, from which peers create relationships to it. */
   createRelationshipTemplate(
     owner: string,
