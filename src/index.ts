@@ -42,6 +42,8 @@ export { HttpErrorCodes, statusOfCode } from "./http/errors.js";
 export type { HttpErrorCode } from "./http/errors.js";
 export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
 export { openApiDocument } from "./http/openapi.js";
+export { startWebhooks, verifyWebhookSignature, webhooksConfigProblems } from "./http/webhooks.js";
+export type { WebhookOptions, Webhooks, WebhooksConfig, WebhookTarget } from "./http/webhooks.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
 export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";

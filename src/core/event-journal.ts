@@ -193,6 +193,11 @@ export class EventJournal {
     );
   }
 
+  /** Every consumer's cursor. */
+  async cursors(): Promise<{ consumer: string; seq: number }[]> {
+    return (await this.#cursors.list()).map((cursor) => ({ consumer: cursor.id, seq: cursor.seq }));
+  }
+
   /** Removes consumer `name`'s cursor: what only it held back may be pruned. */
   async dropCursor(name: string): Promise<void> {
     await this.#cursors.commit([this.#cursors.delete(name)]);

@@ -14,6 +14,8 @@ const httpCatalogue = {
     `The body must be application/json, not ${contentType === "" ? "without a content type" : quote(contentType)}.`,
   "error.http.payloadTooLarge": (limit: number) => `The body is larger than ${limit} bytes.`,
   "error.http.invalidJson": () => "The body is not valid JSON.",
+  "error.http.noEventJournal": () =>
+    "The runtime keeps no event journal, so it has no event stream: create it with createRuntime({ eventJournal: true }) (identity-runtime serve always does).",
 } as const;
 
 /**
@@ -78,6 +80,7 @@ const STATUS_OF_CODE = {
   "error.http.unsupportedMediaType": 415,
   "error.http.payloadTooLarge": 413,
   "error.http.invalidJson": 400,
+  "error.http.noEventJournal": 501,
 } as const satisfies Record<ErrorCode | HttpErrorCode, number>;
 
 /**

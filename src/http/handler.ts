@@ -5,6 +5,7 @@ import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { HttpFailure, httpFailure, statusOfCode } from "./errors.js";
+import { eventStreamRequest, streamEvents } from "./event-stream.js";
 import { openApiDocument } from "./openapi.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { decodeSegment, parseTarget, printable, queryOf, readJsonBody } from "./request.js";
@@ -33,6 +34,10 @@ export interface HttpHandlerOptions {
    * sees; default: `console.error`.
    */
   onError?: (error: unknown, request: { method: string; path: string }) => void;
+  /** When it aborts, open event streams (`GET /Events`) end: abort it when the server shuts down. */
+  signal?: AbortSignal;
+  /** How often an idle event stream sends a comment, so proxies keep it open; default 15 s. */
+  eventStreamHeartbeatMs?: number;
 }
 
 /**
@@ -189,6 +194,15 @@ export function createHttpHandler(
       (candidate) => path === candidate || path.startsWith(`${candidate}/`),
     );
     const below = prefix === undefined ? undefined : path.slice(prefix.length) || "/";
+    if (below === "/Events") {
+      if (method !== "GET") return sendError(response, methodNotAllowed(method, path, ["GET"]));
+      if (runtime.journal === undefined) return sendError(response, httpFailure("error.http.noEventJournal"));
+      const stream = eventStreamRequest(request, queryOf(target.search));
+      return streamEvents(response, runtime.journal, stream, {
+        signal: options.signal ?? new AbortController().signal,
+        heartbeatMs: options.eventStreamHeartbeatMs ?? 15_000,
+      });
+    }
     if (below === "/openapi.json") {
       if (method !== "GET" && method !== "HEAD")
         return sendError(response, methodNotAllowed(method, path, ["GET"]));

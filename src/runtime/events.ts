@@ -124,6 +124,8 @@ export interface RuntimeEventJournal {
    * many come after them. It never moves back.
    */
   advance(request: { consumer: string; seq: number }): Promise<RuntimeResult<void>>;
+  /** Every consumer's cursor. */
+  cursors(): Promise<RuntimeResult<{ consumer: string; seq: number }[]>>;
   /** Removes the consumer's cursor, so what only it held back can be pruned. */
   dropCursor(request: { consumer: string }): Promise<RuntimeResult<void>>;
 }

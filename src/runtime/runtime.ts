@@ -481,6 +481,7 @@ function journalFacade(context: RuntimeContext, journal: EventJournal): RuntimeE
         await journal.advance(consumer, seq);
         return succeed(undefined);
       }),
+    cursors: () => useCases.run(NO_REQUEST, undefined, async () => succeed(await journal.cursors())),
     dropCursor: (request) =>
       useCases.run(cursorRequest, request, async ({ consumer }) => {
         await journal.dropCursor(consumer);
