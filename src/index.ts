@@ -37,7 +37,16 @@ export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/
 export { openApiDocument } from "./http/openapi.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
-export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type {
+  AdminIdentity,
+  AdminIdentityDeletionProcess,
+  AdminIdentityDetails,
+  AdminIdentityPage,
+  AdminIdentityQuery,
+  AdminIdentityStatus,
+  BackboneAdmin,
+} from "./backbone/admin.js";
 export type {
   Backbone,
   BackboneInbox,
