@@ -33,7 +33,8 @@ export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } fro
 export { createHttpHandler } from "./http/handler.js";
 export { HttpErrorCodes, statusOfCode } from "./http/errors.js";
 export type { HttpErrorCode } from "./http/errors.js";
-export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
+export type { HttpHandlerOptions } from "./http/handler.js";
+export type { HttpErrorBody, RequestLogEntry } from "./http/serving.js";
 export { openApiDocument } from "./http/openapi.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
