@@ -36,6 +36,8 @@ export type { HttpErrorCode } from "./http/errors.js";
 export type { HttpHandlerOptions } from "./http/handler.js";
 export type { HttpErrorBody, RequestLogEntry } from "./http/serving.js";
 export { openApiDocument } from "./http/openapi.js";
+export { adminKeyProblem, createAdminHandler } from "./http/admin.js";
+export type { AdminHandlerOptions } from "./http/admin.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
 export type { LocalBackboneOptions } from "./backbone/local-backbone.js";

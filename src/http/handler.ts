@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errResult, runtimeError } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import type { Runtime } from "../runtime/runtime.js";
-import { httpFailure } from "./errors.js";
 import { openApiDocument } from "./openapi.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { queryOf, readJsonBody } from "./request.js";
@@ -14,6 +13,7 @@ import {
   isSendableKey,
   keyCheck,
   methodNotAllowed,
+  pathBelow,
   routeFor,
   send,
   sendDocument,
@@ -87,13 +87,9 @@ export function createHttpHandler(
     request: IncomingMessage,
     response: ServerResponse,
     method: string,
-    target: RequestTarget | undefined,
+    target: RequestTarget,
     report: (error: unknown) => void,
   ): Promise<void> {
-    if (target === undefined) {
-      request.resume();
-      throw httpFailure("error.http.invalidRequestTarget").with({ connection: "close" });
-    }
     const { path } = target;
     if (path === "/health") {
       if (method !== "GET" && method !== "HEAD")
@@ -103,10 +99,7 @@ export function createHttpHandler(
       return send(response, storage.ok ? 200 : 503, { isHealthy: storage.ok });
     }
     checkKey(request);
-    const prefix = API_PREFIX_LIST.find(
-      (candidate) => path === candidate || path.startsWith(`${candidate}/`),
-    );
-    const below = prefix === undefined ? undefined : path.slice(prefix.length) || "/";
+    const below = pathBelow(API_PREFIX_LIST, path);
     if (below === "/openapi.json") return sendDocument(response, method, path, document);
     const match = routeFor(ROUTES, method, below, path);
     const query = queryOf(target.search);

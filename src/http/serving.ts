@@ -57,14 +57,14 @@ interface Reporting {
 }
 
 /**
- * What a handler does with one request. It may throw: an HttpFailure is answered with its status, anything
- * else is reported and answered 500. `target` is undefined when the request target cannot be read.
+ * What a handler does with one request whose target could be read. It may throw: an HttpFailure is answered
+ * with its status, anything else is reported and answered 500.
  */
 type Serve = (
   request: IncomingMessage,
   response: ServerResponse,
   method: string,
-  target: RequestTarget | undefined,
+  target: RequestTarget,
   report: (error: unknown) => void,
 ) => Promise<void>;
 
@@ -81,7 +81,8 @@ export function isSendableKey(key: string): boolean {
 
 /**
  * A `node:http` handler running `serve` for each request inside one guard: it can only answer, never throw,
- * and it tells `onResponse` of each request once.
+ * and it tells `onResponse` of each request once. A target that is neither a path nor an absolute http(s) URL
+ * is answered 400 before `serve` sees the request.
  */
 export function guarded(
   serve: Serve,
@@ -103,6 +104,11 @@ export function guarded(
         // A failing error reporter must not take the server down with it.
       }
     };
+    const serveTarget = async (): Promise<void> => {
+      if (target !== undefined) return serve(request, response, method, target, report);
+      request.resume();
+      throw httpFailure("error.http.invalidRequestTarget").with({ connection: "close" });
+    };
     // "close" comes after "finish", or alone when the client went away first: one log entry either way.
     response.once("close", () => {
       try {
@@ -116,7 +122,7 @@ export function guarded(
         report(error);
       }
     });
-    serve(request, response, method, target, report).catch((error: unknown) => {
+    serveTarget().catch((error: unknown) => {
       // A client that aborted its own request is no failure of the server's.
       if (!(error instanceof HttpFailure) && !request.destroyed) report(error);
       try {
@@ -144,6 +150,12 @@ export function keyCheck(header: string, key: string): (request: IncomingMessage
       throw httpFailure("error.http.unauthorized", header);
     }
   };
+}
+
+/** The path below the first of `prefixes` it lies under ("/" for the prefix itself), or undefined if none. */
+export function pathBelow(prefixes: readonly string[], path: string): string | undefined {
+  const prefix = prefixes.find((candidate) => path === candidate || path.startsWith(`${candidate}/`));
+  return prefix === undefined ? undefined : path.slice(prefix.length) || "/";
 }
 
 /** A route as matching sees it: a method and a path below the prefix, `{name}` marking a parameter. */
