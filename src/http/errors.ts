@@ -4,7 +4,7 @@ const quote = (value: unknown): string => JSON.stringify(value);
 
 /** The HTTP layer's own errors: code → message factory. The runtime's codes live in `core/errors.ts`. */
 const httpCatalogue = {
-  "error.http.unauthorized": () => "The X-API-KEY header is missing or wrong.",
+  "error.http.unauthorized": (header: string) => `The ${header} header is missing or wrong.`,
   "error.http.invalidRequestTarget": () =>
     "The request target is neither a path (/api/v2/…) nor an absolute http(s) URL that can be parsed.",
   "error.http.routeNotFound": (method: string, path: string) => `There is no route ${method} ${path}.`,

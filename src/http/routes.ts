@@ -27,7 +27,7 @@ export interface Route {
   run(runtime: Runtime, input: RouteInput): Promise<RuntimeResult<unknown>>;
 }
 
-const ADDRESS = { type: "string", pattern: "^did:e:[a-z0-9.-]+:dids:[0-9a-f]{22}$" };
+export const ADDRESS = { type: "string", pattern: "^did:e:[a-z0-9.-]+:dids:[0-9a-f]{22}$" };
 const JSON_VALUE = { description: "Any JSON value: string, number, boolean, null, array or object." };
 const IDENTITY_METADATA = {
   type: "object",
@@ -39,7 +39,7 @@ const IDENTITY_METADATA = {
     value: JSON_VALUE,
   },
 };
-const PROCESS = {
+export const PROCESS = {
   type: "object",
   required: ["id", "status", "createdAt"],
   properties: {
