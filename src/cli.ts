@@ -3,7 +3,9 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
+import { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
+import type { RequestLogEntry } from "./http/serving.js";
 import { startWebhooks, webhooksConfigProblems } from "./http/webhooks.js";
 import type { WebhooksConfig } from "./http/webhooks.js";
 import { LocalBackbone } from "./backbone/local-backbone.js";
@@ -28,6 +30,8 @@ Options:
   --identity <name>       the identity this server is: created on first start, reopened by its name after;
                           servers on one database with different names are different identities, with the
                           same name the same one (default: the storage's first unnamed identity)
+  --admin-key-file <file> a file holding the X-ADMIN-KEY of the Backbone Admin routes (/admin/v1/…), which are
+                          served only when it (or IDENTITY_RUNTIME_ADMIN_KEY) is given; never the API key
   --webhooks <file>       a JSON file of webhook targets and triggers, as the Connector's webhooks module
                           takes them: { "targets": { … }, "webhooks": [{ "triggers": [ … ], "target": … }] }
   --shutdown-grace <s>    seconds that requests in flight get to finish after SIGTERM/SIGINT before their
@@ -91,6 +95,22 @@ function apiKeyOf(given: string | undefined, file: string | undefined): string {
   return apiKey;
 }
 
+/** The admin key from the file or the environment, if any: never the API key. */
+function adminKeyOf(file: string | undefined, apiKey: string): string | undefined {
+  let adminKey = process.env["IDENTITY_RUNTIME_ADMIN_KEY"];
+  if (file !== undefined) {
+    try {
+      adminKey = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      exitWith(`--admin-key-file ${file} cannot be read: ${messageOf(error)}`);
+    }
+  }
+  if (adminKey === undefined || (adminKey === "" && file === undefined)) return undefined;
+  const problem = adminKeyProblem(adminKey, apiKey);
+  if (problem !== undefined) exitWith(problem);
+  return adminKey;
+}
+
 /** The storage `--storage` names; undefined for memory, each part of the runtime then keeps its own. */
 function storageOf(kind: string): StorageAdapter | undefined {
   if (kind === "memory") return undefined;
@@ -135,6 +155,7 @@ function parseOptions(args: string[]) {
         storage: { type: "string", default: "memory" },
         identity: { type: "string" },
         webhooks: { type: "string" },
+        "admin-key-file": { type: "string" },
         "shutdown-grace": { type: "string", default: "10" },
         help: { type: "boolean", default: false },
       },
@@ -155,6 +176,7 @@ async function serve(args: string[]): Promise<void> {
   if (values.host === "") exitWith('--host must name an address; "" would listen on every interface');
   const graceMs = decimal("--shutdown-grace", values["shutdown-grace"], 3_600) * 1_000;
   const apiKey = apiKeyOf(values["api-key"], values["api-key-file"]);
+  const adminKey = adminKeyOf(values["admin-key-file"], apiKey);
   const webhooksConfig = values.webhooks === undefined ? undefined : webhooksOf(values.webhooks);
   const storage = storageOf(values.storage ?? "memory");
 
@@ -179,11 +201,22 @@ async function serve(args: string[]): Promise<void> {
             }),
         });
   const shutdown = new AbortController();
-  const handler = createHttpHandler(runtime, {
-    apiKey,
-    signal: shutdown.signal,
-    onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
-  });
+  const logRequest = (entry: RequestLogEntry): void =>
+    log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 });
+  const api = createHttpHandler(runtime, { apiKey, signal: shutdown.signal, onResponse: logRequest });
+  const admin =
+    adminKey === undefined
+      ? undefined
+      : createAdminHandler(backbone.admin, {
+          adminKey,
+          onResponse: (entry) =>
+            log("info", "admin request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
+        });
+  // The admin routes have a prefix of their own; without an admin key they are not there at all.
+  const handler: typeof api = (request, response) =>
+    admin !== undefined && /^\/admin(?:[/?#]|$)/.test(request.url ?? "")
+      ? admin(request, response)
+      : api(request, response);
   let stopping = false;
   const server = createServer(
     // Timeouts are checked every second, so a slow client is cut off close to the time it is given.

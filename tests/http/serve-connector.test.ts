@@ -1,8 +1,8 @@
-// `serve --webhooks`: events reach the targets from real server processes, through restarts and SIGKILLs.
+// `serve` as a Connector, as real server processes: webhooks through restarts and SIGKILLs, --identity, admin routes.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "./cli";
+import { startCli, startServer } from "./cli";
 import { startReceiver } from "./receiver";
 
 const TEST_TIMEOUT_MS = 60_000;
@@ -94,3 +94,52 @@ test(
   },
   TEST_TIMEOUT_MS,
 );
+
+test(
+  "serve with an admin key: the Backbone Admin routes start a deletion the identity then sees; the API key opens no admin route",
+  async () => {
+    const { cli, url, identity } = await startServer([], {
+      IDENTITY_RUNTIME_API_KEY: API_KEY,
+      IDENTITY_RUNTIME_ADMIN_KEY: "admin-secret",
+    });
+    const admin = (path: string, key: string, method = "GET") =>
+      fetch(`${url}/admin/v1${path}`, { method, headers: { "x-admin-key": key } });
+    expect((await admin(`/Identities/${identity}/DeletionProcesses`, API_KEY, "POST")).status).toBe(401);
+    const started = await admin(`/Identities/${identity}/DeletionProcesses`, "admin-secret", "POST");
+    expect(started.status).toBe(201);
+    expect(((await started.json()) as { result: { status: string } }).result.status).toBe(
+      "WaitingForApproval",
+    );
+    const active = await fetch(`${url}/api/v2/IdentityDeletionProcesses/Active`, {
+      headers: { "x-api-key": API_KEY },
+    });
+    expect(((await active.json()) as { result: { status: string } }).result.status).toBe(
+      "WaitingForApproval",
+    );
+    const listed = await admin(`/Identities?search=${identity.slice(-6)}`, "admin-secret");
+    expect(((await listed.json()) as { result: { total: number } }).result.total).toBe(1);
+    // The admin key opens no API route.
+    expect(
+      (await fetch(`${url}/api/v2/IdentityDeletionProcesses`, { headers: { "x-api-key": "admin-secret" } }))
+        .status,
+    ).toBe(401);
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited()).toStrictEqual({ code: 0, signal: null });
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test("serve refuses an admin key equal to the API key, and starts without admin routes when none is given", async () => {
+  const same = startCli(["serve", "--port", "0"], {
+    IDENTITY_RUNTIME_API_KEY: API_KEY,
+    IDENTITY_RUNTIME_ADMIN_KEY: API_KEY,
+  });
+  expect((await same.exited()).code).toBe(2);
+  expect(same.stderr()).toMatch(/admin key must differ from the API key/);
+  const { cli, url } = await startServer([], { IDENTITY_RUNTIME_API_KEY: API_KEY });
+  const answer = await fetch(`${url}/admin/v1/Identities`, { headers: { "x-admin-key": "anything" } });
+  // Without an admin key, /admin is no route of this server: the API's refusal answers.
+  expect(answer.status).toBe(401);
+  cli.child.kill("SIGTERM");
+  await cli.exited();
+});
