@@ -9,8 +9,8 @@ import { openApiDocument } from "./openapi.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { decodeSegment, parseTarget, printable, queryOf, readJsonBody } from "./request.js";
 import type { RequestTarget } from "./request.js";
-import { ROUTES } from "./routes.js";
-import type { HttpMethod, Route } from "./routes.js";
+import { ROUTES } from "./routes/index.js";
+import type { HttpMethod, Route } from "./routes/index.js";
 
 /**
  * How `createHttpHandler` serves: the API key it requires, and where it reports requests and failures.
@@ -206,10 +206,13 @@ export function createHttpHandler(
       const allowed = new Set(matches.map(({ route }) => route.method));
       return sendError(response, methodNotAllowed(method, path, [...allowed]));
     }
+    if (match.route.notModelled !== undefined)
+      return sendError(response, httpFailure("error.http.notImplemented", match.route.notModelled));
     const query = queryOf(target.search);
     const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
     const result = await match.route.run(runtime, { query, body, params: match.params });
     if (result.err) {
+      if (result.val instanceof HttpFailure) return sendError(response, result.val);
       if (statusOfCode(result.val.code) >= 500) report(result.val.cause ?? result.val);
       return sendError(response, publicError(result.val));
     }
@@ -228,7 +231,9 @@ function matchRoute(
 ): { route: Route; params: Record<string, string> } | undefined {
   const pattern = route.path.split("/");
   const actual = path.split("/");
-  if (pattern.length !== actual.length) return undefined;
+  // A feature not modelled answers for every path below its own too.
+  const deeper = route.notModelled !== undefined && actual.length > pattern.length;
+  if (pattern.length !== actual.length && !deeper) return undefined;
   const params: Record<string, string> = {};
   for (let index = 0; index < pattern.length; index++) {
     const expected = pattern[index] as string;

@@ -1,8 +1,8 @@
 import { ErrorCodes } from "../core/errors.js";
 import { HttpErrorCodes } from "./errors.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
-import { ROUTES } from "./routes.js";
-import type { Route } from "./routes.js";
+import { ROUTES } from "./routes/index.js";
+import type { Route } from "./routes/index.js";
 
 const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
 
@@ -91,20 +91,35 @@ export function openApiDocument(): Record<string, unknown> {
 }
 
 function operation(route: Route): Record<string, unknown> {
+  const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  if (route.notModelled !== undefined) {
+    return {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(pathParameters.length > 0 ? { parameters: pathParameters } : {}),
+      responses: {
+        "501": {
+          ...ERROR_RESPONSE,
+          description: `error.http.notImplemented: identity-runtime does not model ${route.notModelled}.`,
+        },
+      },
+    };
+  }
   const parameters = [
-    ...Object.entries(route.query ?? {}).map(([name, { description, required }]) => ({
+    ...Object.entries(route.query ?? {}).map(([name, { description, required, repeatable }]) => ({
       name,
       in: "query",
       required,
       description,
-      schema: { type: "string" },
+      // Given several times (form style, exploded: `peer=a&peer=b`), it matches any of its values.
+      schema: repeatable === true ? { type: "array", items: { type: "string" } } : { type: "string" },
     })),
-    ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-      name,
-      in: "path",
-      required: true,
-      schema: { type: "string" },
-    })),
+    ...pathParameters,
   ];
   const success =
     route.successStatus === 204
@@ -125,7 +140,8 @@ function operation(route: Route): Record<string, unknown> {
       ? {}
       : {
           requestBody: {
-            required: route.method === "PUT",
+            // A body with required properties is required; one whose properties are all optional may be left out.
+            required: Array.isArray(route.body["required"]) && route.body["required"].length > 0,
             content: { "application/json": { schema: route.body } },
           },
         }),

@@ -35,15 +35,13 @@ export function printable(url: string | undefined): string {
 }
 
 /**
- * The query as given; a parameter given twice is refused, since a slot has one reference and one key. A
- * prototype-less object, so `__proto__` is a parameter like any other (and so refused as unknown).
+ * The query as given: every value of each parameter, in order (list routes match any of them; the routes of
+ * one IdentityMetadata slot refuse a second). A prototype-less object, so `__proto__` is a parameter like any
+ * other (and so refused as unknown).
  */
-export function queryOf(search: string): Record<string, string> {
-  const query = Object.create(null) as Record<string, string>;
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (Object.hasOwn(query, name)) throw invalid(`${name} must be given once`);
-    query[name] = value;
-  }
+export function queryOf(search: string): Record<string, string[]> {
+  const query = Object.create(null) as Record<string, string[]>;
+  for (const [name, value] of new URLSearchParams(search)) (query[name] ??= []).push(value);
   return query;
 }
 
