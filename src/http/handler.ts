@@ -95,8 +95,9 @@ export function isSendableApiKey(key: string): boolean {
 const CLIENT_CLOSED_REQUEST = 499;
 
 /**
- * A plain `node:http` request handler serving the runtime's IdentityMetadata and IdentityDeletionProcess use
- * cases with the enmeshed Connector's routes and envelopes. Mount it in `http.createServer`, Express or Fastify.
+ * A plain `node:http` request handler serving the runtime's use cases with the enmeshed Connector's routes,
+ * shapes and envelopes; the Connector features it does not model answer 501. Mount it in `http.createServer`,
+ * Express or Fastify.
  * @example
  * const server = http.createServer(createHttpHandler(runtime, { apiKey: process.env.API_KEY! }));
  * server.listen(8080);

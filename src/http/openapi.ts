@@ -2,6 +2,7 @@ import { ErrorCodes } from "../core/errors.js";
 import { HttpErrorCodes } from "./errors.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { ROUTES } from "./routes/index.js";
+import { COMPONENT_SCHEMAS } from "./routes/schemas.js";
 import type { Route } from "./routes/index.js";
 
 const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
@@ -51,8 +52,10 @@ export function openApiDocument(): Record<string, unknown> {
       title: "identity-runtime",
       version: "0.1.0",
       description:
-        "IdentityMetadata and identity deletion of the enmeshed runtime, with the routes and envelopes of the " +
-        "enmeshed Connector. Every route needs the X-API-KEY header; GET /health does not.",
+        "IdentityMetadata, identity deletion, relationship templates, relationships, messages and requests of " +
+        "the enmeshed runtime, with the routes, shapes and envelopes of the enmeshed Connector. Connector " +
+        "features identity-runtime does not model answer 501. Every route needs the X-API-KEY header; " +
+        "GET /health does not.",
     },
     servers: API_PREFIX_LIST.map((url) => ({ url })),
     security: [{ apiKey: [] }],
@@ -60,6 +63,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY" } },
       schemas: {
+        ...COMPONENT_SCHEMAS,
         Error: {
           type: "object",
           required: ["error"],
@@ -82,7 +86,8 @@ export function openApiDocument(): Record<string, unknown> {
         Error: {
           description:
             "A failure: 400 malformed request or refused by a rule, 401 no or wrong API key, 404 not found, " +
-            "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, 503 closed.",
+            "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, " +
+            "501 not modelled, 503 closed.",
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
       },
