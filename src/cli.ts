@@ -3,7 +3,11 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
+import { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
+import type { RequestLogEntry } from "./http/serving.js";
+import { startWebhooks, webhooksConfigProblems } from "./http/webhooks.js";
+import type { WebhooksConfig } from "./http/webhooks.js";
 import { LocalBackbone } from "./backbone/local-backbone.js";
 import type { StorageAdapter } from "./core/storage.js";
 import { createRuntime } from "./runtime/runtime.js";
@@ -12,8 +16,8 @@ import { sqliteStorage } from "./storage/sqlite-storage.js";
 
 const USAGE = `Usage: identity-runtime serve [options]
 
-Serves the IdentityMetadata and IdentityDeletionProcess routes of the enmeshed Connector
-(under /api/v2 and /api/core/v1) on an embedded Backbone.
+Serves the enmeshed Connector's routes (under /api/v2 and /api/core/v1) for one identity on an
+embedded Backbone, and delivers its events to webhooks and event streams (GET /api/v2/Events).
 
 Options:
   --port <n>              port to listen on, 0 to 65535 in decimal (default 8080; 0 picks a free one)
@@ -23,6 +27,13 @@ Options:
                           the environment variable IDENTITY_RUNTIME_API_KEY
   --storage <kind>        memory (default), sqlite:<file>, or postgres:<connection string>
                           (the runtime and its Backbone share it; DATABASE_URL works for postgres:)
+  --identity <name>       the identity this server is: created on first start, reopened by its name after;
+                          servers on one database with different names are different identities, with the
+                          same name the same one (default: the storage's first unnamed identity)
+  --admin-key-file <file> a file holding the X-ADMIN-KEY of the Backbone Admin routes (/admin/v1/…), which are
+                          served only when it (or IDENTITY_RUNTIME_ADMIN_KEY) is given; never the API key
+  --webhooks <file>       a JSON file of webhook targets and triggers, as the Connector's webhooks module
+                          takes them: { "targets": { … }, "webhooks": [{ "triggers": [ … ], "target": … }] }
   --shutdown-grace <s>    seconds that requests in flight get to finish after SIGTERM/SIGINT before their
                           connections are closed (default 10)
   --help                  this text`;
@@ -84,6 +95,22 @@ function apiKeyOf(given: string | undefined, file: string | undefined): string {
   return apiKey;
 }
 
+/** The admin key from the file or the environment, if any: never the API key. */
+function adminKeyOf(file: string | undefined, apiKey: string): string | undefined {
+  let adminKey = process.env["IDENTITY_RUNTIME_ADMIN_KEY"];
+  if (file !== undefined) {
+    try {
+      adminKey = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      exitWith(`--admin-key-file ${file} cannot be read: ${messageOf(error)}`);
+    }
+  }
+  if (adminKey === undefined || (adminKey === "" && file === undefined)) return undefined;
+  const problem = adminKeyProblem(adminKey, apiKey);
+  if (problem !== undefined) exitWith(problem);
+  return adminKey;
+}
+
 /** The storage `--storage` names; undefined for memory, each part of the runtime then keeps its own. */
 function storageOf(kind: string): StorageAdapter | undefined {
   if (kind === "memory") return undefined;
@@ -102,6 +129,19 @@ function storageOf(kind: string): StorageAdapter | undefined {
   );
 }
 
+/** The webhooks configuration in `file`, or exit: unreadable, not JSON, or not a valid configuration. */
+function webhooksOf(file: string): WebhooksConfig {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    exitWith(`--webhooks ${file} cannot be read as JSON: ${messageOf(error)}`);
+  }
+  const problems = webhooksConfigProblems(config);
+  if (problems.length > 0) exitWith(`--webhooks ${file}:\n  ${problems.join("\n  ")}`);
+  return config as WebhooksConfig;
+}
+
 /** The options of `serve`; a malformed command line is a usage error (exit 2), like every other. */
 function parseOptions(args: string[]) {
   try {
@@ -113,6 +153,9 @@ function parseOptions(args: string[]) {
         "api-key": { type: "string" },
         "api-key-file": { type: "string" },
         storage: { type: "string", default: "memory" },
+        identity: { type: "string" },
+        webhooks: { type: "string" },
+        "admin-key-file": { type: "string" },
         "shutdown-grace": { type: "string", default: "10" },
         help: { type: "boolean", default: false },
       },
@@ -133,15 +176,47 @@ async function serve(args: string[]): Promise<void> {
   if (values.host === "") exitWith('--host must name an address; "" would listen on every interface');
   const graceMs = decimal("--shutdown-grace", values["shutdown-grace"], 3_600) * 1_000;
   const apiKey = apiKeyOf(values["api-key"], values["api-key-file"]);
+  const adminKey = adminKeyOf(values["admin-key-file"], apiKey);
+  const webhooksConfig = values.webhooks === undefined ? undefined : webhooksOf(values.webhooks);
   const storage = storageOf(values.storage ?? "memory");
 
   // One storage for the runtime and its Backbone: their collections never collide, and a restart finds both.
   const backbone = new LocalBackbone(storage === undefined ? {} : { storage });
-  const runtime = await createRuntime(storage === undefined ? { backbone } : { backbone, storage });
-  const handler = createHttpHandler(runtime, {
-    apiKey,
-    onResponse: (entry) => log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
+  const runtime = await createRuntime({
+    backbone,
+    eventJournal: true,
+    ...(storage === undefined ? {} : { storage }),
+    ...(values.identity === undefined ? {} : { name: values.identity }),
   });
+  const webhooks =
+    webhooksConfig === undefined
+      ? undefined
+      : await startWebhooks(runtime, webhooksConfig, {
+          onDeliveryError: (error, target, event) =>
+            log("warn", "webhook delivery failed; retrying", {
+              target,
+              seq: event.seq,
+              trigger: event.name,
+              error: messageOf(error),
+            }),
+        });
+  const shutdown = new AbortController();
+  const logRequest = (entry: RequestLogEntry): void =>
+    log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 });
+  const api = createHttpHandler(runtime, { apiKey, signal: shutdown.signal, onResponse: logRequest });
+  const admin =
+    adminKey === undefined
+      ? undefined
+      : createAdminHandler(backbone.admin, {
+          adminKey,
+          onResponse: (entry) =>
+            log("info", "admin request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
+        });
+  // The admin routes have a prefix of their own; without an admin key they are not there at all.
+  const handler: typeof api = (request, response) =>
+    admin !== undefined && /^\/admin(?:[/?#]|$)/.test(request.url ?? "")
+      ? admin(request, response)
+      : api(request, response);
   let stopping = false;
   const server = createServer(
     // Timeouts are checked every second, so a slow client is cut off close to the time it is given.
@@ -167,17 +242,23 @@ async function serve(args: string[]): Promise<void> {
   server.listen(port, values.host, () => {
     const address = server.address();
     const listening = typeof address === "object" && address !== null ? address.port : port;
-    log("info", "listening", { url: `http://${values.host}:${listening}`, identity: runtime.address });
+    log("info", "listening", {
+      url: `http://${values.host}:${listening}`,
+      identity: runtime.address,
+      ...(values.identity === undefined ? {} : { name: values.identity }),
+    });
   });
 
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log("info", "shutting down", { signal });
-    // Stop accepting, let requests in flight finish, then close the runtime and the Backbone.
+    // Event streams end at once: they would never finish by themselves.
+    shutdown.abort();
+    // Stop accepting, let requests in flight finish, then close the webhooks, the runtime and the Backbone.
     server.close(() => {
-      runtime
-        .close()
+      Promise.resolve(webhooks?.close())
+        .then(() => runtime.close())
         .then(() => backbone.close())
         .then(() => storage?.close())
         .then(

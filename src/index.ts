@@ -28,16 +28,37 @@ export type { Result } from "./core/result.js";
 
 export { createRuntime } from "./runtime/runtime.js";
 export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
-export type { EventName, RuntimeEvent, RuntimeEventPayloads, RuntimeEvents } from "./runtime/events.js";
+export type {
+  EventName,
+  JournaledEvent,
+  RuntimeEvent,
+  RuntimeEventJournal,
+  RuntimeEventPayloads,
+  RuntimeEvents,
+} from "./runtime/events.js";
 
 export { createHttpHandler } from "./http/handler.js";
 export { HttpErrorCodes, statusOfCode } from "./http/errors.js";
 export type { HttpErrorCode } from "./http/errors.js";
-export type { HttpErrorBody, HttpHandlerOptions, RequestLogEntry } from "./http/handler.js";
+export type { HttpHandlerOptions } from "./http/handler.js";
+export type { HttpErrorBody, RequestLogEntry } from "./http/serving.js";
 export { openApiDocument } from "./http/openapi.js";
+export { startWebhooks, verifyWebhookSignature, webhooksConfigProblems } from "./http/webhooks.js";
+export type { WebhookOptions, Webhooks, WebhooksConfig, WebhookTarget } from "./http/webhooks.js";
+export { adminKeyProblem, createAdminHandler } from "./http/admin.js";
+export type { AdminHandlerOptions } from "./http/admin.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
-export type { BackboneAdmin, LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
+export type {
+  AdminIdentity,
+  AdminIdentityDeletionProcess,
+  AdminIdentityDetails,
+  AdminIdentityPage,
+  AdminIdentityQuery,
+  AdminIdentityStatus,
+  BackboneAdmin,
+} from "./backbone/admin.js";
 export type {
   Backbone,
   BackboneInbox,

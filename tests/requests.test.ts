@@ -310,11 +310,11 @@ describe("sending, accepting and rejecting (happy path)", () => {
         ["consumption.outgoingRequestStatusChanged", a.address, open],
       ]);
       expect(bEvents.names()).toStrictEqual([
-        "consumption.incomingRequestReceived",
         "transport.messageReceived",
+        "consumption.incomingRequestReceived",
       ]);
-      expect(bEvents.all()[0]?.data).toStrictEqual(incoming);
-      expect(bEvents.all()[0]?.eventTargetAddress).toBe(b.address);
+      expect(bEvents.all()[1]?.data).toStrictEqual(incoming);
+      expect(bEvents.all()[1]?.eventTargetAddress).toBe(b.address);
 
       // The checks say yes and do nothing.
       const can = await changesNothing([a, b], async () => [
@@ -339,15 +339,16 @@ describe("sending, accepting and rejecting (happy path)", () => {
       expect(ok(await a.requests.getOutgoingRequests())).toStrictEqual([completedOwn]);
       expect(ok(await b.requests.getIncomingRequests())).toStrictEqual([completedIncoming]);
 
+      // The Response message is announced before what it does to the request, as in the enmeshed runtime.
       expect(aEvents.names()).toStrictEqual([
         "consumption.outgoingRequestStatusChanged",
+        "transport.messageReceived",
         "consumption.outgoingRequestStatusChanged",
-        "transport.messageReceived",
       ]);
-      expect(aEvents.all()[1]?.data).toStrictEqual(completedOwn);
+      expect(aEvents.all()[2]?.data).toStrictEqual(completedOwn);
       expect(bEvents.names()).toStrictEqual([
-        "consumption.incomingRequestReceived",
         "transport.messageReceived",
+        "consumption.incomingRequestReceived",
         "consumption.incomingRequestStatusChanged",
       ]);
       expect(bEvents.all()[2]?.data).toStrictEqual(completedIncoming);
@@ -364,7 +365,7 @@ describe("sending, accepting and rejecting (happy path)", () => {
       for (const runtime of [a, b]) {
         expect(ok(await runtime.messages.getMessages())).toStrictEqual([sent, responseMessage]);
       }
-      expect(aEvents.all()[2]?.data).toStrictEqual(responseMessage);
+      expect(aEvents.all()[1]?.data).toStrictEqual(responseMessage);
     },
   );
 
@@ -874,8 +875,8 @@ describe("requests carried by messages", () => {
       content,
     });
     expect(bEvents.names()).toStrictEqual([
-      "consumption.incomingRequestReceived",
       "transport.messageReceived",
+      "consumption.incomingRequestReceived",
     ]);
     // The sender has no request for it.
     expect(ok(await a.requests.getOutgoingRequests())).toStrictEqual([]);

@@ -24,6 +24,7 @@ const jest = spawnSync(
     "--testPathIgnorePatterns",
     "tests/storage/",
     "tests/http/server.test.ts",
+    "tests/http/serve-connector.test.ts",
   ],
   { stdio: "inherit", env: { ...process.env, IDENTITY_RUNTIME_TEST_STORAGE: kind } },
 );

@@ -37,6 +37,11 @@ export interface Backbone extends RelationshipsBackbone, MessagesBackbone, Ident
    * it was not connected. Resolves to the disconnect function.
    */
   connect(address: string, inbox: BackboneInbox): Promise<() => void>;
+  /**
+   * Hands the connected runtime of `address` what waits for it now (pushes written by Backbones in other
+   * processes are otherwise handed over when their notification arrives), and resolves once that is done.
+   */
+  handOverWaiting(address: string): Promise<void>;
   /** Refuses further calls (`error.runtime.runtimeClosed`) and waits for those in flight. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { createAddress, isAddress, isHost } from "../core/address.js";
 import { SystemClock } from "../core/clock.js";
 import type { Clock } from "../core/clock.js";
-import { fail, succeed, unexpected } from "../core/errors.js";
+import { fail, foundOr, succeed, unexpected } from "../core/errors.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
@@ -21,6 +21,8 @@ import type { LocalRelationships } from "../relationships/local-backbone.js";
 import type { RelationshipPush } from "../relationships/local-backbone.js";
 import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
 import { lokiStorage } from "../storage/loki-storage.js";
+import { adminIdentityOf, pageOf, parseIdentityQuery, withoutHistory } from "./admin.js";
+import type { BackboneAdmin } from "./admin.js";
 import type { Backbone, BackboneInbox } from "./backbone.js";
 import { PushDelivery } from "./delivery.js";
 import type { Push } from "./delivery.js";
@@ -50,20 +52,6 @@ export interface LocalBackboneOptions {
   runsDueJobsItself?: boolean;
   /** Told about failures of a runtime while it received a push, or of a self-run job; default: `console.error`. */
   onDeliveryError?: (error: unknown, address: string) => void;
-}
-
-/**
- * What the Backbone Admin UI can do.
- * @example
- * const started = await backbone.admin.startIdentityDeletionProcess(runtime.address);
- * if (started.ok) console.log(started.val.status); // "WaitingForApproval"
- */
-export interface BackboneAdmin {
-  /**
-   * Starts the deletion of an identity on its behalf (support ticket, GDPR e-mail): a process
-   * WaitingForApproval that the identity approves or rejects within the approval period.
-   */
-  startIdentityDeletionProcess(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
 }
 
 interface IdentityRecord {
@@ -160,16 +148,27 @@ export class LocalBackbone implements Backbone {
     this.admin = {
       startIdentityDeletionProcess: (address) =>
         this.#deletionChange(address, async (parts) => {
-          if (!isAddress(address)) {
-            return fail(
-              "error.runtime.validation.invalidPropertyValue",
-              "address must match the address pattern",
-            );
-          }
-          if ((await parts.identities.get(address)) === undefined) {
-            return fail("error.runtime.recordNotFound", "Identity", address);
-          }
-          return parts.deletions.startByAdmin(address);
+          const identity = await identityRecord(parts, address);
+          return identity.err ? identity : parts.deletions.startByAdmin(address);
+        }),
+      listIdentities: (query) =>
+        this.#read(async (parts) => {
+          const parsed = parseIdentityQuery(query);
+          if (parsed.err) return parsed;
+          const { page, total } = pageOf(await parts.identities.list(), parsed.val);
+          const items = await Promise.all(
+            page.map(async ({ id, createdAt }) =>
+              withoutHistory(adminIdentityOf(id, createdAt, await parts.deletions.listAsOfNow(id))),
+            ),
+          );
+          return succeed({ items, total, limit: parsed.val.limit, offset: parsed.val.offset });
+        }),
+      getIdentity: (address) =>
+        this.#read(async (parts) => {
+          const identity = await identityRecord(parts, address);
+          if (identity.err) return identity;
+          const { id, createdAt } = identity.val;
+          return succeed(adminIdentityOf(id, createdAt, await parts.deletions.listAsOfNow(id)));
         }),
     };
   }
@@ -229,6 +228,10 @@ export class LocalBackbone implements Backbone {
     return this.#tracked(() => this.#delivery.connect(address, inbox));
   }
 
+  handOverWaiting(address: string): Promise<void> {
+    return this.#tracked(() => this.#delivery.deliver([{ address }]));
+  }
+
   /** Creates a template of `owner`, from which peers create relationships to it. */
   createRelationshipTemplate(
     owner: string,
@@ -240,17 +243,12 @@ export class LocalBackbone implements Backbone {
   }
 
   /** The template with this id; `error.runtime.recordNotFound` if there is none. */
-  async getRelationshipTemplate(
+  getRelationshipTemplate(
     _reader: string,
     templateId: string,
   ): Promise<RuntimeResult<RelationshipTemplateDTO>> {
-    // A read: no transaction, and never blocked by the creator's deletion.
-    if (this.#closed) return fail("error.runtime.runtimeClosed", "backbone");
-    try {
-      return await this.#reading.relationships.getTemplate(templateId);
-    } catch (error) {
-      return unexpected(error);
-    }
+    // Never blocked by the creator's deletion.
+    return this.#read((parts) => parts.relationships.getTemplate(templateId));
   }
 
   canCreateRelationship(requestor: string, templateId: string): Promise<RuntimeResult<void>> {
@@ -424,6 +422,15 @@ export class LocalBackbone implements Backbone {
     return this.#tracked(() => this.#transaction(scope, work)).catch((error: unknown) => unexpected(error));
   }
 
+  /**
+   * A call that only reads, outside any transaction (so it blocks no change and no change blocks it): once
+   * closed, `error.runtime.runtimeClosed`; a failing storage answers error.runtime.storage, never a rejection.
+   */
+  #read<T>(work: (parts: Parts) => Promise<RuntimeResult<T>>): Promise<RuntimeResult<T>> {
+    if (this.#closed) return Promise.resolve(fail("error.runtime.runtimeClosed", "backbone"));
+    return this.#tracked(() => work(this.#reading)).catch((error: unknown) => unexpected(error));
+  }
+
   /** Runs `work`, which `close()` then waits for. */
   #tracked<T>(work: () => Promise<T>): Promise<T> {
     const running = work();
@@ -453,6 +460,14 @@ function fixedScope(names: readonly string[]): Scope {
 
 /** What a transaction answers when its scope grew before it held its locks: it is run again. */
 const SCOPE_GREW: unique symbol = Symbol("scope grew");
+
+/** The Backbone's record of the identity; refused when `address` is no address or one the Backbone never made. */
+async function identityRecord(parts: Parts, address: string): Promise<RuntimeResult<IdentityRecord>> {
+  if (!isAddress(address)) {
+    return fail("error.runtime.validation.invalidPropertyValue", "address must match the address pattern");
+  }
+  return foundOr(await parts.identities.get(address), "Identity", address);
+}
 
 async function refuseDeleted(parts: Parts, actor: string): Promise<Err<RuntimeError> | undefined> {
   const standing = await parts.deletions.standing(actor);

@@ -1,5 +1,5 @@
 import type { Clock } from "./clock.js";
-import type { Publisher } from "./events.js";
+import type { Publisher } from "./event-journal.js";
 import type { StorageAdapter, StorageChange } from "./storage.js";
 import type { UseCaseRunner } from "./use-case.js";
 

@@ -95,8 +95,3 @@ export class EventBus<Payloads extends object> {
     }
   }
 }
-
-/** The publishing side of a bus, narrowed to the events one capability publishes. */
-export interface Publisher<Payloads extends object> {
-  publish<N extends keyof Payloads & string>(name: N, data: Payloads[N]): void;
-}

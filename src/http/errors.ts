@@ -4,7 +4,7 @@ const quote = (value: unknown): string => JSON.stringify(value);
 
 /** The HTTP layer's own errors: code → message factory. The runtime's codes live in `core/errors.ts`. */
 const httpCatalogue = {
-  "error.http.unauthorized": () => "The X-API-KEY header is missing or wrong.",
+  "error.http.unauthorized": (header: string) => `The ${header} header is missing or wrong.`,
   "error.http.invalidRequestTarget": () =>
     "The request target is neither a path (/api/v2/…) nor an absolute http(s) URL that can be parsed.",
   "error.http.routeNotFound": (method: string, path: string) => `There is no route ${method} ${path}.`,
@@ -16,6 +16,8 @@ const httpCatalogue = {
   "error.http.invalidJson": () => "The body is not valid JSON.",
   "error.http.notImplemented": (feature: string) =>
     `identity-runtime does not model ${feature}, so this Connector route is not implemented.`,
+  "error.http.noEventJournal": () =>
+    "The runtime keeps no event journal, so it has no event stream: create it with createRuntime({ eventJournal: true }) (identity-runtime serve always does).",
 } as const;
 
 /**
@@ -81,6 +83,7 @@ const STATUS_OF_CODE = {
   "error.http.payloadTooLarge": 413,
   "error.http.invalidJson": 400,
   "error.http.notImplemented": 501,
+  "error.http.noEventJournal": 501,
 } as const satisfies Record<ErrorCode | HttpErrorCode, number>;
 
 /**

@@ -2,8 +2,8 @@ import { ErrorCodes } from "../core/errors.js";
 import { HttpErrorCodes } from "./errors.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
 import { ROUTES } from "./routes/index.js";
+import type { NotModelledRoute, ServedRoute } from "./routes/index.js";
 import { COMPONENT_SCHEMAS } from "./routes/schemas.js";
-import type { Route } from "./routes/index.js";
 
 const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
 
@@ -22,23 +22,66 @@ function healthContent(isHealthy: boolean): Record<string, unknown> {
  * writeFileSync("openapi.json", JSON.stringify(openApiDocument(), null, 2));
  */
 export function openApiDocument(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
-    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
-  }
-  paths["/health"] = {
-    // Served at the root, not below the API prefixes, and open to all.
-    servers: [{ url: "/" }],
-    get: {
-      operationId: "getHealth",
-      summary: "Whether the server is up and its storage answers; needs no API key.",
-      security: [],
-      responses: {
-        "200": { description: "Up, and the storage answers.", content: healthContent(true) },
-        "503": { description: "Up, but the storage does not answer.", content: healthContent(false) },
+  return describeApi({
+    title: "identity-runtime",
+    description:
+      "IdentityMetadata, identity deletion, relationship templates, relationships, messages and requests of " +
+      "the enmeshed runtime, with the routes, shapes and envelopes of the enmeshed Connector. Connector " +
+      "features identity-runtime does not model answer 501. Every route needs the X-API-KEY header; " +
+      "GET /health does not.",
+    servers: API_PREFIX_LIST,
+    key: { scheme: "apiKey", header: "X-API-KEY" },
+    failures:
+      "A failure: 400 malformed request or refused by a rule, 401 no or wrong API key, 404 not found, " +
+      "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, " +
+      "501 not modelled, 503 closed.",
+    routes: ROUTES,
+    schemas: COMPONENT_SCHEMAS,
+    paths: {
+      "/health": {
+        // Served at the root, not below the API prefixes, and open to all.
+        servers: [{ url: "/" }],
+        get: {
+          operationId: "getHealth",
+          summary: "Whether the server is up and its storage answers; needs no API key.",
+          security: [],
+          responses: {
+            "200": { description: "Up, and the storage answers.", content: healthContent(true) },
+            "503": { description: "Up, but the storage does not answer.", content: healthContent(false) },
+          },
+        },
       },
     },
-  };
+  });
+}
+
+/** A route as a document describes it: all of it but what it runs. */
+export type DescribedRoute = Omit<ServedRoute, "run">;
+
+/** What sets one served API's document apart from another's. */
+export interface ApiDescription {
+  title: string;
+  description: string;
+  /** The prefixes the routes are served below. */
+  servers: readonly string[];
+  /** The header every operation needs a key in, and the name of its security scheme. */
+  key: { scheme: string; header: string };
+  /** What a failure may answer, in a sentence. */
+  failures: string;
+  routes: readonly (DescribedRoute | NotModelledRoute)[];
+  /** Schemas the routes refer to by name (`#/components/schemas/…`), beside the error envelope's. */
+  schemas?: Record<string, unknown>;
+  /** Paths besides the routes' and `/openapi.json`. */
+  paths: Record<string, Record<string, unknown>>;
+}
+
+/** The OpenAPI 3.1 document of an API: its routes, its other paths, `/openapi.json`, and the error envelope. */
+export function describeApi(api: ApiDescription): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of api.routes) {
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+  }
+  Object.assign(paths, api.paths);
   paths["/openapi.json"] = {
     get: {
       operationId: "getOpenApiDocument",
@@ -48,22 +91,14 @@ export function openApiDocument(): Record<string, unknown> {
   };
   return {
     openapi: "3.1.0",
-    info: {
-      title: "identity-runtime",
-      version: "0.1.0",
-      description:
-        "IdentityMetadata, identity deletion, relationship templates, relationships, messages and requests of " +
-        "the enmeshed runtime, with the routes, shapes and envelopes of the enmeshed Connector. Connector " +
-        "features identity-runtime does not model answer 501. Every route needs the X-API-KEY header; " +
-        "GET /health does not.",
-    },
-    servers: API_PREFIX_LIST.map((url) => ({ url })),
-    security: [{ apiKey: [] }],
+    info: { title: api.title, version: "0.1.0", description: api.description },
+    servers: api.servers.map((url) => ({ url })),
+    security: [{ [api.key.scheme]: [] }],
     paths,
     components: {
-      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY" } },
+      securitySchemes: { [api.key.scheme]: { type: "apiKey", in: "header", name: api.key.header } },
       schemas: {
-        ...COMPONENT_SCHEMAS,
+        ...api.schemas,
         Error: {
           type: "object",
           required: ["error"],
@@ -84,10 +119,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       responses: {
         Error: {
-          description:
-            "A failure: 400 malformed request or refused by a rule, 401 no or wrong API key, 404 not found, " +
-            "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, " +
-            "501 not modelled, 503 closed.",
+          description: api.failures,
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
       },
@@ -95,7 +127,7 @@ export function openApiDocument(): Record<string, unknown> {
   };
 }
 
-function operation(route: Route): Record<string, unknown> {
+function operation(route: DescribedRoute | NotModelledRoute): Record<string, unknown> {
   const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: "path",

@@ -9,7 +9,6 @@ import { combined } from "../core/unit-of-work.js";
 import type { CommitAndDeliver, UnitOfWork } from "../core/unit-of-work.js";
 import {
   decide,
-  expireApproval,
   initiatedProcess,
   isActive,
   isDue,
@@ -17,6 +16,7 @@ import {
   standingOf,
   startedByAdminProcess,
   toProcessDTO,
+  withDueApplied,
 } from "./model.js";
 import type {
   DeletionChange,
@@ -127,13 +127,18 @@ export class LocalIdentityDeletions<P> {
   async applyDue(address: string): Promise<void> {
     const now = this.#clock.now();
     for (const process of (await this.#processes.listByPeer(address)).filter((each) => isDue(each, now))) {
-      const expired = expireApproval(process, now);
-      const recorded =
-        expired === undefined
-          ? await this.#record({ ...process, identityDeleted: true })
-          : await this.#record(expired);
+      const recorded = await this.#record(withDueApplied(process, now));
       if (recorded.err) throw new Error(recorded.val.message);
     }
+  }
+
+  /**
+   * Every process of the identity, oldest first, as it stands now: what became due is shown applied but not
+   * written, so a read (of any number of identities) needs no transaction.
+   */
+  async listAsOfNow(address: string): Promise<StoredIdentityDeletionProcess[]> {
+    const now = this.#clock.now();
+    return (await this.#processes.listByPeer(address)).map((process) => withDueApplied(process, now));
   }
 
   /** The identities with something due now. */

@@ -170,8 +170,21 @@ export function decide(
   }
 }
 
+/**
+ * The process as it stands at `now`: an undecided one past its approval period Cancelled, an Approved one past
+ * its grace period with its identity deleted; otherwise unchanged. What `applyDue` writes, and what a read
+ * that writes nothing shows before that.
+ */
+export function withDueApplied(
+  process: StoredIdentityDeletionProcess,
+  now: Date,
+): StoredIdentityDeletionProcess {
+  if (!isDue(process, now)) return process;
+  return expireApproval(process, now) ?? { ...process, identityDeleted: true };
+}
+
 /** An undecided process whose approval period has passed becomes Cancelled at the period's end. */
-export function expireApproval(
+function expireApproval(
   process: StoredIdentityDeletionProcess,
   now: Date,
 ): StoredIdentityDeletionProcess | undefined {

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { RuntimeContext, Store } from "../core/context.js";
+import type { Announcement } from "../core/event-journal.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageChange } from "../core/storage.js";
 import type { IdentityDeletionEvents } from "./events.js";
@@ -31,10 +32,9 @@ export class OwnDeletionStore implements Store {
     return Promise.resolve([]);
   }
 
-  /** Takes over the Backbone's list, e.g. after being offline; announces nothing. */
   /** Keeps the Backbone's list (a catch-up on connecting), quietly, where it is not older than what is kept. */
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
-    for (const process of processes) await this.#keep(process);
+    for (const process of processes) await this.#keep(process, false);
   }
 
   /**
@@ -43,26 +43,27 @@ export class OwnDeletionStore implements Store {
    * announces nothing. The event gets a copy of its own.
    */
   async record(process: IdentityDeletionProcessDTO): Promise<void> {
-    if (await this.#keep(process)) {
-      this.#context.events.publish("transport.identityDeletionProcessStatusChanged", { ...process });
-    }
+    (await this.#keep(process, true))?.();
   }
 
   /** Writes the state unless it is kept already or older, checking in one transaction about the identity. */
-  #keep(process: IdentityDeletionProcessDTO): Promise<boolean> {
-    return this.#context.storage.transaction(
+  #keep(process: IdentityDeletionProcessDTO, announced: boolean): Promise<Announcement | undefined> {
+    const { storage, address, events } = this.#context;
+    return storage.transaction(
       async (tx) => {
         const kept = await this.processes.in(tx).get(process.id);
         if (
           kept !== undefined &&
           (isDeepStrictEqual(kept, process) || decisions(process) < decisions(kept))
         ) {
-          return false;
+          return undefined;
         }
-        await tx.commit([this.processes.put(process)]);
-        return true;
+        const raised = announced
+          ? [{ name: "transport.identityDeletionProcessStatusChanged" as const, data: { ...process } }]
+          : [];
+        return events.commit(tx, [this.processes.put(process)], raised);
       },
-      [this.#context.address],
+      [address],
     );
   }
 

@@ -37,18 +37,25 @@ export class MessageStore implements Store {
   }
 
   /**
-   * Keeps a message the Backbone delivered, lets the hooks see it, then announces it; once, however often the
-   * push is handed over.
+   * Keeps a message the Backbone delivered and announces it, then lets the hooks see it; announced once,
+   * however often the push is handed over (by this process or another serving the identity).
    */
   async receive(message: MessageDTO): Promise<void> {
-    if ((await this.messages.get(message.id)) !== undefined) {
-      // Handed over again after a failure half-way: what the hooks do is done once however often they run.
-      await this.#hooks.received(message);
-      return;
-    }
-    await this.messages.save(message);
+    const { storage, address, events } = this.#context;
+    const announce = await storage.transaction(
+      async (tx) => {
+        if ((await this.messages.in(tx).get(message.id)) !== undefined) return undefined;
+        return events.commit(
+          tx,
+          [this.messages.put(message)],
+          [{ name: "transport.messageReceived", data: message }],
+        );
+      },
+      [address],
+    );
+    announce?.();
+    // Also when handed over again after a failure half-way: what the hooks do is done once however often.
     await this.#hooks.received(message);
-    this.#context.events.publish("transport.messageReceived", message);
   }
 
   /**

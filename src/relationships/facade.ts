@@ -310,8 +310,16 @@ export async function forgetDecomposed(
     ...(await parts.store.forgetRelationship(relationship)),
     ...(await parts.forgetPeer(relationship.peer)),
   ];
-  const [removed] = await context.storage.transaction((tx) => tx.commit(forget), [context.address]);
-  if (removed === 1) context.events.publish("transport.relationshipDecomposedBySelf", { relationshipId });
+  const announce = await context.storage.transaction(
+    async (tx) => {
+      if ((await parts.store.relationships.in(tx).get(relationshipId)) === undefined) return undefined;
+      return context.events.commit(tx, forget, [
+        { name: "transport.relationshipDecomposedBySelf", data: { relationshipId } },
+      ]);
+    },
+    [context.address],
+  );
+  announce?.();
 }
 
 /**

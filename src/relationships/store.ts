@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { RuntimeContext, Store } from "../core/context.js";
+import type { RaisedEvent } from "../core/event-journal.js";
 import { cloneJson } from "../core/json.js";
 import { RecordCollection } from "../core/record-collection.js";
 import type { StorageChange } from "../core/storage.js";
@@ -46,26 +47,27 @@ export class RelationshipStore implements Store {
    */
   async apply(relationship: RelationshipDTO, peerDeletion?: PeerDeletionEvent): Promise<void> {
     const { storage, address, events } = this.#context;
-    const applied = await storage.transaction(
+    const announce = await storage.transaction(
       async (tx) => {
         const kept = await this.relationships.in(tx).get(relationship.id);
         const stale =
           kept === undefined
             ? (await this.#forgotten.in(tx).get(relationship.id)) !== undefined
             : isDeepStrictEqual(kept, relationship) || relationship.auditLog.length < kept.auditLog.length;
-        if (stale) return false;
-        await tx.commit([this.relationships.put(relationship)]);
-        return true;
+        if (stale) return undefined;
+        // Listeners get their own copy: what they do to it never reaches the caller's result.
+        const raised: RaisedEvent<RelationshipEvents>[] = [
+          { name: peerDeletion ?? "transport.relationshipChanged", data: cloneJson(relationship) },
+        ];
+        if (peerDeletion === "transport.peerDeletionCancelled") {
+          // The name the enmeshed documentation uses for the same event.
+          raised.push({ name: "transport.peerDeletionCancelledEvent", data: cloneJson(relationship) });
+        }
+        return events.commit(tx, [this.relationships.put(relationship)], raised);
       },
       [address],
     );
-    if (!applied) return;
-    // Listeners get their own copy: what they do to it never reaches the caller's result.
-    events.publish(peerDeletion ?? "transport.relationshipChanged", cloneJson(relationship));
-    if (peerDeletion === "transport.peerDeletionCancelled") {
-      // The name the enmeshed documentation uses for the same event.
-      events.publish("transport.peerDeletionCancelledEvent", cloneJson(relationship));
-    }
+    announce?.();
   }
 
   /**

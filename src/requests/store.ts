@@ -87,9 +87,13 @@ export class RequestStore implements Store, MessageHooks {
   }
 
   async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {
-    await this.requests.save(request);
-    // Listeners get their own copy: what they do to it never reaches the caller's result.
-    this.#context.events.publish(event, cloneJson(request));
+    const { storage, address, events } = this.#context;
+    const announce = await storage.transaction(
+      // Listeners get their own copy: what they do to it never reaches the caller's result.
+      (tx) => events.commit(tx, [this.requests.put(request)], [{ name: event, data: cloneJson(request) }]),
+      [address],
+    );
+    announce();
     return request;
   }
 }

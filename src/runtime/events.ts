@@ -1,3 +1,4 @@
+import type { RuntimeResult } from "../core/errors.js";
 import type { EventEnvelope } from "../core/events.js";
 import type { IdentityDeletionEvents } from "../identity-deletion/events.js";
 import type { MessageEvents } from "../messages/events.js";
@@ -68,4 +69,73 @@ export interface RuntimeEvents {
    * const off = runtime.events.on("transport.messageReceived", (event) => console.log(event.data.content));
    */
   on<N extends EventName>(name: N, listener: (event: RuntimeEvent<N>) => void | Promise<void>): () => void;
+}
+
+/**
+ * One event as `runtime.journal` keeps it: what webhooks and event streams deliver.
+ * @example
+ * const [first] = (await runtime.journal!.read({ after: 0 })).unwrap();
+ * if (first?.name === "transport.peerDeleted") console.log(first.seq, first.data.peer);
+ */
+export type JournaledEvent = {
+  [N in EventName]: {
+    /** Its place in the journal: 1 for the first event, one more for each after it, never reused. */
+    seq: number;
+    /** The event's name. */
+    name: N;
+    /** The event's data, as listeners of `runtime.events` get it. */
+    data: RuntimeEventPayloads[N];
+    /** When the change that raised it committed, as an ISO 8601 instant. */
+    createdAt: string;
+  };
+}[EventName];
+
+/**
+ * The durable journal of a runtime's events (`createRuntime({ eventJournal: true })`). Each event is written
+ * in the same transaction as the change that raised it, so neither is ever kept without the other, and
+ * every process serving the identity reads the same journal in the same order. Webhook targets and event
+ * streams are its consumers.
+ * @example
+ * const journal = runtime.journal!;
+ * let after = (await journal.cursor({ consumer: "crm" })).unwrap() ?? 0;
+ * for (const event of (await journal.read({ after })).unwrap()) {
+ *   await crm.handle(event);
+ *   after = event.seq;
+ *   await journal.advance({ consumer: "crm", seq: after });
+ * }
+ */
+export interface RuntimeEventJournal {
+  /**
+   * The events after seq `after`, oldest first: at most `limit` (default 100, at most 1,000). Events pruned
+   * or forgotten (a decomposed peer's) are left out; compare with `head().prunedThrough` to tell.
+   */
+  read(request: { after: number; limit?: number }): Promise<RuntimeResult<JournaledEvent[]>>;
+  /** The last seq handed out (0 before the first event), and the last one pruned. */
+  head(): Promise<RuntimeResult<{ seq: number; prunedThrough: number }>>;
+  /**
+   * Calls `listener` whenever events may have been appended, by this process or another on the same
+   * database. Returns the function that ends the watch.
+   */
+  watch(listener: () => void): () => void;
+  /** Where the consumer's cursor stands, or undefined when it has none. */
+  cursor(request: { consumer: string }): Promise<RuntimeResult<number | undefined>>;
+  /**
+   * Moves the consumer's cursor forward to `seq` (creating it): events it has not passed are kept however
+   * many come after them. It never moves back.
+   */
+  advance(request: { consumer: string; seq: number }): Promise<RuntimeResult<void>>;
+  /** Every consumer's cursor. */
+  cursors(): Promise<RuntimeResult<{ consumer: string; seq: number }[]>>;
+  /** Removes the consumer's cursor, so what only it held back can be pruned. */
+  dropCursor(request: { consumer: string }): Promise<RuntimeResult<void>>;
+}
+
+/**
+ * The addresses an event is about (its relationship's or request's peer, its message's sender): the journal
+ * files it under them, so that decomposing a relationship forgets the peer's events with the rest.
+ */
+export function peersOfEvent(_name: string, data: unknown): string[] {
+  if (typeof data !== "object" || data === null) return [];
+  const { peer, createdBy } = data as { peer?: unknown; createdBy?: unknown };
+  return [...new Set([peer, createdBy].filter((address): address is string => typeof address === "string"))];
 }

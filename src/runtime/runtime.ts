@@ -4,13 +4,14 @@ import type { Clock } from "../core/clock.js";
 import type { RuntimeContext, Store } from "../core/context.js";
 import { fail, runtimeError, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
+import { EventJournal, journalingPublisher } from "../core/event-journal.js";
 import { EventBus } from "../core/events.js";
 import type { ListenerErrorHandler } from "../core/events.js";
 import { RecordCollection } from "../core/record-collection.js";
 import { SlotTakenError } from "../core/storage.js";
 import type { StorageAdapter, StorageChange } from "../core/storage.js";
 import { UseCaseRunner } from "../core/use-case.js";
-import { NO_REQUEST } from "../core/validation.js";
+import { NO_REQUEST, requestSchema, rules } from "../core/validation.js";
 import { identityDeletionFacade } from "../identity-deletion/facade.js";
 import type { IdentityDeletionFacade } from "../identity-deletion/facade.js";
 import { OwnDeletionStore } from "../identity-deletion/store.js";
@@ -28,7 +29,8 @@ import { requestsFacade } from "../requests/facade.js";
 import type { RequestsFacade } from "../requests/facade.js";
 import { RequestStore } from "../requests/store.js";
 import { lokiStorage } from "../storage/loki-storage.js";
-import type { RuntimeEventPayloads, RuntimeEvents } from "./events.js";
+import { peersOfEvent } from "./events.js";
+import type { JournaledEvent, RuntimeEventJournal, RuntimeEventPayloads, RuntimeEvents } from "./events.js";
 
 /**
  * How `createRuntime` builds a runtime; every option has a default.
@@ -56,6 +58,19 @@ export interface RuntimeOptions {
    * that no runtime of this process has open, or creates a new identity when there is none.
    */
   address?: string;
+  /**
+   * The identity of this name in `storage`: reopened when the storage keeps it, else created and kept under
+   * the name. Several processes (or servers) on one database become different identities by their names;
+   * given at once, `address` and `name` must name the same identity.
+   */
+  name?: string;
+  /**
+   * Keep a durable journal of this runtime's events (`runtime.journal`), for webhooks and event streams:
+   * every event is written in the same transaction as the change that raised it. `retain` is how many of
+   * the newest events are kept for readers without a cursor (default 10,000); older ones are kept until
+   * every cursor has passed them. Default: no journal.
+   */
+  eventJournal?: boolean | { retain?: number };
 }
 
 /**
@@ -82,6 +97,16 @@ export interface Runtime {
   readonly requests: RequestsFacade;
   /** Subscriptions to the events of this runtime. */
   readonly events: RuntimeEvents;
+  /** The durable journal of this runtime's events, when `createRuntime` was asked to keep one. */
+  readonly journal?: RuntimeEventJournal;
+  /**
+   * Takes what the Backbone holds for this identity and has not handed over yet (changes made by runtimes
+   * in other processes, which reach this one moments later by themselves), before it resolves.
+   * @example
+   * await runtime.sync();
+   * const relationships = (await runtime.relationships.getRelationships()).unwrap();
+   */
+  sync(): Promise<RuntimeResult<void>>;
   /**
    * Once the own identity has been deleted: erases everything this runtime stored (its identity, metadata,
    * relationships, templates, messages, requests, deletion processes) in one unit of work, then closes it.
@@ -109,6 +134,8 @@ interface IdentityRecord {
   id: string;
   /** Set on the identity created in an empty storage: it holds the storage's one "first identity" slot. */
   first?: true;
+  /** The name the identity was created under (`RuntimeOptions.name`), unique in the storage. */
+  name?: string;
 }
 
 /** The slot of the first identity of a storage: processes that start at once on an empty storage share it. */
@@ -143,6 +170,12 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (!Number.isInteger(maxValueBytes) || maxValueBytes < 0) {
     throw new RangeError("maxIdentityMetadataValueBytes must be an integer ≥ 0");
   }
+  const journalRetention = journalRetentionOf(options.eventJournal);
+  if (options.name !== undefined && !isIdentityName(options.name)) {
+    throw new RangeError(
+      'name must be 1 to 100 printable ASCII characters without spaces at either end, such as "org"',
+    );
+  }
   const ownsBackbone = options.backbone === undefined;
   const backbone =
     options.backbone ?? new LocalBackbone(options.clock === undefined ? {} : { clock: options.clock });
@@ -154,7 +187,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     if (ownsStorage) await storage.close();
   };
   try {
-    return await assembleRuntime(options, backbone, storage, clock, maxValueBytes, releaseOwned);
+    return await assembleRuntime(options, backbone, storage, clock, {
+      maxValueBytes,
+      journalRetention,
+      releaseOwned,
+    });
   } catch (error) {
     // Nothing the failed call created may outlive it.
     await releaseOwned();
@@ -168,18 +205,27 @@ async function assembleRuntime(
   backbone: Backbone,
   storage: StorageAdapter,
   clock: Clock,
-  maxValueBytes: number,
-  releaseOwned: () => Promise<void>,
+  settings: {
+    maxValueBytes: number;
+    /** How many events the journal retains; undefined: no journal. */
+    journalRetention: number | undefined;
+    releaseOwned: () => Promise<void>;
+  },
 ): Promise<Runtime> {
-  const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities", (identity) =>
-    identity.first === true ? { slot: FIRST_IDENTITY_SLOT } : {},
-  );
+  const { maxValueBytes, journalRetention, releaseOwned } = settings;
+  const identities = new RecordCollection<IdentityRecord>(storage, "runtime/identities", (identity) => {
+    if (identity.name !== undefined) return { slot: nameSlot(identity.name) };
+    return identity.first === true ? { slot: FIRST_IDENTITY_SLOT } : {};
+  });
   const open = openIdentities.get(storage) ?? new Set<string>();
   openIdentities.set(storage, open);
   // One choice at a time per storage in this process, so two runtimes of it never pick the same identity;
   // across processes, the storage's first-identity slot decides.
   const address = await oneChoiceAtATime(storage, async () => {
-    const chosen = await ownIdentity(identities, open, backbone, options.address);
+    const chosen =
+      options.name === undefined
+        ? await ownIdentity(identities, open, backbone, options.address)
+        : await namedIdentity(identities, open, backbone, options.name, options.address);
     open.add(chosen);
     return chosen;
   });
@@ -196,12 +242,16 @@ async function assembleRuntime(
       options.onListenerError ??
         ((error, name) => console.error(`identity-runtime: a listener of ${name} failed`, error)),
     );
+    const journal =
+      journalRetention === undefined
+        ? undefined
+        : new EventJournal({ storage, address, clock, retain: journalRetention, peersOf: peersOfEvent });
     const context: RuntimeContext<Backbone, RuntimeEventPayloads> = {
       address,
       clock,
       storage,
       backbone,
-      events,
+      events: journalingPublisher(events, journal),
       // Asked on every mutating call, by then the own deletion store below exists.
       useCases: new UseCaseRunner(async () =>
         (await ownDeletion.standing()).kind === "deleted"
@@ -215,7 +265,14 @@ async function assembleRuntime(
     const requests = new RequestStore(context);
     const messages = new MessageStore(context, { hooks: requests });
     // Erasing the identity's data and forgetting a decomposed peer are derived from this list.
-    const stores: readonly Store[] = [metadata, relationships, messages, requests, ownDeletion];
+    const stores: readonly Store[] = [
+      metadata,
+      relationships,
+      messages,
+      requests,
+      ownDeletion,
+      ...(journal === undefined ? [] : [journal]),
+    ];
     const forgetPeer = async (peer: string): Promise<StorageChange[]> =>
       (await Promise.all(stores.map((store) => store.forgetPeer(peer)))).flat();
     const send = messageSender(context, { store: messages, relationships });
@@ -258,6 +315,12 @@ async function assembleRuntime(
       messages: messagesFacade(context, { store: messages, send }),
       requests: requestsFacade(context, { store: requests, send, relationships }),
       events: { on: (name, listener) => events.on(name, listener) },
+      ...(journal === undefined ? {} : { journal: journalFacade(context, journal) }),
+      sync: () =>
+        context.useCases.run(NO_REQUEST, undefined, async () => {
+          await backbone.handOverWaiting(address);
+          return succeed(undefined);
+        }),
       async eraseLocalData() {
         const erased = await context.useCases.run(NO_REQUEST, undefined, async () => {
           if ((await ownDeletion.standing()).kind !== "deleted")
@@ -302,10 +365,12 @@ async function ownIdentity(
     }
     return requested;
   }
-  const reopened = known.find((identity) => !open.has(identity.id));
+  // A named identity is reopened by its name only, so an unnamed server never takes over a named one.
+  const unnamed = known.filter((identity) => identity.name === undefined);
+  const reopened = unnamed.find((identity) => !open.has(identity.id));
   if (reopened !== undefined) return reopened.id;
   const address = await backbone.createIdentity();
-  if (known.length > 0) {
+  if (unnamed.length > 0) {
     await identities.save({ id: address });
     return address;
   }
@@ -320,4 +385,107 @@ async function ownIdentity(
     if (winner === undefined) throw error;
     return winner.id;
   }
+}
+
+/** The journal's retention asked for: undefined for none, else a whole number of events ≥ 1. */
+function journalRetentionOf(option: RuntimeOptions["eventJournal"]): number | undefined {
+  if (option === undefined || option === false) return undefined;
+  const retain = option === true ? DEFAULT_JOURNAL_RETENTION : (option.retain ?? DEFAULT_JOURNAL_RETENTION);
+  if (!Number.isSafeInteger(retain) || retain < 1) {
+    throw new RangeError("eventJournal.retain must be a whole number of events ≥ 1");
+  }
+  return retain;
+}
+
+const DEFAULT_JOURNAL_RETENTION = 10_000;
+
+/** What a storage may call an identity: short, printable, and sendable on a command line as it is. */
+function isIdentityName(name: string): boolean {
+  return name.length <= 100 && /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(name);
+}
+
+function nameSlot(name: string): string {
+  return `name:${name}`;
+}
+
+/**
+ * The identity of this name: the one the storage keeps under it, else a new one. Processes that start at
+ * once with the same name on an empty storage become one identity: the name's slot keeps one of them.
+ */
+async function namedIdentity(
+  identities: RecordCollection<IdentityRecord>,
+  open: ReadonlySet<string>,
+  backbone: Backbone,
+  name: string,
+  requested: string | undefined,
+): Promise<string> {
+  const kept = await identities.getBySlot(nameSlot(name));
+  const address = kept?.id ?? (await createNamed(identities, backbone, name));
+  if (requested !== undefined && requested !== address) {
+    throw new RangeError(
+      `identity-runtime: the identity named ${JSON.stringify(name)} is ${address}, not ${JSON.stringify(requested)}`,
+    );
+  }
+  if (open.has(address)) {
+    throw new RangeError(
+      `identity-runtime: a runtime of this process has the identity named ${JSON.stringify(name)} open already`,
+    );
+  }
+  return address;
+}
+
+async function createNamed(
+  identities: RecordCollection<IdentityRecord>,
+  backbone: Backbone,
+  name: string,
+): Promise<string> {
+  const address = await backbone.createIdentity();
+  try {
+    await identities.save({ id: address, name });
+    return address;
+  } catch (error) {
+    if (!(error instanceof SlotTakenError)) throw error;
+    const winner = await identities.getBySlot(nameSlot(name));
+    if (winner === undefined) throw error;
+    return winner.id;
+  }
+}
+
+const cursorRequest = requestSchema({ consumer: rules.string({ maxLength: 200 }) });
+const advanceRequest = requestSchema({
+  consumer: rules.string({ maxLength: 200 }),
+  seq: rules.number({ min: 0, integer: true }),
+});
+const readRequest = requestSchema({
+  after: rules.number({ min: 0, integer: true }),
+  limit: rules.optional(rules.number({ min: 1, integer: true })),
+});
+
+/** The largest page `journal.read` returns. */
+const MAX_JOURNAL_PAGE = 1_000;
+
+/** `runtime.journal`: the journal's reads and cursors as Results, like every other call of the runtime. */
+function journalFacade(context: RuntimeContext, journal: EventJournal): RuntimeEventJournal {
+  const { useCases } = context;
+  return {
+    read: (request) =>
+      useCases.run(readRequest, request, async ({ after, limit }) =>
+        succeed((await journal.read(after, Math.min(limit ?? 100, MAX_JOURNAL_PAGE))) as JournaledEvent[]),
+      ),
+    head: () => useCases.run(NO_REQUEST, undefined, async () => succeed(await journal.head())),
+    watch: (listener) => journal.watch(listener),
+    cursor: (request) =>
+      useCases.run(cursorRequest, request, async ({ consumer }) => succeed(await journal.cursor(consumer))),
+    advance: (request) =>
+      useCases.run(advanceRequest, request, async ({ consumer, seq }) => {
+        await journal.advance(consumer, seq);
+        return succeed(undefined);
+      }),
+    cursors: () => useCases.run(NO_REQUEST, undefined, async () => succeed(await journal.cursors())),
+    dropCursor: (request) =>
+      useCases.run(cursorRequest, request, async ({ consumer }) => {
+        await journal.dropCursor(consumer);
+        return succeed(undefined);
+      }),
+  };
 }

@@ -15,6 +15,8 @@ const EXPECTED_EXPORTS = {
   statusOfCode: "function",
   createHttpHandler: "function",
   openApiDocument: "function",
+  createAdminHandler: "function",
+  adminKeyProblem: "function",
 };
 
 function checkExports(lib, testing) {

@@ -1,6 +1,13 @@
 // Compile-time tests of the public types: `npm run typecheck` fails when a facade method's return or error type,
 // or an event's payload, drifts from what is written here. Nothing here runs.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { adminKeyProblem, createAdminHandler, createHttpHandler } from "../../src/index";
 import type {
+  AdminHandlerOptions,
+  AdminIdentityDetails,
+  AdminIdentityPage,
+  AdminIdentityStatus,
+  BackboneAdmin,
   CheckResult,
   EventName,
   IdentityDeletionProcessDTO,
@@ -116,6 +123,25 @@ export type EventPayloads = [
     >
   >,
   Assert<Equal<Extract<"transport.notAnEvent", EventName>, never>>,
+];
+
+/** The Backbone Admin API and its HTTP handler, which mounts like the API's. */
+export type Admin = [
+  Assert<
+    Equal<
+      Resolved<BackboneAdmin["startIdentityDeletionProcess"]>,
+      Result<IdentityDeletionProcessDTO, RuntimeError>
+    >
+  >,
+  Assert<Equal<Resolved<BackboneAdmin["listIdentities"]>, Result<AdminIdentityPage, RuntimeError>>>,
+  Assert<Equal<Resolved<BackboneAdmin["getIdentity"]>, Result<AdminIdentityDetails, RuntimeError>>>,
+  Assert<Equal<AdminIdentityStatus, "Active" | "ToBeDeleted" | "Deleted">>,
+  Assert<Equal<Parameters<typeof createAdminHandler>, [BackboneAdmin, AdminHandlerOptions]>>,
+  Assert<
+    Equal<ReturnType<typeof createAdminHandler>, (request: IncomingMessage, response: ServerResponse) => void>
+  >,
+  Assert<Equal<ReturnType<typeof createAdminHandler>, ReturnType<typeof createHttpHandler>>>,
+  Assert<Equal<ReturnType<typeof adminKeyProblem>, string | undefined>>,
 ];
 
 /** The error side: a code from the catalogue and a message, never `any`. */

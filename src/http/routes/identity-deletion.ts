@@ -1,7 +1,7 @@
 import type { ServedRoute } from "./route.js";
 import { idOf } from "./schemas.js";
 
-const PROCESS = {
+export const PROCESS = {
   type: "object",
   required: ["id", "status", "createdAt"],
   properties: {

@@ -1,5 +1,5 @@
 import type { Runtime } from "../../runtime/runtime.js";
-import { singleValued } from "./query.js";
+import { singleValued } from "../request.js";
 import type { RouteQuery, RouteResult, ServedRoute } from "./route.js";
 import { ADDRESS, idOf, JSON_VALUE } from "./schemas.js";
 

@@ -8,7 +8,7 @@ import { RELATIONSHIP_ROUTES } from "./relationships.js";
 import { REQUEST_ROUTES } from "./requests.js";
 import type { Route } from "./route.js";
 
-export type { HttpMethod, Route, RouteInput, RouteResult } from "./route.js";
+export type { HttpMethod, NotModelledRoute, Route, RouteInput, RouteResult, ServedRoute } from "./route.js";
 
 /** Every route the handler serves, and so every path of the OpenAPI document: one list per capability. */
 export const ROUTES: readonly Route[] = [

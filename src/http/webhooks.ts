@@ -1,0 +1,404 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { isPlainObject } from "../core/json.js";
+import { EVENT_NAMES } from "../runtime/events.js";
+import type { EventName, JournaledEvent, RuntimeEventJournal } from "../runtime/events.js";
+import type { Runtime } from "../runtime/runtime.js";
+
+/**
+ * Where webhooks are sent: the enmeshed Connector's target, plus an optional signing secret.
+ * @example
+ * const target: WebhookTarget = {
+ *   url: "https://crm.example.com/enmeshed/{{trigger}}",
+ *   headers: { authorization: "Bearer …" },
+ *   secret: process.env.WEBHOOK_SECRET,
+ * };
+ */
+export interface WebhookTarget {
+  /** An http(s) URL; `{{trigger}}` in it is replaced by the event's name. */
+  url: string;
+  /** Sent with every request, such as an API key of the receiver. */
+  headers?: Record<string, string>;
+  /** When given, every request carries `x-signature` (see `verifyWebhookSignature`). */
+  secret?: string;
+}
+
+/**
+ * The webhooks configuration, in the shape of the enmeshed Connector's webhooks module: named targets, and
+ * which events (`triggers`) go to which target.
+ * @example
+ * const config: WebhooksConfig = {
+ *   targets: { crm: { url: "http://localhost:4000/events" } },
+ *   webhooks: [{ triggers: ["transport.peerToBeDeleted", "transport.peerDeleted"], target: "crm" }],
+ * };
+ */
+export interface WebhooksConfig {
+  /** Targets by name, for webhooks to refer to. */
+  targets?: Record<string, WebhookTarget>;
+  /** Each sends the events named in `triggers` to its target: a name of `targets`, or a target itself. */
+  webhooks: { triggers: string[]; target: string | WebhookTarget }[];
+}
+
+/**
+ * How `startWebhooks` delivers; every option has a default.
+ * @example
+ * const options: WebhookOptions = { retry: { firstDelayMs: 500, maxDelayMs: 60_000 }, timeoutMs: 5_000 };
+ */
+export interface WebhookOptions {
+  /** The delay before the first retry of a failed delivery, doubling up to `maxDelayMs`; default 1 s and 5 min. */
+  retry?: { firstDelayMs?: number; maxDelayMs?: number };
+  /** How long one delivery may take before it counts as failed; default 10 s. */
+  timeoutMs?: number;
+  /** Told of every failed delivery, which is then retried; default: `console.error`. */
+  onDeliveryError?: (error: unknown, target: string, event: JournaledEvent) => void;
+  /** Told of every delivered event. */
+  onDelivered?: (target: string, event: JournaledEvent) => void;
+}
+
+/**
+ * The running webhook deliveries of one runtime.
+ * @example
+ * const webhooks = await startWebhooks(runtime, config);
+ * process.once("SIGTERM", () => void webhooks.close());
+ */
+export interface Webhooks {
+  /** Stops delivering, waiting for a delivery under way; what is not delivered yet is delivered after a restart. */
+  close(): Promise<void>;
+}
+
+/** A target with everything it needs resolved: its cursor, its events, its URL template. */
+interface ResolvedTarget {
+  /** The name of its cursor in the journal. */
+  consumer: string;
+  /** How logs name it. */
+  label: string;
+  url: string;
+  headers: Record<string, string>;
+  secret: string | undefined;
+  triggers: ReadonlySet<string>;
+}
+
+/** The cursors of webhook targets begin with this, so targets no longer configured can be found and dropped. */
+const CURSOR_PREFIX = "webhook:";
+
+/** How many journal entries one read takes. */
+const PAGE = 100;
+
+/**
+ * Checks a webhooks configuration (as read from JSON): every target an http(s) URL with string headers,
+ * every trigger an event name, every named target defined. Returns the problems, none when it is valid.
+ * @example
+ * const problems = webhooksConfigProblems(JSON.parse(readFileSync("webhooks.json", "utf8")));
+ * if (problems.length > 0) throw new Error(problems.join("\n"));
+ */
+export function webhooksConfigProblems(config: unknown): string[] {
+  if (!isPlainObject(config)) return ["the configuration must be a JSON object with `webhooks`"];
+  const problems: string[] = [];
+  const { targets = {}, webhooks } = config as { targets?: unknown; webhooks?: unknown };
+  if (!isPlainObject(targets)) problems.push("`targets` must be an object of targets by name");
+  else {
+    for (const [name, target] of Object.entries(targets))
+      problems.push(...targetProblems(target, `targets.${name}`));
+  }
+  if (!Array.isArray(webhooks)) return [...problems, "`webhooks` must be a list"];
+  webhooks.forEach((webhook: unknown, index) => {
+    const at = `webhooks[${index}]`;
+    if (!isPlainObject(webhook)) return void problems.push(`${at} must be an object`);
+    const { triggers, target } = webhook;
+    if (!Array.isArray(triggers) || triggers.length === 0)
+      problems.push(`${at}.triggers must be a non-empty list of event names`);
+    else {
+      for (const trigger of triggers as unknown[]) {
+        if (!EVENT_NAMES.includes(trigger as EventName))
+          problems.push(
+            `${at}.triggers: ${JSON.stringify(trigger)} is not an event name (${EVENT_NAMES.join(", ")})`,
+          );
+      }
+    }
+    if (typeof target === "string") {
+      if (!isPlainObject(targets) || !Object.hasOwn(targets, target))
+        problems.push(`${at}.target: there is no target named ${JSON.stringify(target)}`);
+    } else problems.push(...targetProblems(target, `${at}.target`));
+  });
+  return problems;
+}
+
+function targetProblems(target: unknown, at: string): string[] {
+  if (!isPlainObject(target)) return [`${at} must be a target name or an object with \`url\``];
+  const problems: string[] = [];
+  const { url, headers = {}, secret } = target;
+  if (
+    typeof url !== "string" ||
+    !/^https?:\/\//i.test(url) ||
+    !URL.canParse(url.replaceAll("{{trigger}}", "x"))
+  )
+    problems.push(`${at}.url must be an http(s) URL`);
+  if (!isPlainObject(headers) || Object.values(headers).some((value) => typeof value !== "string"))
+    problems.push(`${at}.headers must be an object of strings`);
+  if (secret !== undefined && (typeof secret !== "string" || secret.length === 0))
+    problems.push(`${at}.secret must be a non-empty string`);
+  return problems;
+}
+
+/** The targets of a valid configuration, each with the union of the triggers that send to it. */
+function resolveTargets(config: WebhooksConfig): ResolvedTarget[] {
+  const byConsumer = new Map<string, ResolvedTarget>();
+  for (const { triggers, target } of config.webhooks) {
+    const named = typeof target === "string";
+    const definition = named ? (config.targets?.[target] as WebhookTarget) : target;
+    // A named target keeps its cursor across edits of its URL; an inline one is known by its URL.
+    const consumer = `${CURSOR_PREFIX}${named ? target : `url:${definition.url}`}`;
+    const resolved = byConsumer.get(consumer) ?? {
+      consumer,
+      label: named ? target : definition.url,
+      url: definition.url,
+      headers: { ...definition.headers },
+      secret: definition.secret,
+      triggers: new Set<string>(),
+    };
+    for (const trigger of triggers) (resolved.triggers as Set<string>).add(trigger);
+    byConsumer.set(consumer, resolved);
+  }
+  return [...byConsumer.values()];
+}
+
+/**
+ * Delivers the runtime's events to webhook targets as the enmeshed Connector's webhooks module does (a POST of
+ * `{ trigger, data }`), but from the runtime's durable journal: at least once and in order per target, with
+ * retries and backoff while a target fails, and, on SQLite or PostgreSQL, after a crash or restart too. A new
+ * target gets the events from its first start on; a target no longer configured stops holding events back.
+ * Needs a runtime created with `eventJournal`.
+ * @example
+ * const runtime = await createRuntime({ backbone, storage, eventJournal: true });
+ * const webhooks = await startWebhooks(runtime, {
+ *   targets: { crm: { url: "http://localhost:4000/events", secret: process.env.WEBHOOK_SECRET } },
+ *   webhooks: [{ triggers: ["transport.peerDeleted"], target: "crm" }],
+ * });
+ * // …
+ * await webhooks.close();
+ */
+export async function startWebhooks(
+  runtime: Runtime,
+  config: WebhooksConfig,
+  options: WebhookOptions = {},
+): Promise<Webhooks> {
+  const journal = runtime.journal;
+  if (journal === undefined)
+    throw new TypeError("startWebhooks needs a runtime created with createRuntime({ eventJournal: true })");
+  const problems = webhooksConfigProblems(config);
+  if (problems.length > 0) throw new TypeError(`invalid webhooks configuration:\n${problems.join("\n")}`);
+  const targets = resolveTargets(config);
+  const configured = new Set(targets.map((target) => target.consumer));
+  for (const { consumer } of (await journal.cursors()).unwrap()) {
+    if (consumer.startsWith(CURSOR_PREFIX) && !configured.has(consumer))
+      (await journal.dropCursor({ consumer })).unwrap();
+  }
+  const { seq: head } = (await journal.head()).unwrap();
+  for (const target of targets) {
+    if ((await journal.cursor({ consumer: target.consumer })).unwrap() === undefined)
+      (await journal.advance({ consumer: target.consumer, seq: head })).unwrap();
+  }
+  const pumps = targets.map((target) => new TargetPump(journal, target, options));
+  const stopWatching = journal.watch(() => {
+    for (const pump of pumps) pump.wake();
+  });
+  for (const pump of pumps) pump.start();
+  return {
+    async close() {
+      stopWatching();
+      await Promise.all(pumps.map((pump) => pump.stop()));
+    },
+  };
+}
+
+/** Delivers one target's events, one at a time and in order; sleeps until the journal grows. */
+class TargetPump {
+  readonly #journal: RuntimeEventJournal;
+  readonly #target: ResolvedTarget;
+  readonly #firstDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #timeoutMs: number;
+  readonly #options: WebhookOptions;
+  readonly #stopping = new AbortController();
+  /** Set when the journal grew while the pump was busy, so the wake-up is not lost. */
+  #dirty = true;
+  #wakeUp: (() => void) | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(journal: RuntimeEventJournal, target: ResolvedTarget, options: WebhookOptions) {
+    this.#journal = journal;
+    this.#target = target;
+    this.#options = options;
+    this.#firstDelayMs = options.retry?.firstDelayMs ?? 1_000;
+    this.#maxDelayMs = options.retry?.maxDelayMs ?? 300_000;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  start(): void {
+    this.#running = this.#run();
+  }
+
+  wake(): void {
+    this.#dirty = true;
+    this.#wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.#wakeUp?.();
+    await this.#running;
+  }
+
+  get #stopped(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    let delay = this.#firstDelayMs;
+    while (!this.#stopped) {
+      try {
+        if (!this.#dirty) await this.#sleep();
+        this.#dirty = false;
+        while (!this.#stopped && (await this.#deliverPage())) {
+          // Pages follow one another until the journal has nothing after the cursor.
+        }
+        delay = this.#firstDelayMs;
+      } catch (error) {
+        // The storage failed (reading the journal or moving the cursor): the same events are tried again.
+        this.#report(error);
+        this.#dirty = true;
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, this.#maxDelayMs);
+      }
+    }
+  }
+
+  /** Delivers the next page after the cursor; whether there was one (and the pump goes on). */
+  async #deliverPage(): Promise<boolean> {
+    const { consumer, triggers } = this.#target;
+    const after = (await this.#journal.cursor({ consumer })).unwrap() ?? 0;
+    const page = (await this.#journal.read({ after, limit: PAGE })).unwrap();
+    let moved = after;
+    let passed = after;
+    for (const event of page) {
+      if (triggers.has(event.name)) {
+        if (!(await this.#deliverUntilDone(event))) return false;
+        moved = event.seq;
+        (await this.#journal.advance({ consumer, seq: moved })).unwrap();
+      }
+      passed = event.seq;
+    }
+    // Events the target does not want are passed in one cursor move per page.
+    if (passed > moved) (await this.#journal.advance({ consumer, seq: passed })).unwrap();
+    return page.length > 0;
+  }
+
+  /** Posts the event until the target takes it (or the pump stops: false). */
+  async #deliverUntilDone(event: JournaledEvent): Promise<boolean> {
+    let delay = this.#firstDelayMs;
+    while (!this.#stopped) {
+      try {
+        await this.#post(event);
+        this.#options.onDelivered?.(this.#target.label, event);
+        return true;
+      } catch (error) {
+        this.#report(error, event);
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, this.#maxDelayMs);
+      }
+    }
+    return false;
+  }
+
+  async #post(event: JournaledEvent): Promise<void> {
+    const body = JSON.stringify({ trigger: event.name, data: event.data });
+    const headers: Record<string, string> = {
+      ...this.#target.headers,
+      "content-type": "application/json",
+      "x-event-seq": String(event.seq),
+    };
+    if (this.#target.secret !== undefined) {
+      headers["x-signature"] = signWebhook(this.#target.secret, body, Math.floor(Date.now() / 1_000));
+    }
+    const response = await fetch(this.#target.url.replaceAll("{{trigger}}", event.name), {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      // Not cut short by close(): a delivery the target took must also move the cursor, or it comes twice.
+      signal: AbortSignal.timeout(this.#timeoutMs),
+    });
+    // The body is not needed; reading it lets the connection be reused.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status < 200 || response.status > 299)
+      throw new Error(`${this.#target.label} answered ${response.status}`);
+  }
+
+  /** Resolves after `ms` (without `ms`: when woken), or when the pump stops. */
+  #sleep(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.#stopping.signal;
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#wakeUp = undefined;
+        resolve();
+      };
+      // A retry's sleep is not cut short by new events: the target is still failing.
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      if (ms === undefined) this.#wakeUp = done;
+      signal.addEventListener("abort", done);
+      if (signal.aborted) done();
+    });
+  }
+
+  #report(error: unknown, event?: JournaledEvent): void {
+    if (this.#stopped) return;
+    try {
+      if (this.#options.onDeliveryError !== undefined && event !== undefined)
+        this.#options.onDeliveryError(error, this.#target.label, event);
+      else console.error(`identity-runtime: webhook ${this.#target.label} failed`, error);
+    } catch {
+      // A failing reporter must not stop the deliveries.
+    }
+  }
+}
+
+/** The `x-signature` header of a body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  const mac = createHmac("sha256", secret).update(`${unixSeconds}.${body}`).digest("hex");
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/**
+ * Whether a webhook request was signed with `secret` (its `x-signature` header over its raw body) within
+ * `toleranceSeconds` (default 300) of `nowSeconds`: what a receiver checks before trusting a request.
+ * @example
+ * const ok = verifyWebhookSignature({
+ *   secret: process.env.WEBHOOK_SECRET!,
+ *   header: request.headers["x-signature"],
+ *   body: rawBody,
+ * });
+ * if (!ok) return response.writeHead(401).end();
+ */
+export function verifyWebhookSignature(check: {
+  secret: string;
+  header: string | string[] | undefined;
+  body: string;
+  toleranceSeconds?: number;
+  nowSeconds?: number;
+}): boolean {
+  if (typeof check.header !== "string") return false;
+  const parts = Object.fromEntries(
+    check.header.split(",").map((part) => {
+      const at = part.indexOf("=");
+      return [part.slice(0, at).trim(), part.slice(at + 1).trim()];
+    }),
+  ) as Record<string, string | undefined>;
+  const t = Number(parts["t"]);
+  const signature = parts["v1"];
+  if (!Number.isSafeInteger(t) || signature === undefined || !/^[0-9a-f]{64}$/.test(signature)) return false;
+  const now = check.nowSeconds ?? Math.floor(Date.now() / 1_000);
+  if (Math.abs(now - t) > (check.toleranceSeconds ?? 300)) return false;
+  const expected = signWebhook(check.secret, check.body, t).slice(`t=${t},v1=`.length);
+  return timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(signature, "hex"));
+}
