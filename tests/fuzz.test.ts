@@ -107,12 +107,15 @@ function request(properties: Record<string, readonly unknown[]>): fc.Arbitrary<u
 interface Scene {
   a: Runtime;
   writes: () => number;
-  ids: { relationship: string; template: string; request: string; process: string };
+  ids: { relationship: string; template: string; request: string; message: string; process: string };
   peer: string;
   close(): Promise<void>;
 }
 
-/** Two identities with an Active relationship, a template, an incoming request and a past deletion process. */
+/**
+ * Two identities with an Active relationship, a template, an incoming request (and the message that carried it)
+ * and a past deletion process.
+ */
 async function scene(): Promise<Scene> {
   const backboneStorage = counting();
   const runtimeStorage = counting();
@@ -123,13 +126,19 @@ async function scene(): Promise<Scene> {
   const relationship = ok(await b.relationships.createRelationship({ templateId: template.id }));
   ok(await a.relationships.acceptRelationship({ relationshipId: relationship.id }));
   const outgoing = ok(await b.requests.createOutgoingRequest({ peer: a.address, content: { items: [] } }));
-  ok(await b.messages.sendMessage({ recipients: [a.address], content: outgoing.content }));
+  const carrier = ok(await b.messages.sendMessage({ recipients: [a.address], content: outgoing.content }));
   const process = ok(await a.identityDeletion.initiateIdentityDeletionProcess());
   ok(await a.identityDeletion.cancelIdentityDeletionProcess());
   return {
     a,
     writes: () => backboneStorage.writes() + runtimeStorage.writes(),
-    ids: { relationship: relationship.id, template: template.id, request: outgoing.id, process: process.id },
+    ids: {
+      relationship: relationship.id,
+      template: template.id,
+      request: outgoing.id,
+      message: carrier.id,
+      process: process.id,
+    },
     peer: b.address,
     async close() {
       await scenery.close();
@@ -200,6 +209,7 @@ function methods(s: Scene): [string, Call, fc.Arbitrary<unknown>][] {
     ],
     ["sendMessage", asAny(messages.sendMessage), request({ recipients: [[s.peer], [], addresses], content })],
     ["getMessages", asAny(messages.getMessages), none],
+    ["getMessage", asAny(messages.getMessage), request({ id: [s.ids.message, "MSGAAAAAAAAAAAAAAAAA"] })],
     [
       "canCreateOutgoingRequest",
       asAny(requests.canCreateOutgoingRequest),
@@ -253,6 +263,7 @@ const NAMES = [
   "getRelationships",
   "sendMessage",
   "getMessages",
+  "getMessage",
   "canCreateOutgoingRequest",
   "createOutgoingRequest",
   "getRequest",

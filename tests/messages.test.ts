@@ -485,6 +485,43 @@ describe("getMessages", () => {
   });
 });
 
+describe("getMessage", () => {
+  test("returns a sent message to its sender and the same message to its recipient", async () => {
+    const { a, b } = await w.connected();
+    const sent = ok(await a.messages.sendMessage({ recipients: [b.address], content: MAIL }));
+
+    expect(ok(await a.messages.getMessage({ id: sent.id }))).toEqual(sent);
+    expect(ok(await b.messages.getMessage({ id: sent.id }))).toEqual(sent);
+  });
+
+  test("a message of others, or one forgotten by decomposing, is recordNotFound naming the id", async () => {
+    const { a, b, relationshipId } = await w.connected();
+    const c = await peerOf(a, "Active");
+    const toC = ok(await a.messages.sendMessage({ recipients: [c.address], content: "to c" }));
+    const toB = ok(await a.messages.sendMessage({ recipients: [b.address], content: "to b" }));
+
+    const notHers = err(await b.messages.getMessage({ id: toC.id }));
+    expect(notHers.code).toBe(CODE.recordNotFound);
+    expect(notHers.message).toContain(toC.id);
+
+    ok(await a.relationships.terminateRelationship({ relationshipId }));
+    ok(await b.relationships.decomposeRelationship({ relationshipId }));
+    expect(err(await b.messages.getMessage({ id: toB.id })).code).toBe(CODE.recordNotFound);
+  });
+
+  test.each([
+    ["an id of another kind", { id: "RELaaaaaaaaaaaaaaaaa" }],
+    ["a short id", { id: "MSGabc" }],
+    ["no id", {}],
+    ["an unknown property", { id: "MSGaaaaaaaaaaaaaaaaa", extra: 1 }],
+  ])("%s is a validation error", async (_case, request) => {
+    const a = await w.runtime();
+
+    const error = err(await a.messages.getMessage(request as { id: string }));
+    expect(error.code).toBe(CODE.invalidPropertyValue);
+  });
+});
+
 describe("decomposeRelationship removes the messages exchanged with that peer (behaviour §7 Decomposing)", () => {
   test("messages sent to and received from the peer disappear from the decomposer's getMessages", async () => {
     const { a, b, relationshipId } = await w.connected();

@@ -3,9 +3,10 @@ import type { AdminIdentityQuery, BackboneAdmin } from "../backbone/admin.js";
 import type { RuntimeResult } from "../core/errors.js";
 import { describeApi } from "./openapi.js";
 import type { DescribedRoute } from "./openapi.js";
-import { queryOf } from "./request.js";
-import { ADDRESS, PROCESS } from "./routes.js";
-import type { RouteInput } from "./routes.js";
+import { queryOf, singleValued } from "./request.js";
+import { PROCESS } from "./routes/identity-deletion.js";
+import type { RouteInput } from "./routes/index.js";
+import { ADDRESS } from "./routes/schemas.js";
 import {
   guarded,
   isSendableKey,
@@ -110,7 +111,10 @@ const ADMIN_ROUTES: readonly AdminRoute[] = [
         offset: { type: "integer", minimum: 0 },
       },
     },
-    run: (admin, { query }) => admin.listIdentities(identityQueryOf(query)),
+    run: async (admin, { query }) => {
+      const single = singleValued(query);
+      return single.err ? single : admin.listIdentities(identityQueryOf(single.val));
+    },
   },
   {
     method: "GET",

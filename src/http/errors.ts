@@ -14,6 +14,8 @@ const httpCatalogue = {
     `The body must be application/json, not ${contentType === "" ? "without a content type" : quote(contentType)}.`,
   "error.http.payloadTooLarge": (limit: number) => `The body is larger than ${limit} bytes.`,
   "error.http.invalidJson": () => "The body is not valid JSON.",
+  "error.http.notImplemented": (feature: string) =>
+    `identity-runtime does not model ${feature}, so this Connector route is not implemented.`,
   "error.http.noEventJournal": () =>
     "The runtime keeps no event journal, so it has no event stream: create it with createRuntime({ eventJournal: true }) (identity-runtime serve always does).",
 } as const;
@@ -39,7 +41,7 @@ export const HttpErrorCodes: readonly HttpErrorCode[] = Object.freeze(
 /**
  * How each code answers over HTTP. The compiler keeps the table complete: a new error code without a status
  * does not compile. Not found is 404 (the Connector says 400), a state conflict 409, the storage or a closed
- * runtime 503.
+ * runtime 503, a Connector feature this library does not model 501.
  */
 const STATUS_OF_CODE = {
   "error.runtime.validation.invalidPropertyValue": 400,
@@ -80,6 +82,7 @@ const STATUS_OF_CODE = {
   "error.http.unsupportedMediaType": 415,
   "error.http.payloadTooLarge": 413,
   "error.http.invalidJson": 400,
+  "error.http.notImplemented": 501,
   "error.http.noEventJournal": 501,
 } as const satisfies Record<ErrorCode | HttpErrorCode, number>;
 

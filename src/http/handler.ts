@@ -6,10 +6,10 @@ import { httpFailure } from "./errors.js";
 import { eventStreamRequest, streamEvents } from "./event-stream.js";
 import { openApiDocument } from "./openapi.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
-import { queryOf, readJsonBody } from "./request.js";
+import { queryOf, readJsonBody, singleQueryOf } from "./request.js";
 import type { RequestTarget } from "./request.js";
-import { ROUTES } from "./routes.js";
-import type { HttpMethod } from "./routes.js";
+import { ROUTES } from "./routes/index.js";
+import type { HttpMethod } from "./routes/index.js";
 import {
   guarded,
   isSendableKey,
@@ -63,8 +63,9 @@ const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export { isSendableKey as isSendableApiKey };
 
 /**
- * A plain `node:http` request handler serving the runtime's IdentityMetadata and IdentityDeletionProcess use
- * cases with the enmeshed Connector's routes and envelopes. Mount it in `http.createServer`, Express or Fastify.
+ * A plain `node:http` request handler serving the runtime's use cases with the enmeshed Connector's routes,
+ * shapes and envelopes; the Connector features it does not model answer 501. Mount it in `http.createServer`,
+ * Express or Fastify.
  * @example
  * const server = http.createServer(createHttpHandler(runtime, { apiKey: process.env.API_KEY! }));
  * server.listen(8080);
@@ -110,13 +111,15 @@ export function createHttpHandler(
     if (below === "/Events") {
       if (method !== "GET") return sendError(response, methodNotAllowed(method, path, ["GET"]));
       if (runtime.journal === undefined) return sendError(response, httpFailure("error.http.noEventJournal"));
-      const stream = eventStreamRequest(request, queryOf(target.search));
+      const stream = eventStreamRequest(request, singleQueryOf(target.search));
       return streamEvents(response, runtime.journal, stream, {
         signal: options.signal ?? new AbortController().signal,
         heartbeatMs: options.eventStreamHeartbeatMs ?? 15_000,
       });
     }
     const match = routeFor(ROUTES, method, below, path);
+    if (match.route.notModelled !== undefined)
+      throw httpFailure("error.http.notImplemented", match.route.notModelled);
     const query = queryOf(target.search);
     const body = match.route.body === undefined ? undefined : await readJsonBody(request, bodyLimit);
     const result = await match.route.run(runtime, { query, body, params: match.params });

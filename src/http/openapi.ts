@@ -1,8 +1,9 @@
 import { ErrorCodes } from "../core/errors.js";
 import { HttpErrorCodes } from "./errors.js";
 import { API_PREFIX_LIST } from "./prefixes.js";
-import { ROUTES } from "./routes.js";
-import type { Route } from "./routes.js";
+import { ROUTES } from "./routes/index.js";
+import type { NotModelledRoute, ServedRoute } from "./routes/index.js";
+import { COMPONENT_SCHEMAS } from "./routes/schemas.js";
 
 const ERROR_RESPONSE = { $ref: "#/components/responses/Error" };
 
@@ -24,14 +25,18 @@ export function openApiDocument(): Record<string, unknown> {
   return describeApi({
     title: "identity-runtime",
     description:
-      "IdentityMetadata and identity deletion of the enmeshed runtime, with the routes and envelopes of the " +
-      "enmeshed Connector. Every route needs the X-API-KEY header; GET /health does not.",
+      "IdentityMetadata, identity deletion, relationship templates, relationships, messages and requests of " +
+      "the enmeshed runtime, with the routes, shapes and envelopes of the enmeshed Connector. Connector " +
+      "features identity-runtime does not model answer 501. Every route needs the X-API-KEY header; " +
+      "GET /health does not.",
     servers: API_PREFIX_LIST,
     key: { scheme: "apiKey", header: "X-API-KEY" },
     failures:
       "A failure: 400 malformed request or refused by a rule, 401 no or wrong API key, 404 not found, " +
-      "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, 503 closed.",
+      "405 wrong method, 409 state conflict, 413 body too large, 415 not JSON, 500 unexpected, " +
+      "501 not modelled, 503 closed.",
     routes: ROUTES,
+    schemas: COMPONENT_SCHEMAS,
     paths: {
       "/health": {
         // Served at the root, not below the API prefixes, and open to all.
@@ -51,7 +56,7 @@ export function openApiDocument(): Record<string, unknown> {
 }
 
 /** A route as a document describes it: all of it but what it runs. */
-export type DescribedRoute = Omit<Route, "run">;
+export type DescribedRoute = Omit<ServedRoute, "run">;
 
 /** What sets one served API's document apart from another's. */
 export interface ApiDescription {
@@ -63,7 +68,9 @@ export interface ApiDescription {
   key: { scheme: string; header: string };
   /** What a failure may answer, in a sentence. */
   failures: string;
-  routes: readonly DescribedRoute[];
+  routes: readonly (DescribedRoute | NotModelledRoute)[];
+  /** Schemas the routes refer to by name (`#/components/schemas/…`), beside the error envelope's. */
+  schemas?: Record<string, unknown>;
   /** Paths besides the routes' and `/openapi.json`. */
   paths: Record<string, Record<string, unknown>>;
 }
@@ -91,6 +98,7 @@ export function describeApi(api: ApiDescription): Record<string, unknown> {
     components: {
       securitySchemes: { [api.key.scheme]: { type: "apiKey", in: "header", name: api.key.header } },
       schemas: {
+        ...api.schemas,
         Error: {
           type: "object",
           required: ["error"],
@@ -119,21 +127,36 @@ export function describeApi(api: ApiDescription): Record<string, unknown> {
   };
 }
 
-function operation(route: DescribedRoute): Record<string, unknown> {
+function operation(route: DescribedRoute | NotModelledRoute): Record<string, unknown> {
+  const pathParameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  if (route.notModelled !== undefined) {
+    return {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(pathParameters.length > 0 ? { parameters: pathParameters } : {}),
+      responses: {
+        "501": {
+          ...ERROR_RESPONSE,
+          description: `error.http.notImplemented: identity-runtime does not model ${route.notModelled}.`,
+        },
+      },
+    };
+  }
   const parameters = [
-    ...Object.entries(route.query ?? {}).map(([name, { description, required }]) => ({
+    ...Object.entries(route.query ?? {}).map(([name, { description, required, repeatable }]) => ({
       name,
       in: "query",
       required,
       description,
-      schema: { type: "string" },
+      // Given several times (form style, exploded: `peer=a&peer=b`), it matches any of its values.
+      schema: repeatable === true ? { type: "array", items: { type: "string" } } : { type: "string" },
     })),
-    ...[...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-      name,
-      in: "path",
-      required: true,
-      schema: { type: "string" },
-    })),
+    ...pathParameters,
   ];
   const success =
     route.successStatus === 204
@@ -154,7 +177,8 @@ function operation(route: DescribedRoute): Record<string, unknown> {
       ? {}
       : {
           requestBody: {
-            required: route.method === "PUT",
+            // A body with required properties is required; one whose properties are all optional may be left out.
+            required: Array.isArray(route.body["required"]) && route.body["required"].length > 0,
             content: { "application/json": { schema: route.body } },
           },
         }),

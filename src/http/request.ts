@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { runtimeError } from "../core/errors.js";
+import { fail, runtimeError, succeed } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
 import { MAX_JSON_DEPTH } from "../core/json.js";
 import { HttpFailure, httpFailure } from "./errors.js";
 
@@ -35,16 +36,37 @@ export function printable(url: string | undefined): string {
 }
 
 /**
- * The query as given; a parameter given twice is refused, since a slot has one reference and one key. A
- * prototype-less object, so `__proto__` is a parameter like any other (and so refused as unknown).
+ * The query as given: every value of each parameter, in order (list routes match any of them; the routes of
+ * one IdentityMetadata slot refuse a second). A prototype-less object, so `__proto__` is a parameter like any
+ * other (and so refused as unknown).
  */
-export function queryOf(search: string): Record<string, string> {
-  const query = Object.create(null) as Record<string, string>;
-  for (const [name, value] of new URLSearchParams(search)) {
-    if (Object.hasOwn(query, name)) throw invalid(`${name} must be given once`);
-    query[name] = value;
-  }
+export function queryOf(search: string): Record<string, string[]> {
+  const query = Object.create(null) as Record<string, string[]>;
+  for (const [name, value] of new URLSearchParams(search)) (query[name] ??= []).push(value);
   return query;
+}
+
+/**
+ * The query with one value per parameter, for what takes each once (an IdentityMetadata slot has one reference
+ * and one key): a second value is a validation error. Every parameter is passed on, so the use case's
+ * validation names an unknown one.
+ */
+export function singleValued(
+  query: Readonly<Record<string, readonly string[]>>,
+): RuntimeResult<Record<string, string>> {
+  const entries = Object.entries(query);
+  const repeated = entries.find(([, values]) => values.length > 1);
+  if (repeated !== undefined)
+    return fail("error.runtime.validation.invalidPropertyValue", `${repeated[0]} must be given once`);
+  // fromEntries defines data properties: a `__proto__` parameter stays one, which validation refuses as unknown.
+  return succeed(Object.fromEntries(entries.map(([name, values]) => [name, values[0] as string])));
+}
+
+/** `singleValued` of the query, for what is served outside a route table (the event stream): refused by throwing. */
+export function singleQueryOf(search: string): Record<string, string> {
+  const single = singleValued(queryOf(search));
+  if (single.err) throw new HttpFailure(single.val.code, single.val.message);
+  return single.val;
 }
 
 /** A path segment, percent-decoded. */

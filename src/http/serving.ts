@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { runtimeError } from "../core/errors.js";
-import type { RuntimeError, RuntimeResult } from "../core/errors.js";
+import type { RuntimeError } from "../core/errors.js";
 import { generateId } from "../core/ids.js";
+import type { Result } from "../core/result.js";
 import { HttpFailure, httpFailure, statusOfCode } from "./errors.js";
 import { decodeSegment, parseTarget, printable } from "./request.js";
 import type { RequestTarget } from "./request.js";
@@ -162,6 +163,8 @@ export function pathBelow(prefixes: readonly string[], path: string): string | u
 interface RoutePath {
   readonly method: string;
   readonly path: string;
+  /** Set on a Connector feature not modelled, whose route answers every path below its own too. */
+  readonly notModelled?: string;
 }
 
 /**
@@ -192,7 +195,8 @@ function matchRoute<R extends RoutePath>(
 ): { route: R; params: Record<string, string> }[] {
   const pattern = route.path.split("/");
   const actual = path.split("/");
-  if (pattern.length !== actual.length) return [];
+  const deeper = route.notModelled !== undefined && actual.length > pattern.length;
+  if (pattern.length !== actual.length && !deeper) return [];
   const params: Record<string, string> = {};
   for (let index = 0; index < pattern.length; index++) {
     const expected = pattern[index] as string;
@@ -225,11 +229,13 @@ export function sendDocument(response: ServerResponse, method: string, path: str
  */
 export function sendResult(
   response: ServerResponse,
-  result: RuntimeResult<unknown>,
+  result: Result<unknown, RuntimeError | HttpFailure>,
   successStatus: 200 | 201 | 204,
   report: (error: unknown) => void,
 ): void {
   if (result.err) {
+    // A refusal of the HTTP layer (a feature not modelled) is answered as it is.
+    if (result.val instanceof HttpFailure) return sendError(response, result.val);
     if (statusOfCode(result.val.code) >= 500) report(result.val.cause ?? result.val);
     return sendError(response, publicError(result.val));
   }

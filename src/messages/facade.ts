@@ -1,5 +1,5 @@
 import type { RuntimeContext } from "../core/context.js";
-import { fail, succeed } from "../core/errors.js";
+import { fail, foundOr, succeed } from "../core/errors.js";
 import type { RuntimeResult } from "../core/errors.js";
 import type { JsonValue } from "../core/json.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
@@ -31,6 +31,7 @@ const sendRequest = requestSchema({
   recipients: rules.array(rules.address(), { minItems: 1 }),
   content: rules.json(),
 });
+const byIdRequest = requestSchema({ id: rules.id("MSG") });
 
 /** Sends a checked message: its use case without the request validation, which requests reuse for responses. */
 export type SendMessage = (
@@ -96,15 +97,29 @@ export function messagesFacade(context: RuntimeContext, parts: MessagesFacadePar
         succeed(await parts.store.messages.list()),
       );
     },
+
+    /**
+     * A message sent or received by the own identity, by id; `error.runtime.recordNotFound` for one it never
+     * had or forgot when decomposing the relationship to its peer.
+     * @example
+     * const message = await runtime.messages.getMessage({ id: "MSG…" });
+     * if (message.ok) console.log(message.val.createdBy, message.val.content);
+     */
+    getMessage(request: { id: string }): Promise<RuntimeResult<MessageDTO>> {
+      return context.useCases.run(byIdRequest, request, async ({ id }) =>
+        foundOr(await parts.store.messages.get(id), "Message", id),
+      );
+    },
   };
 }
 
 /**
  * The Messages use cases of one runtime: `runtime.messages`. Its methods work detached too.
  * @example
- * const { sendMessage, getMessages }: MessagesFacade = runtime.messages;
- * await sendMessage({ recipients: [ada.address], content: { "@type": "Mail", body: "Hello" } });
+ * const { sendMessage, getMessages, getMessage }: MessagesFacade = runtime.messages;
+ * const sent = (await sendMessage({ recipients: [ada.address], content: { "@type": "Mail", body: "Hello" } })).unwrap();
  * const messages = (await getMessages()).unwrap();
+ * const again = (await getMessage({ id: sent.id })).unwrap();
  * @useDeclaredType
  */
 export type MessagesFacade = ReturnType<typeof messagesFacade>;

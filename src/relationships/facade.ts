@@ -6,6 +6,7 @@ import type { StorageChange } from "../core/storage.js";
 import { requestSchema, rules, NO_REQUEST } from "../core/validation.js";
 import type { RelationshipEvents } from "./events.js";
 import type { RelationshipStore } from "./store.js";
+import { RELATIONSHIP_STATUSES } from "./model.js";
 import type { RelationshipDTO, RelationshipStatus, RelationshipTemplateDTO } from "./model.js";
 
 /**
@@ -64,15 +65,6 @@ export interface GetRelationshipsQuery {
   /** Only the relationships in this status. */
   status?: RelationshipStatus;
 }
-
-const RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
-  "Pending",
-  "Active",
-  "Rejected",
-  "Revoked",
-  "Terminated",
-  "DeletionProposed",
-];
 
 const templateRequest = requestSchema(
   {

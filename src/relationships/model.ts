@@ -14,6 +14,16 @@ import type { DeletionChange } from "../identity-deletion/model.js";
 export type RelationshipStatus =
   "Pending" | "Active" | "Rejected" | "Revoked" | "Terminated" | "DeletionProposed";
 
+/** Every relationship status, for validation and documentation. */
+export const RELATIONSHIP_STATUSES: readonly RelationshipStatus[] = [
+  "Pending",
+  "Active",
+  "Rejected",
+  "Revoked",
+  "Terminated",
+  "DeletionProposed",
+];
+
 /**
  * The action an audit log entry records.
  * @example

@@ -12,6 +12,14 @@ import { idPattern } from "../core/ids.js";
  */
 export type LocalRequestStatus = "Draft" | "Open" | "ManualDecisionRequired" | "Completed";
 
+/** Every request status, for validation and documentation. */
+export const LOCAL_REQUEST_STATUSES: readonly LocalRequestStatus[] = [
+  "Draft",
+  "Open",
+  "ManualDecisionRequired",
+  "Completed",
+];
+
 /**
  * The decision on a request, kept on both sides once it is Completed.
  * @example

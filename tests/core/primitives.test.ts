@@ -145,7 +145,7 @@ describe("documentation", () => {
 });
 
 describe("HTTP statuses", () => {
-  test("every code has its status: not found 404, conflicts 409, storage and closed 503, unknown 500", () => {
+  test("every code has its status: not found 404, conflicts 409, storage and closed 503, unknown 500, not modelled 501", () => {
     const statuses = Object.fromEntries(
       [...ErrorCodes, ...HttpErrorCodes].map((code) => [code, statusOfCode(code)]),
     );
@@ -162,9 +162,10 @@ describe("HTTP statuses", () => {
       "error.http.methodNotAllowed": 405,
       "error.http.payloadTooLarge": 413,
       "error.http.unsupportedMediaType": 415,
+      "error.http.notImplemented": 501,
     });
     for (const status of Object.values(statuses))
-      expect([400, 401, 404, 405, 409, 413, 415, 500, 503]).toContain(status);
+      expect([400, 401, 404, 405, 409, 413, 415, 500, 501, 503]).toContain(status);
   });
 
   test("a string that is no code of the library answers 500, whatever it looks like", () => {

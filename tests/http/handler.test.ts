@@ -20,6 +20,7 @@ import { CODE, delegating, ok, sleep, slowStorage, START, UNKNOWN_ADDRESS, world
 import type { World } from "../support";
 import { API_KEY, expectError, ODD_TARGETS, query, rawRequest, resultOf, serve } from "./client";
 import type { Answer, CallOptions, Served } from "./client";
+import { CONNECTOR_OPERATIONS, NOT_MODELLED_OPERATIONS } from "./connector-operations";
 
 const PREFIXES = ["/api/v2", "/api/core/v1"] as const;
 const IDM_ID = /^IDM[A-Za-z0-9]{17}$/;
@@ -1030,7 +1031,10 @@ describe("concurrency", () => {
 });
 
 describe("OpenAPI document", () => {
-  /** Every operation the handler must serve below each prefix: the issue's routes and ours. */
+  /**
+   * The IdentityMetadata and identity deletion operations below each prefix, the issue's routes and ours; the
+   * Connector routes' success statuses are checked by the SDK in connector-routes.test.ts.
+   */
   const OPERATIONS = [
     "put /IdentityMetadata",
     "get /IdentityMetadata",
@@ -1099,7 +1103,9 @@ describe("OpenAPI document", () => {
 
   test("documents exactly the operations the handler serves", async () => {
     const { api } = await connected();
-    expect(operationsOf(await documentOf(api)).sort()).toEqual([...OPERATIONS].sort());
+    expect(operationsOf(await documentOf(api)).sort()).toEqual(
+      [...OPERATIONS, ...CONNECTOR_OPERATIONS, ...NOT_MODELLED_OPERATIONS].sort(),
+    );
   });
 
   test("every documented operation is served under both prefixes; undocumented methods on its paths are 405", async () => {

@@ -97,6 +97,7 @@ export type FacadeResults = [
   Assert<Equal<Resolved<Relationships["getRelationships"]>, Result<RelationshipDTO[], RuntimeError>>>,
   Assert<Equal<Resolved<Runtime["messages"]["sendMessage"]>, Result<MessageDTO, RuntimeError>>>,
   Assert<Equal<Resolved<Runtime["messages"]["getMessages"]>, Result<MessageDTO[], RuntimeError>>>,
+  Assert<Equal<Resolved<Runtime["messages"]["getMessage"]>, Result<MessageDTO, RuntimeError>>>,
   Assert<Equal<Resolved<Requests["createOutgoingRequest"]>, Result<LocalRequestDTO, RuntimeError>>>,
   Assert<Equal<Resolved<Requests["canAcceptIncomingRequest"]>, Result<CheckResult, RuntimeError>>>,
   Assert<Equal<Resolved<Requests["acceptIncomingRequest"]>, Result<LocalRequestDTO, RuntimeError>>>,
