@@ -25,6 +25,7 @@ const jest = spawnSync(
     "tests/storage/",
     "tests/http/server.test.ts",
     "tests/http/serve-connector.test.ts",
+    "tests/http/connector-story.test.ts",
   ],
   { stdio: "inherit", env: { ...process.env, IDENTITY_RUNTIME_TEST_STORAGE: kind } },
 );

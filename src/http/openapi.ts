@@ -51,6 +51,47 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/Events": {
+        get: {
+          operationId: "streamEvents",
+          summary:
+            "The identity's events as Server-Sent Events: `id` the seq, `event` the name, `data` `{ trigger, data }`. " +
+            "Resumes after the `Last-Event-ID` header (or `after`), else starts with the next event; an " +
+            "`eventsMissed` event tells when events to resume after were pruned.",
+          parameters: [
+            {
+              name: "names",
+              in: "query",
+              required: false,
+              description: "Only these events: names separated by commas.",
+              schema: { type: "string" },
+            },
+            {
+              name: "after",
+              in: "query",
+              required: false,
+              description: "Resume after this seq (the Last-Event-ID header wins).",
+              schema: { type: "integer", minimum: 0 },
+            },
+            {
+              name: "Last-Event-ID",
+              in: "header",
+              required: false,
+              description:
+                "The seq of the last event the client got, as an EventSource sends it when reconnecting.",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "The stream, until the client or the server ends it.",
+              content: { "text/event-stream": { schema: { type: "string" } } },
+            },
+            "400": { description: "An unknown event name or a malformed seq." },
+            "501": { description: "The runtime keeps no event journal (`error.http.noEventJournal`)." },
+          },
+        },
+      },
     },
   });
 }

@@ -29,6 +29,9 @@ export const CONNECTOR_OPERATIONS = [
   "put /Requests/Incoming/{id}/CanReject",
   "put /Requests/Incoming/{id}/Reject",
   "get /Account/IdentityInfo",
+  "post /Account/Sync",
+  "get /Account/SyncInfo",
+  "get /Events",
 ] as const;
 
 /** The paths of features not modelled: each, and every path below it, answers 501 to every method. */
