@@ -44,7 +44,14 @@ export type { HttpHandlerOptions } from "./http/handler.js";
 export type { HttpErrorBody, RequestLogEntry } from "./http/serving.js";
 export { openApiDocument } from "./http/openapi.js";
 export { startWebhooks, verifyWebhookSignature, webhooksConfigProblems } from "./http/webhooks.js";
-export type { WebhookOptions, Webhooks, WebhooksConfig, WebhookTarget } from "./http/webhooks.js";
+export type {
+  Webhook,
+  WebhookOptions,
+  Webhooks,
+  WebhookSignatureCheck,
+  WebhooksConfig,
+  WebhookTarget,
+} from "./http/webhooks.js";
 export { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 export type { AdminHandlerOptions } from "./http/admin.js";
 

@@ -30,7 +30,9 @@ const receiver = createServer((request, response) => {
   request.on("data", (chunk) => (body += chunk));
   request.on("end", () => {
     const { trigger, data } = JSON.parse(body);
-    console.log(`  [webhook → Org's receiver] ${trigger} (peer ${data.peer ?? "-"}, seq ${request.headers["x-event-seq"]})`);
+    console.log(
+      `  [webhook → Org's receiver] ${trigger} (peer ${data.peer ?? "-"}, seq ${request.headers["x-event-seq"]})`,
+    );
     heard.push(trigger);
     for (const wake of waiting) wake();
     response.writeHead(204).end();
@@ -77,7 +79,8 @@ async function call(server, method, path, body) {
   });
   if (response.status === 204) return undefined;
   const answer = await response.json();
-  if (answer.error !== undefined) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+  if (answer.error !== undefined)
+    throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
   return answer.result;
 }
 
@@ -90,8 +93,12 @@ try {
       webhooks: [{ triggers: ["transport.peerToBeDeleted", "transport.peerDeleted"], target: "receiver" }],
     }),
   );
-  const [org, ada] = await Promise.all([serve("org", ["--webhooks", webhooks]), serve("ada")]);
-  console.log(`Org is ${org.address} at ${org.url}\nAda is ${ada.address} at ${ada.url}  (storage ${storage})`);
+  // Names of this run's own: on a database kept from an earlier run, they are new identities again.
+  const run = Date.now().toString(36);
+  const [org, ada] = await Promise.all([serve(`org-${run}`, ["--webhooks", webhooks]), serve(`ada-${run}`)]);
+  console.log(
+    `Org is ${org.address} at ${org.url}\nAda is ${ada.address} at ${ada.url}  (storage ${storage})`,
+  );
 
   const template = await call(org, "POST", "/RelationshipTemplates/Own", {
     content: { welcome: "Org's customer portal" },
@@ -99,13 +106,23 @@ try {
     maxNumberOfAllocations: 1,
   });
   await call(ada, "POST", "/RelationshipTemplates/Peer", { reference: template.truncatedReference });
-  const relationship = await call(ada, "POST", "/Relationships", { templateId: template.id, creationContent: { name: "Ada" } });
+  const relationship = await call(ada, "POST", "/Relationships", {
+    templateId: template.id,
+    creationContent: { name: "Ada" },
+  });
   await call(org, "POST", "/Account/Sync");
   await call(org, "PUT", `/Relationships/${relationship.id}/Accept`);
   console.log(`Ada and Org relate: ${relationship.id}`);
 
-  await call(org, "PUT", "/IdentityMetadata", { reference: ada.address, key: "crm", value: { customerId: 42 } });
-  await call(org, "POST", "/Messages", { recipients: [ada.address], content: { "@type": "Mail", subject: "Welcome" } });
+  await call(org, "PUT", "/IdentityMetadata", {
+    reference: ada.address,
+    key: "crm",
+    value: { customerId: 42 },
+  });
+  await call(org, "POST", "/Messages", {
+    recipients: [ada.address],
+    content: { "@type": "Mail", subject: "Welcome" },
+  });
   await call(ada, "POST", "/Account/Sync");
   console.log(`Ada has ${(await call(ada, "GET", "/Messages")).length} message(s)`);
 
@@ -113,18 +130,23 @@ try {
   await call(ada, "POST", "/IdentityDeletionProcesses", { lengthOfGracePeriodInDays: 2 / 86_400 });
   await heardEvent("transport.peerToBeDeleted");
   await call(org, "POST", "/Account/Sync");
-  await call(org, "POST", "/Messages", { recipients: [ada.address], content: { "@type": "Mail" } }).catch((error) =>
-    console.log(`  Org's message to Ada is refused: ${error.code}`),
+  await call(org, "POST", "/Messages", { recipients: [ada.address], content: { "@type": "Mail" } }).catch(
+    (error) => console.log(`  Org's message to Ada is refused: ${error.code}`),
   );
   await heardEvent("transport.peerDeleted");
   await call(org, "POST", "/Account/Sync");
-  await call(org, "POST", "/Messages", { recipients: [ada.address], content: { "@type": "Mail" } }).catch((error) =>
-    console.log(`  Org's message to Ada is refused: ${error.code}`),
+  await call(org, "POST", "/Messages", { recipients: [ada.address], content: { "@type": "Mail" } }).catch(
+    (error) => console.log(`  Org's message to Ada is refused: ${error.code}`),
   );
   console.log("Done.");
 } finally {
   for (const child of children) child.kill("SIGTERM");
-  await Promise.all(children.map((child) => new Promise((resolve) => child.exitCode !== null ? resolve() : child.once("exit", resolve))));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve))),
+    ),
+  );
   receiver.close();
   rmSync(directory, { recursive: true, force: true });
 }

@@ -34,8 +34,20 @@ export interface WebhookTarget {
 export interface WebhooksConfig {
   /** Targets by name, for webhooks to refer to. */
   targets?: Record<string, WebhookTarget>;
-  /** Each sends the events named in `triggers` to its target: a name of `targets`, or a target itself. */
-  webhooks: { triggers: string[]; target: string | WebhookTarget }[];
+  /** Each sends the events named in its `triggers` to its target. */
+  webhooks: Webhook[];
+}
+
+/**
+ * One webhook of a configuration: which events go where.
+ * @example
+ * const webhook: Webhook = { triggers: ["transport.messageReceived"], target: { url: "http://localhost:4000/messages" } };
+ */
+export interface Webhook {
+  /** The names of the events to send, such as `"transport.peerDeleted"`. */
+  triggers: string[];
+  /** A name of the configuration's `targets`, or a target itself. */
+  target: string | WebhookTarget;
 }
 
 /**
@@ -370,6 +382,25 @@ function signWebhook(secret: string, body: string, unixSeconds: number): string 
 }
 
 /**
+ * What `verifyWebhookSignature` checks: a request's signature header and raw body against the shared secret.
+ * @example
+ * const check: WebhookSignatureCheck = { secret, header: request.headers["x-signature"], body: rawBody };
+ * if (!verifyWebhookSignature(check)) response.writeHead(401).end();
+ */
+export interface WebhookSignatureCheck {
+  /** The target's `secret`. */
+  secret: string;
+  /** The request's `x-signature` header, as Node gives it. */
+  header: string | string[] | undefined;
+  /** The request's body exactly as received, before any parsing. */
+  body: string;
+  /** How far the signed time may be from now, in seconds; default 300. */
+  toleranceSeconds?: number;
+  /** Now, in Unix seconds; default the system clock. */
+  nowSeconds?: number;
+}
+
+/**
  * Whether a webhook request was signed with `secret` (its `x-signature` header over its raw body) within
  * `toleranceSeconds` (default 300) of `nowSeconds`: what a receiver checks before trusting a request.
  * @example
@@ -380,13 +411,7 @@ function signWebhook(secret: string, body: string, unixSeconds: number): string 
  * });
  * if (!ok) return response.writeHead(401).end();
  */
-export function verifyWebhookSignature(check: {
-  secret: string;
-  header: string | string[] | undefined;
-  body: string;
-  toleranceSeconds?: number;
-  nowSeconds?: number;
-}): boolean {
+export function verifyWebhookSignature(check: WebhookSignatureCheck): boolean {
   if (typeof check.header !== "string") return false;
   const parts = Object.fromEntries(
     check.header.split(",").map((part) => {

@@ -1,5 +1,5 @@
 // `npm run test:examples`: the integrator example of examples/crm against the packed package, as a user
-// would have it installed. Needs `npm run build` first. It packs the package, installs the tarball into the
+// would have it installed, and examples/two-servers against the build. Needs `npm run build` first. It packs the package, installs the tarball into the
 // example, type-checks the example's tests (the matchers' types), runs them under jest and vitest, and then
 // once more with the app's reaction broken, where both must fail.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -65,11 +65,33 @@ try {
     rmSync(broken, { recursive: true, force: true });
   }
 
+  // The two-servers example: two `serve` processes of the build on one SQLite file, through Ada's deletion.
+  const story = spawnSync(process.execPath, [join(root, "examples", "two-servers", "run.mjs")], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, DATABASE_URL: "" },
+  });
+  process.stdout.write(story.stdout ?? "");
+  process.stderr.write(story.stderr ?? "");
+  const told = [
+    "[webhook → Org's receiver] transport.peerToBeDeleted",
+    "[webhook → Org's receiver] transport.peerDeleted",
+    "refused: error.runtime.messages.peerIsInDeletion",
+    "refused: error.transport.messages.peerIsDeleted",
+    "Done.",
+  ];
+  const untold = told.filter((line) => !(story.stdout ?? "").includes(line));
+  if (story.status !== 0 || untold.length > 0)
+    failures.push(`two-servers exited ${story.status} without ${JSON.stringify(untold)}`);
+
   if (failures.length > 0) {
     console.error(`examples: ${failures.join("; ")}`);
     process.exitCode = 1;
   } else {
-    console.log("examples ok: jest and vitest pass on the app, and fail on a broken one");
+    console.log(
+      "examples ok: jest and vitest pass on the app and fail on a broken one; two-servers tells the whole story",
+    );
   }
 } finally {
   rmSync(packed, { recursive: true, force: true });

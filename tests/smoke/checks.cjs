@@ -17,6 +17,9 @@ const EXPECTED_EXPORTS = {
   openApiDocument: "function",
   createAdminHandler: "function",
   adminKeyProblem: "function",
+  startWebhooks: "function",
+  verifyWebhookSignature: "function",
+  webhooksConfigProblems: "function",
 };
 
 function checkExports(lib, testing) {

@@ -1,7 +1,13 @@
 // Compile-time tests of the public types: `npm run typecheck` fails when a facade method's return or error type,
 // or an event's payload, drifts from what is written here. Nothing here runs.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { adminKeyProblem, createAdminHandler, createHttpHandler } from "../../src/index";
+import type {
+  adminKeyProblem,
+  createAdminHandler,
+  createHttpHandler,
+  startWebhooks,
+  verifyWebhookSignature,
+} from "../../src/index";
 import type {
   AdminHandlerOptions,
   AdminIdentityDetails,
@@ -12,6 +18,7 @@ import type {
   EventName,
   IdentityDeletionProcessDTO,
   IdentityMetadataDTO,
+  JournaledEvent,
   LocalRequestDTO,
   MessageDTO,
   RelationshipDTO,
@@ -20,7 +27,9 @@ import type {
   Runtime,
   RuntimeError,
   RuntimeEvent,
+  RuntimeEventJournal,
   RuntimeEventPayloads,
+  Webhooks,
 } from "../../src/index";
 
 /** Exactly equal types (not merely assignable either way). */
@@ -142,6 +151,17 @@ export type Admin = [
   >,
   Assert<Equal<ReturnType<typeof createAdminHandler>, ReturnType<typeof createHttpHandler>>>,
   Assert<Equal<ReturnType<typeof adminKeyProblem>, string | undefined>>,
+];
+
+/** The event journal and what delivers from it. */
+export type EventsOut = [
+  Assert<Equal<Runtime["journal"], RuntimeEventJournal | undefined>>,
+  Assert<Equal<Resolved<RuntimeEventJournal["read"]>, Result<JournaledEvent[], RuntimeError>>>,
+  Assert<Equal<Resolved<RuntimeEventJournal["advance"]>, Result<void, RuntimeError>>>,
+  Assert<Equal<Extract<JournaledEvent, { name: "transport.peerDeleted" }>["data"], RelationshipDTO>>,
+  Assert<Equal<Resolved<Runtime["sync"]>, Result<void, RuntimeError>>>,
+  Assert<Equal<Resolved<typeof startWebhooks>, Webhooks>>,
+  Assert<Equal<ReturnType<typeof verifyWebhookSignature>, boolean>>,
 ];
 
 /** The error side: a code from the catalogue and a message, never `any`. */
