@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
+import { parseTarget } from "./http/request.js";
 import type { RequestLogEntry } from "./http/serving.js";
 import { startWebhooks, webhooksConfigProblems } from "./http/webhooks.js";
 import type { WebhooksConfig } from "./http/webhooks.js";
@@ -193,12 +194,14 @@ async function serve(args: string[]): Promise<void> {
       ? undefined
       : await startWebhooks(runtime, webhooksConfig, {
           onDeliveryError: (error, target, event) =>
-            log("warn", "webhook delivery failed; retrying", {
-              target,
-              seq: event.seq,
-              trigger: event.name,
-              error: messageOf(error),
-            }),
+            event === undefined
+              ? log("error", "webhooks could not read the event journal", { target, error: messageOf(error) })
+              : log("warn", "webhook delivery failed; retrying", {
+                  target,
+                  seq: event.seq,
+                  trigger: event.name,
+                  error: messageOf(error),
+                }),
         });
   const shutdown = new AbortController();
   const logRequest = (entry: RequestLogEntry): void =>
@@ -214,7 +217,7 @@ async function serve(args: string[]): Promise<void> {
         });
   // The admin routes have a prefix of their own; without an admin key they are not there at all.
   const handler: typeof api = (request, response) =>
-    admin !== undefined && /^\/admin(?:[/?#]|$)/.test(request.url ?? "")
+    admin !== undefined && /^\/admin(?:\/|$)/.test(parseTarget(request.url)?.path ?? "")
       ? admin(request, response)
       : api(request, response);
   let stopping = false;

@@ -27,10 +27,13 @@ export { Err } from "./core/result.js";
 export type { Result } from "./core/result.js";
 
 export { createRuntime } from "./runtime/runtime.js";
-export type { Runtime, RuntimeOptions } from "./runtime/runtime.js";
+export type { EventJournalOptions, Runtime, RuntimeOptions } from "./runtime/runtime.js";
 export type {
   EventName,
+  JournalCursor,
   JournaledEvent,
+  JournaledEventPage,
+  JournalHead,
   RuntimeEvent,
   RuntimeEventJournal,
   RuntimeEventPayloads,
@@ -47,6 +50,7 @@ export { startWebhooks, verifyWebhookSignature, webhooksConfigProblems } from ".
 export type {
   Webhook,
   WebhookOptions,
+  WebhookRetry,
   Webhooks,
   WebhookSignatureCheck,
   WebhooksConfig,

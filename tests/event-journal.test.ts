@@ -1,7 +1,10 @@
 // The durable event journal (`createRuntime({ eventJournal })`) and named identities (`createRuntime({ name })`).
-import { createRuntime, LocalBackbone } from "../src/index";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRuntime, LocalBackbone, lokiStorage, sqliteStorage } from "../src/index";
 import type { EventName, JournaledEvent, Runtime, StorageAdapter } from "../src/index";
-import { CODE, delegating, err, ok, testStorage, world, worldPerTest } from "./support";
+import { CODE, delegating, err, ok, sleep, testStorage, world, worldPerTest } from "./support";
 
 const w = worldPerTest();
 
@@ -14,7 +17,7 @@ afterEach(async () => {
 
 /** Every event of the journal, oldest first. */
 async function journalOf(runtime: Runtime): Promise<JournaledEvent[]> {
-  return ok(await runtime.journal!.read({ after: 0, limit: 1_000 }));
+  return ok(await runtime.journal!.read({ after: 0, limit: 1_000 })).events;
 }
 
 /** Two journaling runtimes with an Active relationship (`b` created it from `a`'s template). */
@@ -57,7 +60,10 @@ describe("the event journal", () => {
     expect(journal.every((event) => event.createdAt === w.clock.now().toISOString())).toBe(true);
     expect(ok(await a.journal!.head())).toStrictEqual({ seq: heard.length, prunedThrough: 0 });
     // Reading after a seq gives what follows it, a page at a time.
-    expect(ok(await a.journal!.read({ after: 2, limit: 2 }))).toStrictEqual(journal.slice(2, 4));
+    expect(ok(await a.journal!.read({ after: 2, limit: 2 }))).toStrictEqual({
+      events: journal.slice(2, 4),
+      through: 4,
+    });
   });
 
   test("is absent unless asked for", async () => {
@@ -194,6 +200,96 @@ describe("named identities", () => {
     } finally {
       await separate.close();
       await dispose();
+    }
+  });
+});
+
+describe("the event journal, regressions from its review", () => {
+  test("a run of forgotten events longer than a page does not stop a reader: it reads on to the events after it", async () => {
+    const { a, b, relationshipId } = await related();
+    const c = await w.runtime();
+    for (let n = 0; n < 120; n++)
+      ok(await b.messages.sendMessage({ recipients: [a.address], content: { n } }));
+    ok(await a.relationships.terminateRelationship({ relationshipId }));
+    ok(await a.relationships.decomposeRelationship({ relationshipId }));
+    const template = ok(await a.relationships.createOwnRelationshipTemplate());
+    ok(await c.relationships.createRelationship({ templateId: template.id }));
+    const head = ok(await a.journal!.head()).seq;
+    const page = ok(await a.journal!.read({ after: 0, limit: 100 }));
+    expect(page.events.map((event) => event.name)).toStrictEqual([
+      "transport.relationshipDecomposedBySelf",
+      "transport.relationshipChanged",
+    ]);
+    expect(page.through).toBe(head);
+  });
+
+  test("a deletion process changed while the runtime was closed is journaled when it opens again", async () => {
+    const storage = lokiStorage();
+    const backbone = new LocalBackbone({ storage });
+    try {
+      const org = await createRuntime({ backbone, storage, name: "org", eventJournal: true });
+      await org.close();
+      ok(await backbone.admin.startIdentityDeletionProcess(org.address));
+      const again = await createRuntime({ backbone, storage, name: "org", eventJournal: true });
+      expect(
+        (await journalOf(again)).map((event) => [event.name, (event.data as { status: string }).status]),
+      ).toStrictEqual([["transport.identityDeletionProcessStatusChanged", "WaitingForApproval"]]);
+      await again.close();
+    } finally {
+      await backbone.close();
+      await storage.close();
+    }
+  });
+
+  test("two processes serving one identity journal an incoming request once, however their reads interleave", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "identity-runtime-journal-"));
+    const file = join(directory, "db.sqlite");
+    const [one, two, three] = [1, 2, 3].map(() => sqliteStorage({ filename: file })) as [
+      StorageAdapter,
+      StorageAdapter,
+      StorageAdapter,
+    ];
+    // One process reads requests slowly (a database under load), so both check before either writes.
+    const slow = delegating(one, (target) => ({
+      get: async (collection, id) => {
+        const found = await target.get(collection, id);
+        if (collection.endsWith("/requests")) await sleep(300);
+        return found;
+      },
+    }));
+    const backbones = [one, two, three].map((storage) => new LocalBackbone({ storage }));
+    const org1 = await createRuntime({
+      backbone: backbones[0]!,
+      storage: slow,
+      name: "org",
+      eventJournal: true,
+    });
+    const org2 = await createRuntime({
+      backbone: backbones[1]!,
+      storage: two,
+      name: "org",
+      eventJournal: true,
+    });
+    const ada = await createRuntime({ backbone: backbones[2]!, storage: three, name: "ada" });
+    try {
+      expect(org2.address).toBe(org1.address);
+      const template = ok(await org1.relationships.createOwnRelationshipTemplate());
+      const relationship = ok(await ada.relationships.createRelationship({ templateId: template.id }));
+      ok(await org1.sync());
+      ok(await org1.relationships.acceptRelationship({ relationshipId: relationship.id }));
+      ok(await ada.sync());
+      const request = ok(await ada.requests.createOutgoingRequest({ peer: org1.address, content: { q: 1 } }));
+      ok(await ada.messages.sendMessage({ recipients: [org1.address], content: request.content }));
+      await Promise.all([org1.sync(), org2.sync()]);
+      await sleep(700);
+      const names = (await journalOf(org1)).map((event) => event.name);
+      expect(names.filter((name) => name === "consumption.incomingRequestReceived")).toHaveLength(1);
+      expect(names.filter((name) => name === "transport.messageReceived")).toHaveLength(1);
+    } finally {
+      await Promise.all([org1.close(), org2.close(), ada.close()]);
+      await Promise.all(backbones.map((backbone) => backbone.close()));
+      await Promise.all([one.close(), two.close(), three.close()]);
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });

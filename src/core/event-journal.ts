@@ -38,6 +38,12 @@ export interface JournalEntry {
   readonly createdAt: string;
 }
 
+/** A page of the journal: its entries, and the last seq looked at. */
+export interface JournalPage {
+  readonly entries: JournalEntry[];
+  readonly through: number;
+}
+
 interface StoredEntry {
   /** The seq, in decimal: entries are found by seq without a scan. */
   id: string;
@@ -65,8 +71,8 @@ const HEAD = "head";
 /** At most this many old entries are pruned by one append, so an append stays cheap after a long backlog. */
 const PRUNE_BATCH = 64;
 
-/** Reading up to this many entries after a seq goes by id; a larger gap reads the whole journal once. */
-const READ_BY_ID_LIMIT = 16;
+/** At most this many seqs are looked at by one read, however many of them have no entry. */
+const MAX_SCAN = 1_000;
 
 /**
  * The durable journal of one identity's events: every event is appended in the same transaction as the change
@@ -150,21 +156,32 @@ export class EventJournal {
     return { seq: head?.seq ?? 0, prunedThrough: head?.prunedThrough ?? 0 };
   }
 
-  /** The entries after seq `after`, oldest first, at most `limit` of them. */
-  async read(after: number, limit: number): Promise<JournalEntry[]> {
-    const { seq } = await this.head();
-    const last = Math.min(seq, after + limit);
-    if (last <= after) return [];
-    const found =
-      last - after <= READ_BY_ID_LIMIT
-        ? await Promise.all(
-            Array.from({ length: last - after }, (_, index) => this.#entries.get(String(after + index + 1))),
-          )
-        : (await this.#entries.list()).filter((entry) => entry.seq > after && entry.seq <= last);
-    return found
-      .filter((entry): entry is StoredEntry => entry !== undefined)
-      .sort((a, b) => a.seq - b.seq)
-      .map(({ seq: entrySeq, name, data, createdAt }) => ({ seq: entrySeq, name, data, createdAt }));
+  /**
+   * The entries after seq `after`, oldest first, at most `limit` of them, and `through`: the last seq looked
+   * at, to read after next. Seqs without an entry (pruned, or forgotten with a decomposed peer) are passed
+   * over, at most `MAX_SCAN` of them per call, so a reader always gets on: it has caught up when `through` is
+   * the head's seq.
+   */
+  async read(after: number, limit: number): Promise<JournalPage> {
+    const head = await this.head();
+    const entries: JournalEntry[] = [];
+    // What was pruned is gone: no need to look for it.
+    let through = Math.max(after, head.prunedThrough);
+    const scanUntil = through + MAX_SCAN;
+    while (through < head.seq && through < scanUntil && entries.length < limit) {
+      const window = Math.min(limit - entries.length, head.seq - through);
+      const found = await Promise.all(
+        Array.from({ length: window }, (_, index) => this.#entries.get(String(through + index + 1))),
+      );
+      for (const entry of found) {
+        if (entry !== undefined) {
+          const { seq, name, data, createdAt } = entry;
+          entries.push({ seq, name, data, createdAt });
+        }
+      }
+      through += window;
+    }
+    return { entries, through };
   }
 
   /** Calls `listener` whenever entries may have been appended, by this process or another. */

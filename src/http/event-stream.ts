@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { runtimeError } from "../core/errors.js";
+import { RuntimeError, runtimeError } from "../core/errors.js";
+import type { RuntimeResult } from "../core/errors.js";
 import { EVENT_NAMES } from "../runtime/events.js";
 import type { EventName, RuntimeEventJournal } from "../runtime/events.js";
 import { HttpFailure } from "./errors.js";
@@ -51,58 +52,69 @@ export async function streamEvents(
   stream: EventStreamRequest,
   options: { signal: AbortSignal; heartbeatMs: number },
 ): Promise<void> {
-  const head = (await journal.head()).unwrap();
-  let after = stream.after ?? head.seq;
-  response.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-  });
-  response.write("retry: 2000\n\n");
-  if (stream.after !== undefined && stream.after < head.prunedThrough) {
-    response.write(
-      frame(undefined, "eventsMissed", { after: stream.after, resumedAfter: head.prunedThrough }),
-    );
-    after = head.prunedThrough;
-  }
-
+  // Listening before the first await: a client that leaves (or a shutdown that starts) meanwhile is seen.
   const ended = new AbortController();
   const end = (): void => ended.abort();
   response.once("close", end);
   options.signal.addEventListener("abort", end);
+  if (options.signal.aborted || response.destroyed) end();
   let wake: (() => void) | undefined;
   let dirty = true;
+  ended.signal.addEventListener("abort", () => wake?.());
   const stopWatching = journal.watch(() => {
     dirty = true;
     wake?.();
   });
-  const heartbeat = setInterval(() => response.write(": keep-alive\n\n"), options.heartbeatMs);
-  ended.signal.addEventListener("abort", () => wake?.());
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
+    const head = valueOf(await journal.head());
+    let after = stream.after ?? head.seq;
+    response.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
+    response.write("retry: 2000\n\n");
+    heartbeat = setInterval(() => response.write(": keep-alive\n\n"), options.heartbeatMs);
     while (!ended.signal.aborted) {
       if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
       dirty = false;
       for (;;) {
-        const page = (await journal.read({ after, limit: PAGE })).unwrap();
-        for (const event of page) {
-          if (stream.names === undefined || stream.names.has(event.name)) {
-            const flowing = response.write(
-              frame(event.seq, event.name, { trigger: event.name, data: event.data }),
-            );
-            if (!flowing) await drained(response, ended.signal);
-          }
-          after = event.seq;
+        const { seq, prunedThrough } = valueOf(await journal.head());
+        // Pruned before the client got them (it resumed late, or read too slowly): it is told.
+        if (after < prunedThrough) {
+          response.write(frame(undefined, "eventsMissed", { after, resumedAfter: prunedThrough }));
+          after = prunedThrough;
         }
-        if (page.length < PAGE || ended.signal.aborted) break;
+        if (after >= seq || ended.signal.aborted) break;
+        const page = valueOf(await journal.read({ after, limit: PAGE }));
+        for (const event of page.events) {
+          if (stream.names !== undefined && !stream.names.has(event.name)) continue;
+          const flowing = response.write(
+            frame(event.seq, event.name, { trigger: event.name, data: event.data }),
+          );
+          if (!flowing) await drained(response, ended.signal);
+        }
+        after = page.through;
       }
     }
+  } catch (error) {
+    // A runtime closed under the stream ends it, like a shutdown; the client resumes elsewhere.
+    const cause = error instanceof Error ? error.cause : undefined;
+    if (!(cause instanceof RuntimeError && cause.code === "error.runtime.runtimeClosed")) throw error;
   } finally {
     clearInterval(heartbeat);
     stopWatching();
     options.signal.removeEventListener("abort", end);
-    response.end();
+    if (response.headersSent) response.end();
   }
+}
+
+/** The value of a journal call; its failure thrown, with the RuntimeError as the cause. */
+function valueOf<T>(result: RuntimeResult<T>): T {
+  if (result.err) throw new Error(`the event journal failed: ${result.val.message}`, { cause: result.val });
+  return result.val;
 }
 
 function frame(id: number | undefined, event: string, data: unknown): string {

@@ -56,14 +56,30 @@ export interface Webhook {
  * const options: WebhookOptions = { retry: { firstDelayMs: 500, maxDelayMs: 60_000 }, timeoutMs: 5_000 };
  */
 export interface WebhookOptions {
-  /** The delay before the first retry of a failed delivery, doubling up to `maxDelayMs`; default 1 s and 5 min. */
-  retry?: { firstDelayMs?: number; maxDelayMs?: number };
+  /** How long a failed delivery waits before it is tried again. */
+  retry?: WebhookRetry;
   /** How long one delivery may take before it counts as failed; default 10 s. */
   timeoutMs?: number;
-  /** Told of every failed delivery, which is then retried; default: `console.error`. */
-  onDeliveryError?: (error: unknown, target: string, event: JournaledEvent) => void;
+  /**
+   * Told of every failed delivery (with its event), which is then retried, and of every failure to read the
+   * journal or move a cursor (without); default: `console.error`.
+   */
+  onDeliveryError?: (error: unknown, target: string, event: JournaledEvent | undefined) => void;
   /** Told of every delivered event. */
   onDelivered?: (target: string, event: JournaledEvent) => void;
+}
+
+/**
+ * The backoff of failed deliveries: the first retry after `firstDelayMs`, each next one after twice as long, at
+ * most `maxDelayMs`.
+ * @example
+ * const retry: WebhookRetry = { firstDelayMs: 500, maxDelayMs: 60_000 };
+ */
+export interface WebhookRetry {
+  /** Default 1 s. */
+  firstDelayMs?: number;
+  /** Default 5 minutes. */
+  maxDelayMs?: number;
 }
 
 /**
@@ -161,7 +177,7 @@ function resolveTargets(config: WebhooksConfig): ResolvedTarget[] {
     const consumer = `${CURSOR_PREFIX}${named ? target : `url:${definition.url}`}`;
     const resolved = byConsumer.get(consumer) ?? {
       consumer,
-      label: named ? target : definition.url,
+      label: named ? target : withoutSecrets(definition.url),
       url: definition.url,
       headers: { ...definition.headers },
       secret: definition.secret,
@@ -171,6 +187,12 @@ function resolveTargets(config: WebhooksConfig): ResolvedTarget[] {
     byConsumer.set(consumer, resolved);
   }
   return [...byConsumer.values()];
+}
+
+/** A target's URL as logs may show it: without user name, password or query, which may hold credentials. */
+function withoutSecrets(url: string): string {
+  const parsed = new URL(url.replaceAll("{{trigger}}", "%7B%7Btrigger%7D%7D"));
+  return `${parsed.origin}${decodeURIComponent(parsed.pathname)}`;
 }
 
 /**
@@ -284,24 +306,32 @@ class TargetPump {
     }
   }
 
-  /** Delivers the next page after the cursor; whether there was one (and the pump goes on). */
+  /**
+   * Delivers the next page after the cursor, and moves the cursor over it; whether it got on (false: caught
+   * up, or stopped). A cursor that is gone was dropped by a server configured without this target: it stops,
+   * rather than deliver the whole journal again.
+   */
   async #deliverPage(): Promise<boolean> {
     const { consumer, triggers } = this.#target;
-    const after = (await this.#journal.cursor({ consumer })).unwrap() ?? 0;
-    const page = (await this.#journal.read({ after, limit: PAGE })).unwrap();
-    let moved = after;
-    let passed = after;
-    for (const event of page) {
-      if (triggers.has(event.name)) {
-        if (!(await this.#deliverUntilDone(event))) return false;
-        moved = event.seq;
-        (await this.#journal.advance({ consumer, seq: moved })).unwrap();
-      }
-      passed = event.seq;
+    const after = (await this.#journal.cursor({ consumer })).unwrap();
+    if (after === undefined) {
+      this.#report(
+        new Error(`the cursor ${consumer} was dropped (by a server configured without this target)`),
+      );
+      this.#stopping.abort();
+      return false;
     }
-    // Events the target does not want are passed in one cursor move per page.
-    if (passed > moved) (await this.#journal.advance({ consumer, seq: passed })).unwrap();
-    return page.length > 0;
+    const { events, through } = (await this.#journal.read({ after, limit: PAGE })).unwrap();
+    let moved = after;
+    for (const event of events) {
+      if (!triggers.has(event.name)) continue;
+      if (!(await this.#deliverUntilDone(event))) return false;
+      moved = event.seq;
+      (await this.#journal.advance({ consumer, seq: moved })).unwrap();
+    }
+    // Events the target does not want, and seqs without an event, are passed in one move per page.
+    if (through > moved) (await this.#journal.advance({ consumer, seq: through })).unwrap();
+    return through > after;
   }
 
   /** Posts the event until the target takes it (or the pump stops: false). */
@@ -329,7 +359,11 @@ class TargetPump {
       "x-event-seq": String(event.seq),
     };
     if (this.#target.secret !== undefined) {
-      headers["x-signature"] = signWebhook(this.#target.secret, body, Math.floor(Date.now() / 1_000));
+      headers["x-signature"] = signWebhook(this.#target.secret, {
+        seq: String(event.seq),
+        body,
+        unixSeconds: Math.floor(Date.now() / 1_000),
+      });
     }
     const response = await fetch(this.#target.url.replaceAll("{{trigger}}", event.name), {
       method: "POST",
@@ -366,7 +400,7 @@ class TargetPump {
   #report(error: unknown, event?: JournaledEvent): void {
     if (this.#stopped) return;
     try {
-      if (this.#options.onDeliveryError !== undefined && event !== undefined)
+      if (this.#options.onDeliveryError !== undefined)
         this.#options.onDeliveryError(error, this.#target.label, event);
       else console.error(`identity-runtime: webhook ${this.#target.label} failed`, error);
     } catch {
@@ -375,16 +409,30 @@ class TargetPump {
   }
 }
 
-/** The `x-signature` header of a body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-function signWebhook(secret: string, body: string, unixSeconds: number): string {
-  const mac = createHmac("sha256", secret).update(`${unixSeconds}.${body}`).digest("hex");
-  return `t=${unixSeconds},v1=${mac}`;
+/**
+ * The `x-signature` header of a request: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<seq>.<body>">`. The
+ * seq is signed too, so a replayed request cannot pass for another event.
+ */
+function signWebhook(secret: string, signed: { seq: string; body: string; unixSeconds: number }): string {
+  return `t=${signed.unixSeconds},v1=${mac(secret, signed)}`;
+}
+
+function mac(
+  secret: string,
+  { seq, body, unixSeconds }: { seq: string; body: string; unixSeconds: number },
+): string {
+  return createHmac("sha256", secret).update(`${unixSeconds}.${seq}.${body}`).digest("hex");
 }
 
 /**
- * What `verifyWebhookSignature` checks: a request's signature header and raw body against the shared secret.
+ * What `verifyWebhookSignature` checks: a request's signature, seq and raw body against the shared secret.
  * @example
- * const check: WebhookSignatureCheck = { secret, header: request.headers["x-signature"], body: rawBody };
+ * const check: WebhookSignatureCheck = {
+ *   secret,
+ *   header: request.headers["x-signature"],
+ *   seq: request.headers["x-event-seq"],
+ *   body: rawBody,
+ * };
  * if (!verifyWebhookSignature(check)) response.writeHead(401).end();
  */
 export interface WebhookSignatureCheck {
@@ -392,6 +440,8 @@ export interface WebhookSignatureCheck {
   secret: string;
   /** The request's `x-signature` header, as Node gives it. */
   header: string | string[] | undefined;
+  /** The request's `x-event-seq` header, as Node gives it: signed with the body. */
+  seq: string | string[] | undefined;
   /** The request's body exactly as received, before any parsing. */
   body: string;
   /** How far the signed time may be from now, in seconds; default 300. */
@@ -401,29 +451,34 @@ export interface WebhookSignatureCheck {
 }
 
 /**
- * Whether a webhook request was signed with `secret` (its `x-signature` header over its raw body) within
- * `toleranceSeconds` (default 300) of `nowSeconds`: what a receiver checks before trusting a request.
+ * Whether a webhook request was signed with `secret` (its `x-signature` header over its `x-event-seq` and raw
+ * body) within `toleranceSeconds` (default 300) of now: what a receiver checks before trusting a request, and
+ * before dropping a repeat by its seq. An empty secret, or a tolerance that is not a number ≥ 0, never verifies.
  * @example
  * const ok = verifyWebhookSignature({
  *   secret: process.env.WEBHOOK_SECRET!,
  *   header: request.headers["x-signature"],
+ *   seq: request.headers["x-event-seq"],
  *   body: rawBody,
  * });
  * if (!ok) return response.writeHead(401).end();
  */
 export function verifyWebhookSignature(check: WebhookSignatureCheck): boolean {
-  if (typeof check.header !== "string") return false;
-  const parts = Object.fromEntries(
-    check.header.split(",").map((part) => {
+  const { secret, header, seq, body } = check;
+  const tolerance = check.toleranceSeconds ?? 300;
+  if (typeof secret !== "string" || secret === "" || typeof body !== "string") return false;
+  if (typeof header !== "string" || typeof seq !== "string" || !(tolerance >= 0)) return false;
+  const parts = new Map(
+    header.split(",").map((part) => {
       const at = part.indexOf("=");
-      return [part.slice(0, at).trim(), part.slice(at + 1).trim()];
+      return [at === -1 ? part : part.slice(0, at), at === -1 ? "" : part.slice(at + 1)] as const;
     }),
-  ) as Record<string, string | undefined>;
-  const t = Number(parts["t"]);
-  const signature = parts["v1"];
-  if (!Number.isSafeInteger(t) || signature === undefined || !/^[0-9a-f]{64}$/.test(signature)) return false;
+  );
+  const t = parts.get("t") ?? "";
+  const signature = parts.get("v1") ?? "";
+  if (!/^\d{1,12}$/.test(t) || !/^[0-9a-f]{64}$/.test(signature)) return false;
   const now = check.nowSeconds ?? Math.floor(Date.now() / 1_000);
-  if (Math.abs(now - t) > (check.toleranceSeconds ?? 300)) return false;
-  const expected = signWebhook(check.secret, check.body, t).slice(`t=${t},v1=`.length);
+  if (!(Math.abs(now - Number(t)) <= tolerance)) return false;
+  const expected = mac(secret, { seq, body, unixSeconds: Number(t) });
   return timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(signature, "hex"));
 }

@@ -32,9 +32,12 @@ export class OwnDeletionStore implements Store {
     return Promise.resolve([]);
   }
 
-  /** Keeps the Backbone's list (a catch-up on connecting), quietly, where it is not older than what is kept. */
+  /**
+   * Keeps the Backbone's list (a catch-up on connecting) where it is not older than what is kept, and journals
+   * what changed while the runtime was away (its listeners are not subscribed yet; the journal's readers are).
+   */
   async replaceAll(processes: readonly IdentityDeletionProcessDTO[]): Promise<void> {
-    for (const process of processes) await this.#keep(process, false);
+    for (const process of processes) await this.record(process);
   }
 
   /**
@@ -43,11 +46,11 @@ export class OwnDeletionStore implements Store {
    * announces nothing. The event gets a copy of its own.
    */
   async record(process: IdentityDeletionProcessDTO): Promise<void> {
-    (await this.#keep(process, true))?.();
+    (await this.#keep(process))?.();
   }
 
   /** Writes the state unless it is kept already or older, checking in one transaction about the identity. */
-  #keep(process: IdentityDeletionProcessDTO, announced: boolean): Promise<Announcement | undefined> {
+  #keep(process: IdentityDeletionProcessDTO): Promise<Announcement | undefined> {
     const { storage, address, events } = this.#context;
     return storage.transaction(
       async (tx) => {
@@ -58,10 +61,11 @@ export class OwnDeletionStore implements Store {
         ) {
           return undefined;
         }
-        const raised = announced
-          ? [{ name: "transport.identityDeletionProcessStatusChanged" as const, data: { ...process } }]
-          : [];
-        return events.commit(tx, [this.processes.put(process)], raised);
+        return events.commit(
+          tx,
+          [this.processes.put(process)],
+          [{ name: "transport.identityDeletionProcessStatusChanged", data: { ...process } }],
+        );
       },
       [address],
     );

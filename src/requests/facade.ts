@@ -78,12 +78,17 @@ export function requestsFacade(context: RuntimeContext, parts: RequestsFacadePar
     const content: ResponseContent = { "@type": "Response", requestId, result };
     const sent = await parts.send([incoming.peer], { ...content });
     if (sent.err) return sent;
-    return succeed(
-      await parts.store.update(
-        { ...incoming, status: "Completed", response: { result, createdAt: sent.val.createdAt } },
-        "consumption.incomingRequestStatusChanged",
-      ),
+    const decided = await parts.store.change(requestId, "consumption.incomingRequestStatusChanged", (kept) =>
+      kept?.status === "ManualDecisionRequired"
+        ? { ...kept, status: "Completed", response: { result, createdAt: sent.val.createdAt } }
+        : undefined,
     );
+    // Decided meanwhile by another process serving the identity: its decision stands.
+    if (decided === undefined)
+      return fail("error.consumption.requests.wrongRequestStatus", requestId, "Completed", [
+        "ManualDecisionRequired",
+      ]);
+    return succeed(decided);
   }
 
   /** The incoming request, if it may be decided now (peer rules first, then the request's own status). */

@@ -38,12 +38,13 @@ export class RequestStore implements Store, MessageHooks {
   async sent(message: MessageDTO): Promise<void> {
     const id = requestIdOf(message.content);
     if (id === undefined) return;
-    await this.exclusively(id, async () => {
-      const request = await this.requests.get(id);
-      if (request?.isOwn !== true || request.status !== "Draft" || !message.recipients.includes(request.peer))
-        return;
-      await this.update({ ...request, status: "Open" }, "consumption.outgoingRequestStatusChanged");
-    });
+    await this.exclusively(id, () =>
+      this.change(id, "consumption.outgoingRequestStatusChanged", (kept) =>
+        kept?.isOwn === true && kept.status === "Draft" && message.recipients.includes(kept.peer)
+          ? { ...kept, status: "Open" }
+          : undefined,
+      ),
+    );
   }
 
   /** Runs `work` while no other change of request `id` runs. */
@@ -55,7 +56,6 @@ export class RequestStore implements Store, MessageHooks {
   async received(message: MessageDTO): Promise<void> {
     const requestId = requestIdOf(message.content);
     if (requestId !== undefined) {
-      if ((await this.requests.get(requestId)) !== undefined) return;
       const incoming: LocalRequestDTO = {
         id: requestId,
         isOwn: false,
@@ -64,36 +64,56 @@ export class RequestStore implements Store, MessageHooks {
         createdAt: message.createdAt,
         content: message.content as LocalRequestDTO["content"],
       };
-      await this.update(incoming, "consumption.incomingRequestReceived");
+      // Once, however often the message is handed over, by this process or another serving the identity.
+      await this.change(requestId, "consumption.incomingRequestReceived", (kept) =>
+        kept === undefined ? incoming : undefined,
+      );
       return;
     }
     const response = responseOf(message.content);
     if (response === undefined) return;
-    await this.exclusively(response.requestId, async () => {
-      const answered = await this.requests.get(response.requestId);
-      // A response may overtake the own "sent" bookkeeping (the peer decides while the send is still being
-      // recorded), so a Draft counts as sent: its random id only ever leaves the runtime in that message.
-      const awaited = answered?.status === "Open" || answered?.status === "Draft";
-      if (answered?.isOwn !== true || !awaited || answered.peer !== message.createdBy) return;
-      await this.update(
-        {
-          ...answered,
+    await this.exclusively(response.requestId, () =>
+      this.change(response.requestId, "consumption.outgoingRequestStatusChanged", (kept) => {
+        // A response may overtake the own "sent" bookkeeping (the peer decides while the send is still being
+        // recorded), so a Draft counts as sent: its random id only ever leaves the runtime in that message.
+        const awaited = kept?.status === "Open" || kept?.status === "Draft";
+        if (kept?.isOwn !== true || !awaited || kept.peer !== message.createdBy) return undefined;
+        return {
+          ...kept,
           status: "Completed",
           response: { result: response.result, createdAt: message.createdAt },
-        },
-        "consumption.outgoingRequestStatusChanged",
-      );
-    });
+        };
+      }),
+    );
   }
 
-  async update(request: LocalRequestDTO, event: keyof RequestEvents): Promise<LocalRequestDTO> {
+  /**
+   * Changes request `id` to what `next` makes of the request kept now (undefined: no request), and announces
+   * `event`; when `next` answers undefined, nothing changes and nothing is announced. The read, the check and
+   * the write are one transaction about the identity, so two processes serving it never both change the
+   * request. Resolves to the request written, if any.
+   */
+  async change(
+    id: string,
+    event: keyof RequestEvents,
+    next: (kept: LocalRequestDTO | undefined) => LocalRequestDTO | undefined,
+  ): Promise<LocalRequestDTO | undefined> {
     const { storage, address, events } = this.#context;
-    const announce = await storage.transaction(
-      // Listeners get their own copy: what they do to it never reaches the caller's result.
-      (tx) => events.commit(tx, [this.requests.put(request)], [{ name: event, data: cloneJson(request) }]),
+    const changed = await storage.transaction(
+      async (tx) => {
+        const request = next(await this.requests.in(tx).get(id));
+        if (request === undefined) return undefined;
+        // Listeners get their own copy: what they do to it never reaches the caller's result.
+        const announce = await events.commit(
+          tx,
+          [this.requests.put(request)],
+          [{ name: event, data: cloneJson(request) }],
+        );
+        return { request, announce };
+      },
       [address],
     );
-    announce();
-    return request;
+    changed?.announce();
+    return changed?.request;
   }
 }

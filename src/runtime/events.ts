@@ -74,7 +74,7 @@ export interface RuntimeEvents {
 /**
  * One event as `runtime.journal` keeps it: what webhooks and event streams deliver.
  * @example
- * const [first] = (await runtime.journal!.read({ after: 0 })).unwrap();
+ * const [first] = (await runtime.journal!.read({ after: 0 })).unwrap().events;
  * if (first?.name === "transport.peerDeleted") console.log(first.seq, first.data.peer);
  */
 export type JournaledEvent = {
@@ -97,21 +97,20 @@ export type JournaledEvent = {
  * streams are its consumers.
  * @example
  * const journal = runtime.journal!;
- * let after = (await journal.cursor({ consumer: "crm" })).unwrap() ?? 0;
- * for (const event of (await journal.read({ after })).unwrap()) {
- *   await crm.handle(event);
- *   after = event.seq;
- *   await journal.advance({ consumer: "crm", seq: after });
- * }
+ * const after = (await journal.cursor({ consumer: "crm" })).unwrap() ?? 0;
+ * const { events, through } = (await journal.read({ after })).unwrap();
+ * for (const event of events) await crm.handle(event);
+ * await journal.advance({ consumer: "crm", seq: through });
  */
 export interface RuntimeEventJournal {
   /**
-   * The events after seq `after`, oldest first: at most `limit` (default 100, at most 1,000). Events pruned
-   * or forgotten (a decomposed peer's) are left out; compare with `head().prunedThrough` to tell.
+   * The events after seq `after`, oldest first: at most `limit` (default 100, at most 1,000), and `through`,
+   * the seq to read after next. Seqs without an event (pruned, or forgotten with a decomposed peer) are
+   * passed over; the reader has caught up when `through` is `head().seq`.
    */
-  read(request: { after: number; limit?: number }): Promise<RuntimeResult<JournaledEvent[]>>;
-  /** The last seq handed out (0 before the first event), and the last one pruned. */
-  head(): Promise<RuntimeResult<{ seq: number; prunedThrough: number }>>;
+  read(request: { after: number; limit?: number }): Promise<RuntimeResult<JournaledEventPage>>;
+  /** The last seq handed out, and the last one pruned. */
+  head(): Promise<RuntimeResult<JournalHead>>;
   /**
    * Calls `listener` whenever events may have been appended, by this process or another on the same
    * database. Returns the function that ends the watch.
@@ -125,9 +124,51 @@ export interface RuntimeEventJournal {
    */
   advance(request: { consumer: string; seq: number }): Promise<RuntimeResult<void>>;
   /** Every consumer's cursor. */
-  cursors(): Promise<RuntimeResult<{ consumer: string; seq: number }[]>>;
+  cursors(): Promise<RuntimeResult<JournalCursor[]>>;
   /** Removes the consumer's cursor, so what only it held back can be pruned. */
   dropCursor(request: { consumer: string }): Promise<RuntimeResult<void>>;
+}
+
+/**
+ * A page of the event journal.
+ * @example
+ * let after = 0;
+ * for (;;) {
+ *   const { events, through } = (await runtime.journal!.read({ after })).unwrap();
+ *   for (const event of events) console.log(event.seq, event.name);
+ *   if (through === after) break; // caught up
+ *   after = through;
+ * }
+ */
+export interface JournaledEventPage {
+  /** The events found, oldest first. */
+  events: JournaledEvent[];
+  /** The last seq looked at: pass it as `after` to read on. */
+  through: number;
+}
+
+/**
+ * Where the event journal stands.
+ * @example
+ * const { seq, prunedThrough } = (await runtime.journal!.head()).unwrap();
+ */
+export interface JournalHead {
+  /** The last seq handed out; 0 before the first event. */
+  seq: number;
+  /** Every event up to this seq has been pruned; 0 before the first pruning. */
+  prunedThrough: number;
+}
+
+/**
+ * How far one consumer of the event journal has come.
+ * @example
+ * for (const { consumer, seq } of (await runtime.journal!.cursors()).unwrap()) console.log(consumer, seq);
+ */
+export interface JournalCursor {
+  /** The consumer's name, such as `webhook:crm`. */
+  consumer: string;
+  /** The last event it has passed. */
+  seq: number;
 }
 
 /**

@@ -70,7 +70,17 @@ export interface RuntimeOptions {
    * the newest events are kept for readers without a cursor (default 10,000); older ones are kept until
    * every cursor has passed them. Default: no journal.
    */
-  eventJournal?: boolean | { retain?: number };
+  eventJournal?: boolean | EventJournalOptions;
+}
+
+/**
+ * How the event journal is kept (`createRuntime({ eventJournal: { retain } })`).
+ * @example
+ * const runtime = await createRuntime({ backbone, storage, eventJournal: { retain: 50_000 } });
+ */
+export interface EventJournalOptions {
+  /** How many of the newest events are kept for readers without a cursor; default 10,000. */
+  retain?: number;
 }
 
 /**
@@ -469,9 +479,11 @@ function journalFacade(context: RuntimeContext, journal: EventJournal): RuntimeE
   const { useCases } = context;
   return {
     read: (request) =>
-      useCases.run(readRequest, request, async ({ after, limit }) =>
-        succeed((await journal.read(after, Math.min(limit ?? 100, MAX_JOURNAL_PAGE))) as JournaledEvent[]),
-      ),
+      useCases.run(readRequest, request, async ({ after, limit }) => {
+        const page = await journal.read(after, Math.min(limit ?? 100, MAX_JOURNAL_PAGE));
+        // The journal keeps what the runtime's stores raised: events of these names with their data.
+        return succeed({ events: page.entries as JournaledEvent[], through: page.through });
+      }),
     head: () => useCases.run(NO_REQUEST, undefined, async () => succeed(await journal.head())),
     watch: (listener) => journal.watch(listener),
     cursor: (request) =>

@@ -192,3 +192,12 @@ test("needs the API key, a known event name and a seq to resume after; ends when
     "error.http.noEventJournal",
   );
 });
+
+test("a stream asked for while the server is already shutting down ends at once", async () => {
+  const { a } = await related();
+  const url = await serve(a);
+  servers[0]!.shutdown.abort();
+  const stream = await open(`${url}/api/v2/Events`);
+  await stream.ended;
+  expect(stream.events()).toStrictEqual([]);
+});

@@ -78,31 +78,25 @@ test("each configured trigger reaches its target as { trigger, data }, in order,
   expect(got[0]?.path).toBe("/hooks/transport.relationshipChanged");
   expect(got[0]?.headers["x-api-key"]).toBe("k");
   expect(got.map((hook) => Number(hook.headers["x-event-seq"]))).toStrictEqual([1, 2, 3, 4, 5]);
-  for (const hook of got) {
-    expect(
-      verifyWebhookSignature({ secret: "s3cret", header: hook.headers["x-signature"], body: hook.body }),
-    ).toBe(true);
-  }
-  // A changed body, another secret or a stale timestamp does not verify.
-  const [first] = got;
-  expect(
-    verifyWebhookSignature({
-      secret: "s3cret",
-      header: first?.headers["x-signature"],
-      body: `${first?.body} `,
-    }),
-  ).toBe(false);
-  expect(
-    verifyWebhookSignature({ secret: "other", header: first?.headers["x-signature"], body: first!.body }),
-  ).toBe(false);
-  expect(
-    verifyWebhookSignature({
-      secret: "s3cret",
-      header: first?.headers["x-signature"],
-      body: first!.body,
-      nowSeconds: Math.floor(Date.now() / 1_000) + 3_600,
-    }),
-  ).toBe(false);
+  const signed = (hook: (typeof got)[number]) => ({
+    secret: "s3cret",
+    header: hook.headers["x-signature"],
+    seq: hook.headers["x-event-seq"],
+    body: hook.body,
+  });
+  for (const hook of got) expect(verifyWebhookSignature(signed(hook))).toBe(true);
+  // A changed body, another seq (a replay passed off as another event), another or an empty secret, a stale
+  // timestamp or a tolerance that is no number does not verify.
+  const first = signed(got[0]!);
+  expect(verifyWebhookSignature({ ...first, body: `${first.body} ` })).toBe(false);
+  expect(verifyWebhookSignature({ ...first, seq: "99" })).toBe(false);
+  expect(verifyWebhookSignature({ ...first, secret: "other" })).toBe(false);
+  expect(verifyWebhookSignature({ ...first, secret: "" })).toBe(false);
+  expect(verifyWebhookSignature({ ...first, nowSeconds: Math.floor(Date.now() / 1_000) + 3_600 })).toBe(
+    false,
+  );
+  expect(verifyWebhookSignature({ ...first, toleranceSeconds: Number.NaN })).toBe(false);
+  expect(verifyWebhookSignature({ ...first, header: "t=1,v1" })).toBe(false);
 });
 
 test("a target that is down for a while gets every event once it is up, in order, none lost", async () => {
@@ -185,4 +179,63 @@ test("a configuration with unknown triggers, missing targets or bad URLs is refu
   expect(webhooksConfigProblems([])).toHaveLength(1);
   const runtime = await w.runtime();
   await expect(startWebhooks(runtime, { webhooks: [] })).rejects.toThrow(/eventJournal/);
+});
+
+test("a target whose cursor sits before a long run of forgotten events gets the events after it", async () => {
+  const target = await receiver();
+  const { a, b } = await relatedWithMessages(undefined, 0);
+  const c = await w.runtime();
+  const config: WebhooksConfig = {
+    webhooks: [
+      {
+        triggers: ["transport.relationshipChanged", "transport.messageReceived"],
+        target: { url: target.url },
+      },
+    ],
+  };
+  // The webhooks ran once (the cursor is at 0), then were down while b's events came and went.
+  await (await webhooks(a, config)).close();
+  const template = ok(await a.relationships.createOwnRelationshipTemplate());
+  const withB = ok(await b.relationships.createRelationship({ templateId: template.id }));
+  ok(await a.relationships.acceptRelationship({ relationshipId: withB.id }));
+  for (let n = 0; n < 120; n++) ok(await b.messages.sendMessage({ recipients: [a.address], content: { n } }));
+  ok(await a.relationships.terminateRelationship({ relationshipId: withB.id }));
+  ok(await a.relationships.decomposeRelationship({ relationshipId: withB.id }));
+  await webhooks(a, config);
+  const cTemplate = ok(await a.relationships.createOwnRelationshipTemplate());
+  const withC = ok(await c.relationships.createRelationship({ templateId: cTemplate.id }));
+  ok(await a.relationships.acceptRelationship({ relationshipId: withC.id }));
+  const got = await target.waitFor(2);
+  expect(got.map((hook) => (hook.payload.data as { peer: string }).peer)).toStrictEqual([
+    c.address,
+    c.address,
+  ]);
+});
+
+test("a pump whose cursor another server dropped stops, instead of delivering the journal again", async () => {
+  const crm = await receiver();
+  const { a, b, relateAndSend } = await relatedWithMessages(undefined, 2);
+  const errors: string[] = [];
+  const one = await startWebhooks(
+    a,
+    {
+      targets: { crm: { url: crm.url } },
+      webhooks: [{ triggers: ["transport.messageReceived"], target: "crm" }],
+    },
+    { ...FAST_RETRY, onDeliveryError: (error) => void errors.push(String(error)) },
+  );
+  cleanups.push(() => one.close());
+  await relateAndSend();
+  await crm.waitFor(2);
+  while (ok(await a.journal!.cursor({ consumer: "webhook:crm" })) !== 4)
+    await new Promise((r) => setTimeout(r, 10));
+  // A second server of the identity starts with a configuration without `crm` (a rolling deploy).
+  await webhooks(a, {
+    targets: { other: { url: crm.url } },
+    webhooks: [{ triggers: ["transport.peerDeleted"], target: "other" }],
+  });
+  ok(await b.messages.sendMessage({ recipients: [a.address], content: { n: 2 } }));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(crm.received.map((hook) => hook.headers["x-event-seq"])).toStrictEqual(["3", "4"]);
+  expect(errors.join("\n")).toMatch(/cursor webhook:crm was dropped/);
 });

@@ -19,6 +19,7 @@ import type {
   IdentityDeletionProcessDTO,
   IdentityMetadataDTO,
   JournaledEvent,
+  JournaledEventPage,
   LocalRequestDTO,
   MessageDTO,
   RelationshipDTO,
@@ -156,7 +157,8 @@ export type Admin = [
 /** The event journal and what delivers from it. */
 export type EventsOut = [
   Assert<Equal<Runtime["journal"], RuntimeEventJournal | undefined>>,
-  Assert<Equal<Resolved<RuntimeEventJournal["read"]>, Result<JournaledEvent[], RuntimeError>>>,
+  Assert<Equal<Resolved<RuntimeEventJournal["read"]>, Result<JournaledEventPage, RuntimeError>>>,
+  Assert<Equal<JournaledEventPage["events"], JournaledEvent[]>>,
   Assert<Equal<Resolved<RuntimeEventJournal["advance"]>, Result<void, RuntimeError>>>,
   Assert<Equal<Extract<JournaledEvent, { name: "transport.peerDeleted" }>["data"], RelationshipDTO>>,
   Assert<Equal<Resolved<Runtime["sync"]>, Result<void, RuntimeError>>>,
