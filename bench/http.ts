@@ -1,8 +1,13 @@
 // Requests per second and p99 latency of PUT and GET /api/v2/IdentityMetadata over loopback, with 50
-// concurrent connections, against the `serve` command of the built package running in its own process.
+// concurrent connections, against the `serve` command of the built package running in its own process: in
+// memory, and PUT on SQLite and (with DATABASE_URL) PostgreSQL, in the same run.
 import { spawn } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import pg from "pg";
 import { keyFor, valueFor } from "./subjects.js";
 
 const API_KEY = "bench-key";
@@ -14,11 +19,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(): Promise<Server> {
+async function startServer(storage: string): Promise<Server> {
   const cli = new URL("../dist/cli.js", import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--api-key", API_KEY], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const args = [cli, "serve", "--port", "0", "--api-key", API_KEY, "--storage", storage];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const listening = await new Promise<{ url: string; identity: string }>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the server exited with ${String(code)}`)));
@@ -94,9 +98,9 @@ async function load(server: Server, total: number, call: (index: number) => Call
   };
 }
 
-export async function measureHttp({ quick }: { quick: boolean }) {
-  const total = quick ? 2_000 : 10_000;
-  const server = await startServer();
+/** PUTs over every one of 1,000 slots first, then `total` PUTs (and GETs, when asked) measured. */
+async function measureServer(storage: string, total: number, withGet: boolean) {
+  const server = await startServer(storage);
   try {
     const path = "/api/v2/IdentityMetadata";
     const put = (index: number): Call => ({
@@ -114,13 +118,44 @@ export async function measureHttp({ quick }: { quick: boolean }) {
     });
     await load(server, 1_000, put); // warm-up, and every GET below finds its record
     return {
-      connections: CONNECTIONS,
-      requests: total,
       put: await load(server, total, put),
-      get: await load(server, total, get),
+      ...(withGet ? { get: await load(server, total, get) } : {}),
     };
   } finally {
-    agent.destroy();
     await server.stop();
+  }
+}
+
+export async function measureHttp({ quick }: { quick: boolean }) {
+  const total = quick ? 2_000 : 10_000;
+  const directory = mkdtempSync(join(tmpdir(), "identity-runtime-http-bench-"));
+  const url = process.env["DATABASE_URL"];
+  const database = `bench_http_${process.pid}`;
+  try {
+    const memory = await measureServer("memory", total, true);
+    const sqlite = await measureServer(`sqlite:${join(directory, "bench.db")}`, total, false);
+    let postgres;
+    if (url !== undefined && url !== "") {
+      // A database of its own: `serve` writes to the public schema of the database it is given.
+      await admin(url, `CREATE DATABASE ${database}`);
+      const own = new URL(url);
+      own.pathname = `/${database}`;
+      postgres = await measureServer(`postgres:${own.toString()}`, total, false);
+    }
+    return { connections: CONNECTIONS, requests: total, memory, sqlite, ...(postgres ? { postgres } : {}) };
+  } finally {
+    agent.destroy();
+    rmSync(directory, { recursive: true, force: true });
+    if (url !== undefined && url !== "") await admin(url, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  }
+}
+
+async function admin(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
   }
 }

@@ -40,6 +40,7 @@ export function renderTable(results: Results): string {
       );
     }
   }
+  lines.push("", ...renderDurableTable(results));
   const extras = Object.entries(results).filter(([key]) =>
     [
       "heapPerRecord",
@@ -55,6 +56,120 @@ export function renderTable(results: Results): string {
   lines.push("", "| measurement | values |", "| --- | --- |");
   for (const [key, value] of extras) lines.push(`| ${key} | \`${JSON.stringify(value)}\` |`);
   return lines.join("\n");
+}
+
+interface DurableRun {
+  storage: "sqlite" | "postgres";
+  concurrency: number;
+  subject: "facade" | "raw";
+  opsPerSec: number;
+}
+
+interface HttpServer {
+  put: { requestsPerSec: number; p99Ms: number };
+}
+
+/** The durable writes against the raw drivers, and the HTTP PUT on each storage against the in-memory server. */
+function renderDurableTable(results: Results): string[] {
+  const durable = (results["durable"] ?? []) as DurableRun[];
+  const lines = [
+    "| storage | concurrency | facade upserts/s | raw driver upserts/s | facade / raw |",
+    "| --- | --: | --: | --: | --: |",
+  ];
+  for (const storage of ["sqlite", "postgres"] as const) {
+    for (const concurrency of [...new Set(durable.map((run) => run.concurrency))]) {
+      const find = (subject: DurableRun["subject"]) =>
+        durable.find(
+          (run) => run.storage === storage && run.concurrency === concurrency && run.subject === subject,
+        )?.opsPerSec;
+      const facade = find("facade");
+      const raw = find("raw");
+      if (facade === undefined || raw === undefined) continue;
+      lines.push(
+        `| ${storage} | ${concurrency} | ${format(facade)} | ${format(raw)} | ${ratio(facade, raw)} |`,
+      );
+    }
+  }
+  const http = results["http"] as
+    ({ memory: HttpServer; sqlite: HttpServer; postgres?: HttpServer } & Record<string, unknown>) | undefined;
+  if (http?.memory !== undefined) {
+    lines.push(
+      "",
+      "| HTTP PUT /api/v2/IdentityMetadata | requests/s | p99 ms | / in memory |",
+      "| --- | --: | --: | --: |",
+    );
+    for (const [name, server] of [
+      ["memory", http.memory],
+      ["sqlite", http.sqlite],
+      ["postgres", http.postgres],
+    ] as const) {
+      if (server === undefined) continue;
+      lines.push(
+        `| ${name} | ${format(server.put.requestsPerSec)} | ${server.put.p99Ms} | ${ratio(server.put.requestsPerSec, http.memory.put.requestsPerSec)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** Bars of upserts/s per concurrency (log scale), facade beside raw, one panel per storage. */
+export function renderDurableChart(runs: readonly DurableRun[]): string {
+  const storages = (["sqlite", "postgres"] as const).filter((storage) =>
+    runs.some((run) => run.storage === storage),
+  );
+  const levels = [...new Set(runs.map((run) => run.concurrency))].sort((a, b) => a - b);
+  const colors = { facade: "#d62728", raw: "#7f7f7f" };
+  const width = 360;
+  const height = 220;
+  const pad = { left: 56, right: 16, top: 28, bottom: 36 };
+  const values = runs.map((run) => run.opsPerSec).filter((value) => value > 0);
+  const low = Math.floor(Math.log10(Math.min(...values)));
+  const high = Math.ceil(Math.log10(Math.max(...values)));
+  const y = (ops: number) =>
+    pad.top + ((high - Math.log10(Math.max(ops, 1))) / (high - low)) * (height - pad.top - pad.bottom);
+  const slot = (width - pad.left - pad.right) / levels.length;
+  const panels = storages.map((storage, index) => {
+    const parts = [`<g transform="translate(${index * width},0)">`];
+    parts.push(`<text x="${width / 2}" y="16" text-anchor="middle" font-weight="bold">${storage}</text>`);
+    for (let power = low; power <= high; power++) {
+      const yy = y(10 ** power).toFixed(1);
+      parts.push(`<line x1="${pad.left}" x2="${width - pad.right}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
+      parts.push(
+        `<text x="${pad.left - 4}" y="${yy}" text-anchor="end" dominant-baseline="middle">1e${power}</text>`,
+      );
+    }
+    levels.forEach((concurrency, at) => {
+      const x = pad.left + at * slot;
+      parts.push(
+        `<text x="${(x + slot / 2).toFixed(1)}" y="${height - 18}" text-anchor="middle">${concurrency}</text>`,
+      );
+      (["facade", "raw"] as const).forEach((subject, side) => {
+        const run = runs.find(
+          (r) => r.storage === storage && r.concurrency === concurrency && r.subject === subject,
+        );
+        if (run === undefined) return;
+        const top = y(run.opsPerSec);
+        parts.push(
+          `<rect x="${(x + slot * (0.15 + side * 0.35)).toFixed(1)}" y="${top.toFixed(1)}" width="${(slot * 0.3).toFixed(1)}" height="${(height - pad.bottom - top).toFixed(1)}" fill="${colors[subject]}"/>`,
+        );
+      });
+    });
+    parts.push("</g>");
+    return parts.join("");
+  });
+  const legend = (["facade", "raw"] as const).map(
+    (subject, index) =>
+      `<g transform="translate(${pad.left + index * 190},${height + 30})"><rect width="14" height="8" y="-4" fill="${colors[subject]}"/><text x="20" dominant-baseline="middle">${subject === "raw" ? "raw driver, one statement per write" : "facade (group commit)"}</text></g>`,
+  );
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width * Math.max(storages.length, 1)}" height="${height + 44}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...panels,
+    ...legend,
+    `<text x="${(width * storages.length) / 2}" y="${height + 8}" text-anchor="middle">concurrent writers — durable upserts/s, log scale</text>`,
+    "</svg>",
+    "",
+  ].join("\n");
 }
 
 /** A line chart per operation: ops/s (log scale) against N (log scale), one line per subject. */

@@ -1,13 +1,14 @@
-// `npm run bench [-- --quick]`: IdentityMetadata through the facades against raw LokiJS and a Map, and the
-// costs that must stay independent of unrelated data. Writes bench/results.json, docs/benchmarks.svg and the
+// `npm run bench [-- --quick]`: IdentityMetadata through the facades against raw LokiJS and a Map, durable
+// writes against the raw drivers, and the costs that must stay independent of unrelated data. Writes bench/results.json, docs/benchmarks.svg and the
 // results section of docs/benchmarks.md.
 import { writeFileSync } from "node:fs";
 import { measureCluster } from "./cluster.js";
+import { measureDurable } from "./durable.js";
 import { measureExtras } from "./extras.js";
 import { measureHttp } from "./http.js";
 import type { OperationSeries } from "./measure.js";
 import { measureOperations, median } from "./measure.js";
-import { renderChart, renderTable, updateDocs } from "./report.js";
+import { renderChart, renderDurableChart, renderTable, updateDocs } from "./report.js";
 import type { Operation, Subject, SubjectName } from "./subjects.js";
 import { facadeSubject, lokiSubject, mapSubject } from "./subjects.js";
 
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   }
   const extras = {
     ...(await measureExtras({ quick })),
+    durable: await measureDurable({ quick }),
     http: await measureHttp({ quick }),
     cluster: await measureCluster({ quick }),
   };
@@ -71,6 +73,10 @@ async function main(): Promise<void> {
   console.log(table);
   if (!quick) {
     writeFileSync(new URL("../docs/benchmarks.svg", import.meta.url), renderChart(runs));
+    writeFileSync(
+      new URL("../docs/benchmarks-durable.svg", import.meta.url),
+      renderDurableChart(extras.durable),
+    );
     updateDocs(new URL("../docs/benchmarks.md", import.meta.url), table);
   }
 }

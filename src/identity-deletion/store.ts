@@ -9,11 +9,18 @@ import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
 
 /**
  * The runtime's copy of its own deletion processes, whose owner is the Backbone. Every answer is read from the
- * storage, never from memory: another process serving the same identity may have changed it.
+ * storage, never from memory: another process serving the same identity may have changed it. Only `standing`,
+ * which every mutating call asks, answers from a copy of the active process, dropped whenever the storage
+ * tells of a change of the processes (by this process or another on the database) and read again then.
  */
 export class OwnDeletionStore implements Store {
   readonly processes: RecordCollection<IdentityDeletionProcessDTO>;
   readonly #context: RuntimeContext<unknown, IdentityDeletionEvents>;
+  /** The topic every change of the processes notifies. */
+  readonly #topic: string;
+  /** The active process as last read, until the storage tells of a change. */
+  #active: Promise<IdentityDeletionProcessDTO | undefined> | undefined;
+  readonly #unsubscribe: () => void;
 
   constructor(context: RuntimeContext<unknown, IdentityDeletionEvents>) {
     this.#context = context;
@@ -21,6 +28,16 @@ export class OwnDeletionStore implements Store {
       context.storage,
       `${context.address}/identityDeletionProcesses`,
     );
+    this.#topic = this.processes.name;
+    // `undefined`: the storage may have missed topics (a lost connection), so anything may have changed.
+    this.#unsubscribe = context.storage.subscribe((topic) => {
+      if (topic === this.#topic || topic === undefined) this.#active = undefined;
+    });
+  }
+
+  /** Stops listening to the storage's notifications. */
+  close(): void {
+    this.#unsubscribe();
   }
 
   get collections(): readonly string[] {
@@ -52,31 +69,46 @@ export class OwnDeletionStore implements Store {
   /** Writes the state unless it is kept already or older, checking in one transaction about the identity. */
   #keep(process: IdentityDeletionProcessDTO): Promise<Announcement | undefined> {
     const { storage, address, events } = this.#context;
-    return storage.transaction(
-      async (tx) => {
-        const kept = await this.processes.in(tx).get(process.id);
-        if (
-          kept !== undefined &&
-          (isDeepStrictEqual(kept, process) || decisions(process) < decisions(kept))
-        ) {
-          return undefined;
-        }
-        return events.commit(
-          tx,
-          [this.processes.put(process)],
-          [{ name: "transport.identityDeletionProcessStatusChanged", data: { ...process } }],
-        );
-      },
-      [address],
-    );
+    return storage
+      .transaction(
+        async (tx) => {
+          const kept = await this.processes.in(tx).get(process.id);
+          if (
+            kept !== undefined &&
+            (isDeepStrictEqual(kept, process) || decisions(process) < decisions(kept))
+          ) {
+            return undefined;
+          }
+          return events.commit(
+            tx,
+            [this.processes.put(process), { kind: "notify", topic: this.#topic }],
+            [{ name: "transport.identityDeletionProcessStatusChanged", data: { ...process } }],
+          );
+        },
+        [address],
+      )
+      .finally(() => {
+        // This process knows at once; the others when the notification reaches them.
+        this.#active = undefined;
+      });
   }
 
   async activeProcess(): Promise<IdentityDeletionProcessDTO | undefined> {
     return (await this.processes.list()).find(isActive);
   }
 
+  /** Where the own identity stands now: the active process (see the class) judged at the clock's now. */
   async standing(): Promise<DeletionStanding> {
-    return standingOf(await this.activeProcess(), this.#context.clock.now());
+    let active = this.#active;
+    if (active === undefined) {
+      active = this.activeProcess();
+      this.#active = active;
+      // A failed read is not kept: the next call reads again.
+      active.catch(() => {
+        if (this.#active === active) this.#active = undefined;
+      });
+    }
+    return standingOf(await active, this.#context.clock.now());
   }
 }
 

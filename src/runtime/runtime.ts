@@ -308,6 +308,7 @@ async function assembleRuntime(
       open.delete(address);
       await context.useCases.close();
       disconnect();
+      ownDeletion.close();
       await events.idle();
       events.clear();
       await releaseOwned();

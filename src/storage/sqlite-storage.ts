@@ -120,6 +120,8 @@ const SQL = {
     JOIN identity_runtime_record_peers p ON p.collection = r.collection AND p.id = r.id
     WHERE p.collection = ? AND p.peer = ? ORDER BY r.seq`,
   hasPeer: "SELECT 1 AS found FROM identity_runtime_record_peers WHERE collection = ? AND peer = ? LIMIT 1",
+  peersById: "SELECT peers FROM identity_runtime_records WHERE collection = ? AND id = ?",
+  peersBySlot: "SELECT peers FROM identity_runtime_records WHERE collection = ? AND slot = ?",
   // An update in place keeps the record's seq, and with it its place in `list`.
   put: `INSERT INTO identity_runtime_records (collection, id, slot, peers, data) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (collection, id) DO UPDATE SET slot = excluded.slot, peers = excluded.peers, data = excluded.data`,
@@ -159,8 +161,12 @@ export function sqliteStorage(options: SqliteStorageOptions): StorageAdapter {
 class SqliteStorage implements StorageAdapter {
   private opening: Promise<Connection> | undefined;
   private closed = false;
-  /** The transaction open on the connection now, if any: every other call of this adapter waits for it. */
+  /** The group transaction open on the connection now, if any: every read of this adapter waits for it. */
   private running: Promise<unknown> | undefined;
+  /** The writes waiting for the next group commit. */
+  private readonly queue: QueuedWrite[] = [];
+  /** The group commits under way, until the queue is empty. */
+  private flushing: Promise<void> | undefined;
   private readonly subscribers = new Subscribers();
   /** While there are subscribers: the timer that looks for other connections' commits. */
   private watching: NodeJS.Timeout | undefined;
@@ -192,13 +198,15 @@ class SqliteStorage implements StorageAdapter {
   }
 
   upsertBySlot(collection: string, record: StoredRecord & { readonly slot: string }): Promise<StoredRecord> {
-    return this.use((c) => c.upsertBySlot(collection, record));
+    return this.write((c) => c.upsertBySlot(collection, record), false);
   }
 
-  async commit(changes: readonly StorageChange[]): Promise<number[]> {
-    const affected = await this.use((c) => c.commit(changes));
-    this.subscribers.tell(topicsOf(changes));
-    return affected;
+  commit(changes: readonly StorageChange[]): Promise<number[]> {
+    return this.write((c, topics) => {
+      const affected = c.commit(changes);
+      topics.push(...topicsOf(changes));
+      return affected;
+    }, false);
   }
 
   /**
@@ -216,26 +224,34 @@ class SqliteStorage implements StorageAdapter {
   }
 
   /**
-   * BEGIN IMMEDIATE takes the database's write lock for the whole transaction, so transactions of every
-   * process on the file run one after another: serializable, and never run again. (Another process's lock
-   * is waited for up to the busy timeout.) A commit in it is a savepoint, so a taken slot undoes only itself.
+   * Runs `work` as one unit of the next group commit (see `write`): its reads see one consistent state that
+   * includes its own commits and those of the units before it, and nothing else changes the file meanwhile
+   * (BEGIN IMMEDIATE holds the write lock of every process on it), so it is serializable and never run again.
+   * A commit in it is a savepoint of its own, so a taken slot undoes only itself.
    */
-  async transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
-    let connection: Connection;
-    do {
-      while (this.running !== undefined) await this.running.catch(() => undefined);
-      connection = await this.connection();
-    } while (this.running !== undefined);
-    const running = this.inTransaction(connection, work);
-    this.running = running;
-    try {
-      return await running;
-    } finally {
-      this.running = undefined;
-    }
+  transaction<T>(work: (tx: StorageOperations) => Promise<T>): Promise<T> {
+    return this.write((connection, topics) => {
+      const now = <R>(step: (c: Connection) => R): Promise<R> => this.now(connection, step);
+      return work({
+        get: (collection, id) => now((c) => found(c.sql.get.get(collection, id))),
+        getBySlot: (collection, slot) => now((c) => found(c.sql.getBySlot.get(collection, slot))),
+        list: (collection) => now((c) => fromRows(c.sql.list.all(collection))),
+        listByPeer: (collection, peer) => now((c) => fromRows(c.sql.listByPeer.all(collection, peer))),
+        hasPeer: (collection, peer) => now((c) => c.sql.hasPeer.get(collection, peer) !== undefined),
+        upsertBySlot: (collection, record) => now((c) => c.upsertBySlot(collection, record)),
+        commit: (changes) =>
+          now((c) => {
+            const affected = c.commit(changes);
+            topics.push(...topicsOf(changes));
+            return affected;
+          }),
+      });
+    }, true);
   }
 
   async close(): Promise<void> {
+    // Writes already asked for are written (or fail) first: nothing acknowledged is left half done.
+    while (this.flushing !== undefined) await this.flushing;
     this.closed = true;
     this.unwatch();
     this.subscribers.clear();
@@ -246,42 +262,103 @@ class SqliteStorage implements StorageAdapter {
     if (this.given === undefined) connection?.db.close();
   }
 
-  private async inTransaction<T>(
-    connection: Connection,
-    work: (tx: StorageOperations) => Promise<T>,
+  /**
+   * Group commit: every write (a commit, an upsert, a transaction) is a unit queued for the next transaction
+   * of the file. Units that arrive while one is being written, or within the same turn of the event loop,
+   * are written together: one BEGIN IMMEDIATE, each unit in a savepoint of its own (a unit that fails, a taken
+   * slot say, undoes only itself), and one COMMIT, whose fsync (`synchronous = FULL`) makes them all durable
+   * at once. No unit's call resolves before that COMMIT has returned.
+   */
+  private write<T>(
+    run: (connection: Connection, topics: string[]) => T | Promise<T>,
+    interactive: boolean,
   ): Promise<T> {
-    const now = <R>(step: (c: Connection) => R): Promise<R> => this.now(connection, step);
+    if (this.closed) return Promise.reject(this.closedFailure());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, interactive, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Writes the queued units, a group at a time, until none is left. */
+  private async flush(): Promise<void> {
+    // One turn of the event loop, so that the units of callers running side by side join this group.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (this.queue.length > 0) await this.writeGroup(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeGroup(group: readonly QueuedWrite[]): Promise<void> {
+    const running = this.groupCommit(group);
+    this.running = running;
+    try {
+      await running;
+    } catch (error) {
+      // Nothing of the group was written: each of its calls fails alike.
+      const failure = this.failure(error);
+      for (const unit of group) unit.reject(failure);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async groupCommit(group: readonly QueuedWrite[]): Promise<void> {
+    const connection = await this.connection();
+    const [only, ...others] = group;
+    if (only !== undefined && others.length === 0 && !only.interactive) {
+      // A group of one commit or upsert: its own transaction (BEGIN IMMEDIATE … COMMIT) is the group's.
+      const topics: string[] = [];
+      let value: unknown;
+      try {
+        value = await unlessBusy(() => only.run(connection, topics));
+      } catch (error) {
+        only.reject(this.failure(error));
+        return;
+      }
+      this.subscribers.tell(topics);
+      only.resolve(value as never);
+      return;
+    }
+    const { db } = connection;
     await this.now(connection, (c) => unlessBusy(() => c.db.exec("BEGIN IMMEDIATE")));
+    const outcomes: { unit: QueuedWrite; value?: unknown; error?: unknown; topics: string[] }[] = [];
     try {
       connection.checkSchema();
+      for (const unit of group) {
+        const topics: string[] = [];
+        // A commit or an upsert is a savepoint by itself (a nested better-sqlite3 transaction); a transaction's
+        // work, with its several statements, gets one here.
+        if (unit.interactive) db.exec("SAVEPOINT unit");
+        try {
+          const value = await unit.run(connection, topics);
+          if (unit.interactive) db.exec("RELEASE unit");
+          outcomes.push({ unit, value, topics });
+        } catch (error) {
+          // SQLite may have ended the whole transaction itself (a full disk, an I/O error): then nothing of the
+          // group is written, and every unit fails.
+          if (!db.inTransaction) throw error;
+          if (unit.interactive) {
+            db.exec("ROLLBACK TO unit");
+            db.exec("RELEASE unit");
+          }
+          // What a transaction's work threw leaves as it is (its statements' failures are StorageFailures
+          // already); a commit's or an upsert's failure becomes one.
+          outcomes.push({ unit, error: unit.interactive ? error : this.failure(error), topics: [] });
+        }
+      }
+      db.exec("COMMIT");
     } catch (error) {
-      connection.db.exec("ROLLBACK");
-      throw this.failure(error);
-    }
-    const topics: string[] = [];
-    const tx: StorageOperations = {
-      get: (collection, id) => now((c) => found(c.sql.get.get(collection, id))),
-      getBySlot: (collection, slot) => now((c) => found(c.sql.getBySlot.get(collection, slot))),
-      list: (collection) => now((c) => fromRows(c.sql.list.all(collection))),
-      listByPeer: (collection, peer) => now((c) => fromRows(c.sql.listByPeer.all(collection, peer))),
-      hasPeer: (collection, peer) => now((c) => c.sql.hasPeer.get(collection, peer) !== undefined),
-      upsertBySlot: (collection, record) => now((c) => c.upsertBySlot(collection, record)),
-      commit: (changes) =>
-        now((c) => {
-          const affected = c.commit(changes);
-          topics.push(...topicsOf(changes));
-          return affected;
-        }),
-    };
-    try {
-      const result = await work(tx);
-      await now((c) => c.db.exec("COMMIT"));
-      this.subscribers.tell([...new Set(topics)]);
-      return result;
-    } catch (error) {
-      // SQLite may have ended the transaction itself (a full disk, an I/O error).
-      if (connection.db.inTransaction) connection.db.exec("ROLLBACK");
+      if (db.inTransaction) db.exec("ROLLBACK");
       throw error;
+    }
+    // Durable now: the calls resolve, and the subscribers hear what the group's units committed.
+    this.subscribers.tell([...new Set(outcomes.flatMap((outcome) => outcome.topics))]);
+    for (const { unit, value, error } of outcomes) {
+      if (error === undefined) unit.resolve(value as never);
+      else unit.reject(error);
     }
   }
 
@@ -391,6 +468,19 @@ class SqliteStorage implements StorageAdapter {
   }
 }
 
+/** A write waiting for its group commit, and how to tell its caller the outcome. */
+interface QueuedWrite {
+  /** Throws the driver's own errors (a commit or an upsert) or StorageFailures (a transaction's statements). */
+  run(connection: Connection, topics: string[]): unknown;
+  /** A transaction's work (several statements, awaited), rather than one synchronous commit or upsert. */
+  interactive: boolean;
+  resolve(value: never): void;
+  reject(error: unknown): void;
+}
+
+/** At most this many units are written by one group commit, so that one group's latency stays bounded. */
+const MAX_GROUP = 512;
+
 /** An open database and its prepared statements. Everything here is synchronous, so nothing interleaves. */
 class Connection {
   readonly sql: { readonly [K in keyof typeof SQL]: SqliteStatement };
@@ -411,14 +501,17 @@ class Connection {
     this.upsertBySlot = db.transaction(
       (collection: string, record: StoredRecord & { readonly slot: string }) => {
         this.checkSchema();
+        const peers = peersText(record.peers);
+        const kept = this.sql.peersBySlot.get(collection, record.slot) as
+          { peers: string | null } | undefined;
         const row = this.sql.upsertBySlot.get(
           collection,
           record.id,
           record.slot,
-          peersText(record.peers),
+          peers,
           record.data,
         ) as RecordRow;
-        this.writePeers(collection, row.id, record.peers);
+        if (kept === undefined || kept.peers !== peers) this.writePeers(collection, row.id, record.peers);
         return toStored(row);
       },
     ).immediate;
@@ -448,8 +541,11 @@ class Connection {
           if (holder !== undefined && holder.id !== record.id)
             throw new SlotTakenError(collection, record.slot);
         }
-        this.sql.put.run(collection, record.id, record.slot ?? null, peersText(record.peers), record.data);
-        this.writePeers(collection, record.id, record.peers);
+        const peers = peersText(record.peers);
+        const kept = this.sql.peersById.get(collection, record.id) as { peers: string | null } | undefined;
+        this.sql.put.run(collection, record.id, record.slot ?? null, peers, record.data);
+        // The peer index changes only with the peers: most puts replace a record's data alone.
+        if (kept === undefined || kept.peers !== peers) this.writePeers(collection, record.id, record.peers);
         return 1;
       }
       case "delete":

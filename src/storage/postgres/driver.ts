@@ -20,10 +20,21 @@ export interface PgQueryable {
 }
 
 /**
+ * What can also run named statements (pg's pools and clients can).
+ * @inline
+ */
+export interface PgPreparingQueryable extends PgQueryable {
+  /** Runs `text` with the parameters `values` (`$1`, `$2`, …). */
+  query(text: string, values?: readonly unknown[]): Promise<PgResult>;
+  /** Runs a named statement: prepared once per connection, then only executed. */
+  query(statement: { name: string; text: string; values: readonly unknown[] }): Promise<PgResult>;
+}
+
+/**
  * One connection lent by a pg Pool: for a transaction, or to `LISTEN` on.
  * @inline
  */
-export interface PgPoolClient extends PgQueryable {
+export interface PgPoolClient extends PgPreparingQueryable {
   /** Gives the connection back to the pool; with `true` or an error, the pool closes it instead of reusing it. */
   release(destroy?: boolean | Error): void;
   /** Listens for the connection's errors. */
@@ -43,7 +54,7 @@ export interface PgPoolClient extends PgQueryable {
  * const pool: PostgresPool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * const storage = postgresStorage({ pool, schema: "identities" }); // close() does not end the pool
  */
-export interface PgPool extends PgQueryable {
+export interface PgPool extends PgPreparingQueryable {
   /** Lends one of the pool's connections, until it is released. */
   connect(): Promise<PgPoolClient>;
   /** Closes every connection of the pool. */

@@ -8,7 +8,8 @@ import { loadPg } from "./driver.js";
 import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
 import type { Tables } from "./schema.js";
-import { commitWithin, upsertIntoSlot } from "./writes.js";
+import { UpsertGroups } from "./upsert-groups.js";
+import { commitWithin, upsertIntoSlots } from "./writes.js";
 import { NotificationListener } from "./listener.js";
 import { Subscribers } from "../subscribers.js";
 import type { TopicListener } from "../subscribers.js";
@@ -123,6 +124,12 @@ class PostgresStorage implements StorageAdapter {
   readonly #listener: NotificationListener;
   /** How long a scoped transaction waits for a lock, or sits idle holding its own: the query timeout. */
   readonly #lockLimitMs: number;
+  /** The upserts outside transactions, written in groups. */
+  readonly #upserts = new UpsertGroups(async (upserts) => {
+    const pool = await this.#open();
+    // An upsert is idempotent: one whose connection was lost may be written again, committed or not.
+    return retrying(() => upsertIntoSlots(pool, this.#tables, upserts));
+  });
 
   constructor(tables: Tables, source: PoolSource) {
     this.#tables = tables;
@@ -156,13 +163,15 @@ class PostgresStorage implements StorageAdapter {
     return this.#reads.hasPeer(collection, peer);
   }
 
+  /**
+   * One statement, no transaction around it (it is atomic by itself), grouped with the upserts of other
+   * callers that arrive while earlier groups are being written: see `UpsertGroups`.
+   */
   async upsertBySlot(
     collection: string,
     record: StoredRecord & { readonly slot: string },
   ): Promise<StoredRecord> {
-    return stored(
-      await this.#transaction((client) => upsertIntoSlot(client, this.#tables, collection, record)),
-    );
+    return stored(await this.#upserts.upsert(collection, record));
   }
 
   async commit(changes: readonly StorageChange[]): Promise<number[]> {
@@ -211,8 +220,12 @@ class PostgresStorage implements StorageAdapter {
           list: (collection) => statement(() => reads.list(collection)),
           listByPeer: (collection, peer) => statement(() => reads.listByPeer(collection, peer)),
           hasPeer: (collection, peer) => statement(() => reads.hasPeer(collection, peer)),
-          upsertBySlot: async (collection, record) =>
-            stored(await statement(() => upsertIntoSlot(client, this.#tables, collection, record))),
+          upsertBySlot: async (collection, record) => {
+            const [row] = await statement(() =>
+              upsertIntoSlots(client, this.#tables, [{ collection, record }]),
+            );
+            return stored(row as Record<string, unknown>);
+          },
           commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
         };
         try {

@@ -1,9 +1,10 @@
+import { createHash } from "node:crypto";
 import { SlotTakenError } from "../../core/storage.js";
 import type { StorageChange, StoredRecord } from "../../core/storage.js";
 import { peersText } from "../sql/records.js";
 import { topicsOf } from "../subscribers.js";
 import { errorCode } from "./connection.js";
-import type { PgPoolClient, PgResult } from "./driver.js";
+import type { PgPoolClient, PgPreparingQueryable, PgResult } from "./driver.js";
 import { NOTIFY_CHANNEL, SLOT_CONSTRAINT } from "./schema.js";
 import type { Tables } from "./schema.js";
 
@@ -105,26 +106,115 @@ export async function commitWithin(
   }
 }
 
-/** Inserts the record into its slot, or replaces the data and peers of the one there (keeping its id). */
-export async function upsertIntoSlot(
-  client: PgPoolClient,
-  tables: Tables,
-  collection: string,
-  record: StoredRecord & { readonly slot: string },
-): Promise<Record<string, unknown>> {
-  // Atomic however many processes write the slot at once: the unique constraint arbitrates.
-  const { rows } = await client.query(
-    `INSERT INTO ${tables.records} (collection, id, slot, peers, data) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
-     RETURNING id, slot, peers, data`,
-    [collection, record.id, record.slot, peersText(record.peers), record.data],
-  );
-  const stored = rows[0];
-  if (stored === undefined) throw new Error("INSERT … RETURNING returned no row");
-  // The record's row is locked now, so no other writer rewrites its peers until this commits.
-  await rewritePeers(client, tables, collection, [{ id: String(stored.id), peers: record.peers }]);
-  return stored;
+/** One upsert into a slot: a record and its collection. */
+export interface SlotUpsert {
+  readonly collection: string;
+  readonly record: StoredRecord & { readonly slot: string };
 }
+
+/**
+ * Upserts records into their slots, so one round trip and (outside a transaction) one commit carry them all:
+ * each is inserted, or replaces the data and peers of the record in its slot (which keeps its id), and the peer
+ * index follows. Each upsert is applied by one statement, atomic however many processes write the slot at once
+ * (the unique constraint arbitrates). The common cases (a new slot; a slot whose peers stay as they are) take
+ * one light statement for the whole group; upserts that change a record's peers, a second one. No slot may
+ * appear twice. Resolves to what is stored, in the order given.
+ */
+export async function upsertIntoSlots(
+  queryable: PgPreparingQueryable,
+  tables: Tables,
+  upserts: readonly SlotUpsert[],
+): Promise<Record<string, unknown>[]> {
+  const stored = new Map<string, Record<string, unknown>>();
+  const keep = (rows: readonly Record<string, unknown>[]): void => {
+    for (const row of rows) stored.set(slotKey(String(row.collection), String(row.slot)), row);
+  };
+  // A record whose peers change is left alone here (the WHERE of DO UPDATE) and returns no row.
+  keep((await queryable.query({ ...named(upsertKeepingPeers(tables)), values: columnsOf(upserts) })).rows);
+  const changingPeers = upserts.filter(
+    (upsert) => !stored.has(slotKey(upsert.collection, upsert.record.slot)),
+  );
+  if (changingPeers.length > 0) {
+    keep(
+      (await queryable.query({ ...named(upsertChangingPeers(tables)), values: columnsOf(changingPeers) }))
+        .rows,
+    );
+  }
+  return upserts.map((upsert) => {
+    const row = stored.get(slotKey(upsert.collection, upsert.record.slot));
+    if (row === undefined) throw new Error("INSERT … RETURNING returned no row for a slot");
+    return row;
+  });
+}
+
+/** New slots get their record and peer rows; a slot whose record has the same peers gets the new data. */
+function upsertKeepingPeers(tables: Tables): string {
+  return `WITH upserted AS (
+       INSERT INTO ${tables.records} AS r (collection, id, slot, peers, data)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (collection, slot) DO UPDATE SET data = excluded.data
+         WHERE r.peers IS NOT DISTINCT FROM excluded.peers
+       RETURNING collection, id, slot, peers, data, (xmax = 0) AS inserted
+     ), fresh AS (
+       INSERT INTO ${tables.peerRows} (collection, id, peer)
+       SELECT u.collection, u.id, p.peer FROM upserted u, jsonb_array_elements_text(u.peers::jsonb) AS p(peer)
+        WHERE u.inserted AND u.peers IS NOT NULL
+       ON CONFLICT DO NOTHING
+     )
+     SELECT collection, id, slot, peers, data FROM upserted`;
+}
+
+/** Any slot: the record is written, its stale peer rows go, the new ones come. */
+function upsertChangingPeers(tables: Tables): string {
+  // The stale peer rows go, the new ones come (ON CONFLICT DO NOTHING keeps those already there): the two
+  // sub-statements never touch the same row. The records are locked by the upsert until the statement ends.
+  return `WITH upserted AS (
+       INSERT INTO ${tables.records} (collection, id, slot, peers, data)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
+       RETURNING collection, id, slot, peers, data
+     ), wanted AS (
+       SELECT u.collection, u.id, p.peer
+         FROM upserted u, jsonb_array_elements_text(coalesce(u.peers, '[]')::jsonb) AS p(peer)
+     ), stale AS (
+       DELETE FROM ${tables.peerRows} r USING upserted u
+        WHERE r.collection = u.collection AND r.id = u.id
+          AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.collection = r.collection AND w.id = r.id AND w.peer = r.peer)
+     ), fresh AS (
+       INSERT INTO ${tables.peerRows} (collection, id, peer) SELECT collection, id, peer FROM wanted
+       ON CONFLICT DO NOTHING
+     )
+     SELECT collection, id, slot, peers, data FROM upserted`;
+}
+
+function columnsOf(upserts: readonly SlotUpsert[]): unknown[] {
+  return [
+    upserts.map((upsert) => upsert.collection),
+    upserts.map((upsert) => upsert.record.id),
+    upserts.map((upsert) => upsert.record.slot),
+    upserts.map((upsert) => peersText(upsert.record.peers)),
+    upserts.map((upsert) => upsert.record.data),
+  ];
+}
+
+function slotKey(collection: string, slot: string): string {
+  return `${collection}\u0000${slot}`;
+}
+
+/**
+ * A statement the connection prepares once and then only executes: its plan is kept, which for these
+ * statements costs more than running them. Named by a hash of its text (which holds the schema).
+ */
+function named(text: string): { name: string; text: string } {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `identity_runtime_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text };
+}
+
+const statementNames = new Map<string, string>();
 
 /** Whether the error is a taken slot, which PostgreSQL reports as a violation of the slot constraint. */
 export function isSlotViolation(error: unknown): boolean {
