@@ -1,7 +1,7 @@
 // Run by postgres-storage.test.ts (`node --import tsx pg-crash-child.ts <schema> <address> <run>`, with
 // DATABASE_URL), which kills it with SIGKILL at a random moment. It reopens the identity the schema holds and
-// upserts IdentityMetadata without pause, printing `ack <i>` once each upsert has resolved Ok: the parent
-// checks that none of those is lost.
+// upserts IdentityMetadata without pause from 64 writers at once (so groups of upserts are in flight when it
+// dies), printing `ack <i>` once each upsert has resolved Ok: the parent checks that none of those is lost.
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
 
 const [schema, address, run] = process.argv.slice(2);
@@ -17,13 +17,20 @@ const runtime = await createRuntime({
 });
 process.stdout.write("ready\n");
 
-for (let i = 0; ; i++) {
-  const result = await runtime.identityMetadata.upsertIdentityMetadata({
-    reference: runtime.address,
-    key: `run${run}-k${i}`,
-    value: { run: Number(run), i },
-  });
-  if (result.err) throw new Error(result.val.message);
-  // Pipes are written synchronously on Linux: the line is out before the next write starts.
-  process.stdout.write(`ack ${i}\n`);
-}
+const WRITERS = 64;
+let next = 0;
+await Promise.all(
+  Array.from({ length: WRITERS }, async () => {
+    for (;;) {
+      const i = next++;
+      const result = await runtime.identityMetadata.upsertIdentityMetadata({
+        reference: runtime.address,
+        key: `run${run}-k${i}`,
+        value: { run: Number(run), i },
+      });
+      if (result.err) throw new Error(result.val.message);
+      // Pipes are written synchronously on Linux: the line is out before the next write starts.
+      process.stdout.write(`ack ${i}\n`);
+    }
+  }),
+);
