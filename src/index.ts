@@ -58,10 +58,15 @@ export type {
 } from "./http/webhooks.js";
 export { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 export type { AdminHandlerOptions } from "./http/admin.js";
+export { createAdminUiHandler } from "./admin-ui/handler.js";
+export type { AdminUiBackbone, AdminUiOptions } from "./admin-ui/handler.js";
 
 export { LocalBackbone } from "./backbone/local-backbone.js";
 export type { LocalBackboneOptions } from "./backbone/local-backbone.js";
 export type {
+  AdminAuditContext,
+  AdminAuditEntry,
+  AdminAuditPage,
   AdminIdentity,
   AdminIdentityDeletionProcess,
   AdminIdentityDetails,

@@ -1,4 +1,5 @@
 import { fail, succeed } from "../core/errors.js";
+import { generateId } from "../core/ids.js";
 import type { RuntimeError, RuntimeResult } from "../core/errors.js";
 import type { Result } from "../core/result.js";
 import { requestSchema, rules, validateRequest } from "../core/validation.js";
@@ -96,6 +97,58 @@ export interface AdminIdentityPage {
 }
 
 /**
+ * Who starts an identity's deletion and why, as the admin audit log keeps it: the operator's name (the admin
+ * key is shared, so the name is what tells operators apart) and the support ticket or e-mail it answers.
+ * @example
+ * const audit: AdminAuditContext = { operator: "Jane Doe", reason: "Ticket #4711, GDPR erasure request" };
+ * await backbone.admin.startIdentityDeletionProcess(address, audit);
+ */
+export interface AdminAuditContext {
+  /** Who acts: 1 to 100 characters. */
+  operator: string;
+  /** Why: the ticket or e-mail reference, 1 to 500 characters. */
+  reason: string;
+}
+
+/**
+ * One entry of the admin audit log: an attempt to start an identity's deletion, started or refused.
+ * @example
+ * const page = (await backbone.admin.listAuditLog()).unwrap();
+ * for (const entry of page.items) console.log(entry.at, entry.operator, entry.address, entry.reason, entry.outcome);
+ */
+export interface AdminAuditEntry extends AdminAuditContext {
+  /** `"AUD"` followed by 17 letters and digits. */
+  id: string;
+  /** When, by the Backbone's clock. */
+  at: string;
+  /** Whose deletion was to start. */
+  address: string;
+  /** Whether the process was started, or refused (then `errorCode` says why). */
+  outcome: "started" | "refused";
+  /** The process started, when it was. */
+  deletionProcessId?: string;
+  /** The code of the refusal, when it was refused. */
+  errorCode?: string;
+}
+
+/**
+ * A page of the audit log, newest entry first, and how many entries match in all.
+ * @example
+ * const page: AdminAuditPage = (await backbone.admin.listAuditLog({ search: address })).unwrap();
+ * console.log(`${page.total} attempts to delete ${address}`);
+ */
+export interface AdminAuditPage {
+  /** The entries of this page, newest first. */
+  items: AdminAuditEntry[];
+  /** How many entries match the search, on every page together. */
+  total: number;
+  /** The page size used. */
+  limit: number;
+  /** How many matching entries come before this page. */
+  offset: number;
+}
+
+/**
  * What the Backbone Admin UI can do.
  * @example
  * const started = await backbone.admin.startIdentityDeletionProcess(runtime.address);
@@ -104,9 +157,19 @@ export interface AdminIdentityPage {
 export interface BackboneAdmin {
   /**
    * Starts the deletion of an identity on its behalf (support ticket, GDPR e-mail): a process
-   * WaitingForApproval that the identity approves or rejects within the approval period.
+   * WaitingForApproval that the identity approves or rejects within the approval period. With `audit`, the
+   * attempt is written to the admin audit log in the same transaction, started or refused (an `audit` that
+   * is not valid refuses the start itself, and nothing is written).
    */
-  startIdentityDeletionProcess(address: string): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
+  startIdentityDeletionProcess(
+    address: string,
+    audit?: AdminAuditContext,
+  ): Promise<RuntimeResult<IdentityDeletionProcessDTO>>;
+  /**
+   * A page of the admin audit log, newest entry first; `search` matches part of the address (ignoring
+   * case), `limit` and `offset` page as in `listIdentities`.
+   */
+  listAuditLog(query?: AdminIdentityQuery): Promise<RuntimeResult<AdminAuditPage>>;
   /**
    * A page of the Backbone's identities, oldest first (a page does not shift when identities are created
    * while one pages through), each with where it stands in its deletion. Reads the storage on every call,
@@ -131,6 +194,51 @@ const IDENTITY_QUERY = requestSchema(
   },
   { mayBeOmitted: true },
 );
+
+const AUDIT_CONTEXT = requestSchema({
+  operator: rules.string({ maxLength: 100, wellFormed: true }),
+  reason: rules.string({ maxLength: 500, wellFormed: true }),
+});
+
+/** The audit context with both fields trimmed, or why it is invalid: an empty name or reason tells nobody anything. */
+export function parseAuditContext(audit: unknown): Result<AdminAuditContext, RuntimeError> {
+  const valid = validateRequest(AUDIT_CONTEXT, audit);
+  if (valid.err) return valid;
+  const operator = valid.val.operator.trim();
+  const reason = valid.val.reason.trim();
+  if (operator === "") return fail("error.runtime.validation.invalidPropertyValue", "operator must not be empty");
+  if (reason === "") return fail("error.runtime.validation.invalidPropertyValue", "reason must not be empty");
+  return succeed({ operator, reason });
+}
+
+/** The audit entry of an attempt to start `address`'s deletion, with its outcome. */
+export function auditEntryOf(
+  context: AdminAuditContext,
+  address: string,
+  at: Date,
+  started: RuntimeResult<IdentityDeletionProcessDTO>,
+): AdminAuditEntry {
+  return {
+    id: generateId("AUD"),
+    at: at.toISOString(),
+    operator: context.operator,
+    address,
+    reason: context.reason,
+    ...(started.ok
+      ? { outcome: "started", deletionProcessId: started.val.id }
+      : { outcome: "refused", errorCode: started.val.code }),
+  };
+}
+
+/** The page of the audit log `query` asks for, newest first, from the entries in the order they were written. */
+export function auditPageOf(
+  entries: readonly AdminAuditEntry[],
+  { search, limit, offset }: Required<AdminIdentityQuery>,
+): AdminAuditPage {
+  const needle = search.toLowerCase();
+  const matching = entries.filter((entry) => entry.address.toLowerCase().includes(needle)).reverse();
+  return { items: matching.slice(offset, offset + limit), total: matching.length, limit, offset };
+}
 
 /** The query with its defaults, or why it is invalid. */
 export function parseIdentityQuery(query: unknown): Result<Required<AdminIdentityQuery>, RuntimeError> {

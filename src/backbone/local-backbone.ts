@@ -21,8 +21,16 @@ import type { LocalRelationships } from "../relationships/local-backbone.js";
 import type { RelationshipPush } from "../relationships/local-backbone.js";
 import type { RelationshipDTO, RelationshipTemplateDTO } from "../relationships/model.js";
 import { lokiStorage } from "../storage/loki-storage.js";
-import { adminIdentityOf, pageOf, parseIdentityQuery, withoutHistory } from "./admin.js";
-import type { BackboneAdmin } from "./admin.js";
+import {
+  adminIdentityOf,
+  auditEntryOf,
+  auditPageOf,
+  pageOf,
+  parseAuditContext,
+  parseIdentityQuery,
+  withoutHistory,
+} from "./admin.js";
+import type { AdminAuditEntry, BackboneAdmin } from "./admin.js";
 import type { Backbone, BackboneInbox } from "./backbone.js";
 import { PushDelivery } from "./delivery.js";
 import type { Push } from "./delivery.js";
@@ -66,6 +74,8 @@ interface Parts {
   readonly relationships: LocalRelationships;
   readonly messages: LocalMessages;
   readonly deletions: LocalIdentityDeletions<RelationshipPush | MessagePush>;
+  /** The admin audit log: written only, never read, in a transaction, so it widens no transaction's scope. */
+  readonly audit: RecordCollection<AdminAuditEntry>;
 }
 
 /**
@@ -146,10 +156,24 @@ export class LocalBackbone implements Backbone {
     // about an identity applies what is due for it first, so none of them waits for this.)
     if (runsDueJobsItself) void this.runDueJobs();
     this.admin = {
-      startIdentityDeletionProcess: (address) =>
-        this.#deletionChange(address, async (parts) => {
+      startIdentityDeletionProcess: (address, audit) => {
+        const context = audit === undefined ? undefined : parseAuditContext(audit);
+        if (context?.err) return Promise.resolve(context);
+        return this.#deletionChange(address, async (parts) => {
           const identity = await identityRecord(parts, address);
-          return identity.err ? identity : parts.deletions.startByAdmin(address);
+          const started = identity.err ? identity : await parts.deletions.startByAdmin(address);
+          // In the start's own transaction: a started process always has its entry, and a refusal one too.
+          if (context !== undefined) {
+            const entry = auditEntryOf(context.val, address, this.clock.now(), started);
+            await parts.audit.commit([parts.audit.put(entry)]);
+          }
+          return started;
+        });
+      },
+      listAuditLog: (query) =>
+        this.#read(async (parts) => {
+          const parsed = parseIdentityQuery(query);
+          return parsed.err ? parsed : succeed(auditPageOf(await parts.audit.list(), parsed.val));
         }),
       listIdentities: (query) =>
         this.#read(async (parts) => {
@@ -330,7 +354,13 @@ export class LocalBackbone implements Backbone {
         ]),
       commit,
     });
-    return { identities: new RecordCollection(storage, IDENTITIES), relationships, messages, deletions };
+    return {
+      identities: new RecordCollection(storage, IDENTITIES),
+      relationships,
+      messages,
+      deletions,
+      audit: new RecordCollection(storage, AUDIT_LOG),
+    };
   }
 
   /**
@@ -442,6 +472,7 @@ export class LocalBackbone implements Backbone {
 }
 
 const IDENTITIES = "backbone/identities";
+const AUDIT_LOG = "backbone/adminAuditLog";
 
 /**
  * Whom a change of the Backbone is about: the identities whose records it reads and writes, and so the scope

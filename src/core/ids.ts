@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
 /** Prefixes of the ids this library hands out, as in enmeshed. */
-export type IdPrefix = "IDM" | "RLT" | "REL" | "MSG" | "REQ" | "IDP" | "PSH" | "ERR";
+export type IdPrefix = "IDM" | "RLT" | "REL" | "MSG" | "REQ" | "IDP" | "PSH" | "ERR" | "AUD";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const ID_BODY_LENGTH = 17;

@@ -80,11 +80,42 @@ export function decodeSegment(segment: string): string {
 
 /** The body as JSON, or undefined when there is none. Refuses other media types, oversized and broken bodies. */
 export async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBodyText(
+    request,
+    limit,
+    (type) => type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type),
+  );
+  if (text === undefined || text.length === 0) return undefined;
+  // A body is an object of properties holding JSON content: refused before parsing when nested deeper than that
+  // can be, since parsing a deep body costs far more than this scan.
+  if (nestingExceeds(text, MAX_JSON_DEPTH + 1)) {
+    throw invalid(
+      `JSON content must not be nested deeper than ${MAX_JSON_DEPTH} levels (the body is one more)`,
+    );
+  }
+  try {
+    // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw httpFailure("error.http.invalidJson");
+  }
+}
+
+/**
+ * The body as UTF-8 text, or undefined when there is none. Refuses a media type `accepts` does not take
+ * (`error.http.unsupportedMediaType`) and a body larger than `limit` bytes, declared or sent, without reading
+ * more of it.
+ */
+export async function readBodyText(
+  request: IncomingMessage,
+  limit: number,
+  accepts: (mediaType: string) => boolean,
+): Promise<string | undefined> {
   const declared = Number(request.headers["content-length"] ?? Number.NaN);
   const chunked = request.headers["transfer-encoding"] !== undefined;
   if (!chunked && (Number.isNaN(declared) || declared === 0)) return undefined;
   const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  if (contentType !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
+  if (!accepts(contentType)) {
     request.resume();
     throw httpFailure("error.http.unsupportedMediaType", contentType);
   }
@@ -102,21 +133,7 @@ export async function readJsonBody(request: IncomingMessage, limit: number): Pro
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length === 0) return undefined;
-  // A body is an object of properties holding JSON content: refused before parsing when nested deeper than that
-  // can be, since parsing a deep body costs far more than this scan.
-  if (nestingExceeds(text, MAX_JSON_DEPTH + 1)) {
-    throw invalid(
-      `JSON content must not be nested deeper than ${MAX_JSON_DEPTH} levels (the body is one more)`,
-    );
-  }
-  try {
-    // JSON.parse keeps "__proto__" as an own property: data, never a prototype.
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw httpFailure("error.http.invalidJson");
-  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Whether JSON text nests arrays and objects deeper than `limit`, counting outside strings only. */

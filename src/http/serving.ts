@@ -88,6 +88,7 @@ export function isSendableKey(key: string): boolean {
 export function guarded(
   serve: Serve,
   reporting: Reporting,
+  answer: (response: ServerResponse, failure: HttpFailure) => void = sendError,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const reportError =
     reporting.onError ??
@@ -129,7 +130,7 @@ export function guarded(
       try {
         if (response.headersSent) response.destroy();
         // An HTTP-level refusal answers with its own status; anything else is a 500 that tells nothing.
-        else sendError(response, error instanceof HttpFailure ? error : genericUnknown());
+        else answer(response, error instanceof HttpFailure ? error : genericUnknown());
       } catch (failure) {
         report(failure);
         response.destroy();
@@ -143,14 +144,18 @@ export function guarded(
  * `error.http.unauthorized`.
  */
 export function keyCheck(header: string, key: string): (request: IncomingMessage) => void {
-  const expected = digest(key);
+  const matches = secretCheck(key);
   const name = header.toLowerCase();
   return (request) => {
     const given = request.headers[name];
-    if (typeof given !== "string" || !timingSafeEqual(digest(given), expected)) {
-      throw httpFailure("error.http.unauthorized", header);
-    }
+    if (typeof given !== "string" || !matches(given)) throw httpFailure("error.http.unauthorized", header);
   };
+}
+
+/** Whether a given text is `secret`, compared in constant time: a wrong guess tells nothing of how close it was. */
+export function secretCheck(secret: string): (given: string) => boolean {
+  const expected = digest(secret);
+  return (given) => timingSafeEqual(digest(given), expected);
 }
 
 /** The path below the first of `prefixes` it lies under ("/" for the prefix itself), or undefined if none. */
@@ -251,7 +256,7 @@ export function sendResult(
  * What a client may see of an error: an unexpected one, or a storage failure, says no more than its code; the
  * cause (addresses, file paths, SQL) goes to the server's log.
  */
-function publicError(error: RuntimeError): HttpFailure {
+export function publicError(error: RuntimeError): HttpFailure {
   if (error.code === "error.runtime.unknown") return genericUnknown();
   if (error.code === "error.runtime.storage") {
     return new HttpFailure(
