@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
+import { createAdminUiHandler } from "./admin-ui/handler.js";
 import { adminKeyProblem, createAdminHandler } from "./http/admin.js";
 import { createHttpHandler, isSendableApiKey } from "./http/handler.js";
 import { parseTarget } from "./http/request.js";
@@ -31,12 +32,27 @@ Options:
   --identity <name>       the identity this server is: created on first start, reopened by its name after;
                           servers on one database with different names are different identities, with the
                           same name the same one (default: the storage's first unnamed identity)
-  --admin-key-file <file> a file holding the X-ADMIN-KEY of the Backbone Admin routes (/admin/v1/…), which are
-                          served only when it (or IDENTITY_RUNTIME_ADMIN_KEY) is given; never the API key
+  --admin-key-file <file> a file holding the X-ADMIN-KEY of the Backbone Admin routes (/admin/v1/…) and the
+                          Admin UI (/admin-ui/), which are served only when it (or IDENTITY_RUNTIME_ADMIN_KEY)
+                          is given; never the API key
   --webhooks <file>       a JSON file of webhook targets and triggers, as the Connector's webhooks module
                           takes them: { "targets": { … }, "webhooks": [{ "triggers": [ … ], "target": … }] }
   --shutdown-grace <s>    seconds that requests in flight get to finish after SIGTERM/SIGINT before their
                           connections are closed (default 10)
+  --help                  this text
+
+Usage: identity-runtime admin [options]
+
+Serves the Backbone Admin UI (/admin-ui/) and the Backbone Admin routes (/admin/v1/…) on the Backbone's
+storage, without an identity of its own; on PostgreSQL beside any number of servers on the same database.
+
+Options:
+  --port <n>              port to listen on (default 8081; 0 picks a free one)
+  --host <host>           address to listen on (default 127.0.0.1)
+  --storage <kind>        memory (default), sqlite:<file>, or postgres:<connection string>, as for serve
+  --admin-key-file <file> a file holding the admin key operators sign in with (or IDENTITY_RUNTIME_ADMIN_KEY)
+  --admin-key <key>       the key itself; other users of the machine see it in \`ps\`: prefer the file
+  --secure-cookies        mark the session cookie Secure: set it when an HTTPS proxy serves the UI
   --help                  this text`;
 
 /** How long a client may take to send a whole request; a slower one is answered 408 and disconnected. */
@@ -97,7 +113,7 @@ function apiKeyOf(given: string | undefined, file: string | undefined): string {
 }
 
 /** The admin key from the file or the environment, if any: never the API key. */
-function adminKeyOf(file: string | undefined, apiKey: string): string | undefined {
+function adminKeyOf(file: string | undefined, apiKey?: string): string | undefined {
   let adminKey = process.env["IDENTITY_RUNTIME_ADMIN_KEY"];
   if (file !== undefined) {
     try {
@@ -215,11 +231,22 @@ async function serve(args: string[]): Promise<void> {
           onResponse: (entry) =>
             log("info", "admin request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
         });
-  // The admin routes have a prefix of their own; without an admin key they are not there at all.
-  const handler: typeof api = (request, response) =>
-    admin !== undefined && /^\/admin(?:\/|$)/.test(parseTarget(request.url)?.path ?? "")
+  const adminUi =
+    adminKey === undefined
+      ? undefined
+      : createAdminUiHandler(backbone, {
+          adminKey,
+          onResponse: (entry) =>
+            log("info", "admin ui request", { ...entry, ms: Math.round(entry.ms * 100) / 100 }),
+        });
+  // The admin routes and the UI have prefixes of their own; without an admin key they are not there at all.
+  const handler: typeof api = (request, response) => {
+    const path = parseTarget(request.url)?.path ?? "";
+    if (adminUi !== undefined && /^\/admin-ui(?:\/|$)/.test(path)) return adminUi(request, response);
+    return admin !== undefined && /^\/admin(?:\/|$)/.test(path)
       ? admin(request, response)
       : api(request, response);
+  };
   let stopping = false;
   const server = createServer(
     // Timeouts are checked every second, so a slow client is cut off close to the time it is given.
@@ -296,12 +323,115 @@ async function serve(args: string[]): Promise<void> {
   process.once("SIGINT", () => stop("SIGINT"));
 }
 
+/**
+ * `identity-runtime admin`: the Admin UI and the admin routes on the Backbone's storage, for operators. No
+ * runtime and no webhooks, so it needs no identity and stops at once: its requests are short reads and starts.
+ */
+function adminServer(args: string[]): void {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        port: { type: "string", default: "8081" },
+        host: { type: "string", default: "127.0.0.1" },
+        storage: { type: "string", default: "memory" },
+        "admin-key": { type: "string" },
+        "admin-key-file": { type: "string" },
+        "secure-cookies": { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return exitWith(messageOf(error));
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const port = decimal("--port", values.port, 65_535);
+  if (values.host === "") exitWith('--host must name an address; "" would listen on every interface');
+  const given = values["admin-key"];
+  if (given !== undefined && values["admin-key-file"] !== undefined)
+    exitWith("give --admin-key or --admin-key-file, not both");
+  if (given !== undefined) {
+    const problem = adminKeyProblem(given);
+    if (problem !== undefined) exitWith(problem);
+    log(
+      "warn",
+      "--admin-key is visible to other users in ps; prefer --admin-key-file or IDENTITY_RUNTIME_ADMIN_KEY",
+    );
+  }
+  const adminKey = given ?? adminKeyOf(values["admin-key-file"]);
+  if (adminKey === undefined || adminKey === "")
+    exitWith("an admin key is required: --admin-key-file, IDENTITY_RUNTIME_ADMIN_KEY or --admin-key");
+  const storage = storageOf(values.storage ?? "memory");
+  const backbone = new LocalBackbone(storage === undefined ? {} : { storage });
+  const logRequest = (entry: RequestLogEntry): void =>
+    log("info", "request", { ...entry, ms: Math.round(entry.ms * 100) / 100 });
+  const ui = createAdminUiHandler(backbone, {
+    adminKey,
+    secureCookies: values["secure-cookies"],
+    onResponse: logRequest,
+  });
+  const admin = createAdminHandler(backbone.admin, { adminKey, onResponse: logRequest });
+  const server = createServer(
+    {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request, response) => {
+      const path = parseTarget(request.url)?.path ?? "/";
+      if (path === "/") {
+        response.writeHead(303, { location: "/admin-ui/" }).end();
+        return;
+      }
+      (/^\/admin(?:\/|$)/.test(path) ? admin : ui)(request, response);
+    },
+  );
+  server.on("error", (error) => {
+    log("error", "could not listen", { error: messageOf(error) });
+    process.exit(1);
+  });
+  server.listen(port, values.host, () => {
+    const address = server.address();
+    const listening = typeof address === "object" && address !== null ? address.port : port;
+    log("info", "listening", { url: `http://${values.host}:${listening}/admin-ui/` });
+  });
+  const stop = (signal: string) => {
+    log("info", "shutting down", { signal });
+    server.close(() => {
+      backbone
+        .close()
+        .then(() => storage?.close())
+        .then(
+          () => {
+            log("info", "stopped");
+            process.exit(0);
+          },
+          (error: unknown) => {
+            log("error", "could not close cleanly", { error: messageOf(error) });
+            process.exit(1);
+          },
+        );
+    });
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 5_000).unref();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === "serve") {
   serve(rest).catch((error: unknown) => {
     log("error", "could not start", { error: messageOf(error) });
     process.exit(1);
   });
+} else if (command === "admin") {
+  adminServer(rest);
 } else if (command === undefined || command === "--help" || command === "help") {
   process.stdout.write(`${USAGE}\n`);
 } else {
