@@ -51,7 +51,6 @@ ${csrfField(viewer)}
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${title} – Backbone Admin</title>
 <link rel="stylesheet" href="${STYLESHEET}">
 ${head}
@@ -244,8 +243,9 @@ export function identityPage(
 ${rows}
 </tbody>
 </table>`;
+  // Said only while it is so: a bookmarked or reloaded link must not announce a start long past.
   const notice =
-    options.started === undefined
+    options.started === undefined || active?.id !== options.started || active.status !== "WaitingForApproval"
       ? undefined
       : markup`<p class="notice" role="status">Deletion process ${options.started} started: it waits for the identity's approval.</p>`;
   const reloading = !live
