@@ -206,7 +206,8 @@ export function parseAuditContext(audit: unknown): Result<AdminAuditContext, Run
   if (valid.err) return valid;
   const operator = valid.val.operator.trim();
   const reason = valid.val.reason.trim();
-  if (operator === "") return fail("error.runtime.validation.invalidPropertyValue", "operator must not be empty");
+  if (operator === "")
+    return fail("error.runtime.validation.invalidPropertyValue", "operator must not be empty");
   if (reason === "") return fail("error.runtime.validation.invalidPropertyValue", "reason must not be empty");
   return succeed({ operator, reason });
 }

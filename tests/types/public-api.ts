@@ -4,17 +4,24 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type {
   adminKeyProblem,
   createAdminHandler,
+  createAdminUiHandler,
   createHttpHandler,
   startWebhooks,
   verifyWebhookSignature,
 } from "../../src/index";
 import type {
+  AdminAuditContext,
+  AdminAuditEntry,
+  AdminAuditPage,
   AdminHandlerOptions,
   AdminIdentityDetails,
   AdminIdentityPage,
   AdminIdentityStatus,
+  AdminUiBackbone,
+  AdminUiOptions,
   BackboneAdmin,
   CheckResult,
+  LocalBackbone,
   EventName,
   IdentityDeletionProcessDTO,
   IdentityMetadataDTO,
@@ -152,6 +159,13 @@ export type Admin = [
   >,
   Assert<Equal<ReturnType<typeof createAdminHandler>, ReturnType<typeof createHttpHandler>>>,
   Assert<Equal<ReturnType<typeof adminKeyProblem>, string | undefined>>,
+  Assert<Equal<Parameters<BackboneAdmin["startIdentityDeletionProcess"]>, [string, AdminAuditContext?]>>,
+  Assert<Equal<Resolved<BackboneAdmin["listAuditLog"]>, Result<AdminAuditPage, RuntimeError>>>,
+  Assert<Equal<AdminAuditEntry["outcome"], "started" | "refused">>,
+  Assert<Equal<Parameters<typeof createAdminUiHandler>, [AdminUiBackbone, AdminUiOptions]>>,
+  Assert<Equal<ReturnType<typeof createAdminUiHandler>, ReturnType<typeof createHttpHandler>>>,
+  // A LocalBackbone is what the Admin UI runs on.
+  Assert<LocalBackbone extends AdminUiBackbone ? true : false>,
 ];
 
 /** The event journal and what delivers from it. */
