@@ -97,23 +97,22 @@ class Refusal extends Error {
   }
 }
 
-interface Context {
+/** What a route is given; `S` is the session, which only the open routes may lack. */
+interface Context<S extends Session | undefined> {
   request: IncomingMessage;
   response: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
-  session: Session | undefined;
+  session: S;
   cookies: Record<string, string>;
   report: (error: unknown) => void;
 }
 
-interface UiRoute {
-  readonly method: "GET" | "POST";
-  readonly path: string;
-  /** Whether the route is open without a session: the stylesheet and signing in. */
-  readonly open?: boolean;
-  run(context: Context): Promise<void> | void;
-}
+/** A page or form: open without a session (the stylesheet, signing in), or only within one. */
+type UiRoute = { readonly method: "GET" | "POST"; readonly path: string } & (
+  | { readonly open: true; run(context: Context<Session | undefined>): Promise<void> | void }
+  | { readonly open?: false; run(context: Context<Session>): Promise<void> | void }
+);
 
 /**
  * A plain `node:http` request handler serving the Backbone Admin UI below `/admin-ui`: web pages on which an
@@ -219,8 +218,8 @@ export function createAdminUiHandler(
       path: "/sign-out",
       run: async ({ request, response, session }) => {
         // Signing out takes the token too: another site must not sign an operator out either.
-        await readForm(request, (session as Session).csrfToken);
-        sessions.end((session as Session).id);
+        await readForm(request, session.csrfToken);
+        sessions.end(session.id);
         response.writeHead(303, {
           ...SECURITY_HEADERS,
           location: signInPath(),
@@ -241,7 +240,7 @@ export function createAdminUiHandler(
           await admin.listIdentities({ search, limit: PAGE_SIZE, offset: offsetOf(query) }),
           report,
         );
-        sendPage(response, 200, identitiesPage(viewerOf(session as Session), search, page, clock.now()));
+        sendPage(response, 200, identitiesPage(viewerOf(session), search, page, clock.now()));
       },
     },
     {
@@ -255,7 +254,7 @@ export function createAdminUiHandler(
         sendPage(
           response,
           200,
-          identityPage(viewerOf(session as Session), identity, audit.items, clock.now(), {
+          identityPage(viewerOf(session), identity, audit.items, clock.now(), {
             refresh: query.get("refresh") !== "off",
             ...(started !== undefined && /^IDP[A-Za-z0-9]{17}$/.test(started) ? { started } : {}),
           }),
@@ -267,14 +266,14 @@ export function createAdminUiHandler(
       path: "/identities/{address}/deletion",
       run: async ({ response, params, session, report }) => {
         const identity = ok(await admin.getIdentity(params["address"] ?? ""), report);
-        sendPage(response, 200, startPage(viewerOf(session as Session), identity.address, backbone));
+        sendPage(response, 200, startPage(viewerOf(session), identity.address, backbone));
       },
     },
     {
       method: "POST",
       path: "/identities/{address}/deletion",
       run: async ({ request, response, params, session, report }) => {
-        const viewer = viewerOf(session as Session);
+        const viewer = viewerOf(session);
         const address = params["address"] ?? "";
         const form = await readForm(request, viewer.csrfToken);
         const reason = field(form, "reason").trim();
@@ -302,7 +301,7 @@ export function createAdminUiHandler(
       path: "/audit",
       run: async ({ response, query, session, report }) => {
         const page = ok(await admin.listAuditLog({ limit: PAGE_SIZE, offset: offsetOf(query) }), report);
-        sendPage(response, 200, auditPage(viewerOf(session as Session), page));
+        sendPage(response, 200, auditPage(viewerOf(session), page));
       },
     },
   ];
@@ -333,20 +332,12 @@ export function createAdminUiHandler(
       try {
         const { route, params } = routeFor(routes, method, pathBelow([BASE], path), path);
         if (route.method === "POST") checkSameOrigin(request);
-        if (route.open !== true && session === undefined) {
-          // Unread, the body of a POST is drained: the connection stays usable.
-          request.resume();
-          return redirect(response, signInPath());
-        }
-        await route.run({
-          request,
-          response,
-          params,
-          query: new URLSearchParams(search),
-          session,
-          cookies,
-          report,
-        });
+        const context = { request, response, params, query: new URLSearchParams(search), cookies, report };
+        if (route.open === true) return await route.run({ ...context, session });
+        if (session !== undefined) return await route.run({ ...context, session });
+        // Unread, the body of a POST is drained: the connection stays usable.
+        request.resume();
+        redirect(response, signInPath());
       } catch (error) {
         const refusal = refusalOf(error);
         if (refusal === undefined) throw error;

@@ -30,10 +30,8 @@ export function randomToken(): string {
 export class Sessions {
   readonly #sessions = new Map<string, Session>();
 
-  constructor(private readonly now: () => number = Date.now) {}
-
   start(operator: string): Session {
-    const now = this.now();
+    const now = Date.now();
     const session: Session = {
       id: randomToken(),
       operator,
@@ -53,7 +51,7 @@ export class Sessions {
     if (id === undefined) return undefined;
     const session = this.#sessions.get(id);
     if (session === undefined) return undefined;
-    const now = this.now();
+    const now = Date.now();
     if (now - session.lastSeenAt > IDLE_MS || now - session.createdAt > LIFETIME_MS) {
       this.#sessions.delete(id);
       return undefined;

@@ -162,8 +162,9 @@ export class LocalBackbone implements Backbone {
         return this.#deletionChange(address, async (parts) => {
           const identity = await identityRecord(parts, address);
           const started = identity.err ? identity : await parts.deletions.startByAdmin(address);
-          // In the start's own transaction: a started process always has its entry, and a refusal one too.
-          if (context !== undefined) {
+          // In the start's own transaction: a started process always has its entry, and a refusal one too
+          // (unless there was no address at all, which is about no identity).
+          if (context !== undefined && isAddress(address)) {
             const entry = auditEntryOf(context.val, address, this.clock.now(), started);
             await parts.audit.commit([parts.audit.put(entry)]);
           }

@@ -83,7 +83,8 @@ export function isSendableKey(key: string): boolean {
 /**
  * A `node:http` handler running `serve` for each request inside one guard: it can only answer, never throw,
  * and it tells `onResponse` of each request once. A target that is neither a path nor an absolute http(s) URL
- * is answered 400 before `serve` sees the request.
+ * is answered 400 before `serve` sees the request. A refusal is answered by `answer`: the error envelope, unless
+ * the handler answers in a format of its own (the Admin UI's pages).
  */
 export function guarded(
   serve: Serve,
