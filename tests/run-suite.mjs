@@ -26,8 +26,9 @@ const jest = spawnSync(
     "tests/http/server.test.ts",
     "tests/http/serve-connector.test.ts",
     "tests/http/connector-story.test.ts",
-    // Runs its own server on a SQLite file whatever the storage: once, in the main run, is enough.
+    // They run their own servers on a storage of their choosing: once, in the main run, is enough.
     "tests/admin-ui/browser.test.ts",
+    "tests/admin-ui/cli.test.ts",
   ],
   { stdio: "inherit", env: { ...process.env, IDENTITY_RUNTIME_TEST_STORAGE: kind } },
 );
