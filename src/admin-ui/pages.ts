@@ -152,11 +152,12 @@ function pager(
   { total, limit, offset, shown }: { total: number; limit: number; offset: number; shown: number },
   link: (offset: number) => string,
 ): SafeHtml {
-  const range = total === 0 ? "none" : `${offset + 1} to ${offset + shown} of ${total}`;
+  // An offset past the end (an old link, a hand-edited one) shows an empty page that still says how many there are.
+  const range = shown === 0 ? `none of ${total}` : `${offset + 1} to ${offset + shown} of ${total}`;
+  // From past the end, back to the last page that has any.
+  const previousOffset = Math.max(0, Math.min(offset - limit, Math.floor((total - 1) / limit) * limit));
   const previous =
-    offset > 0
-      ? markup`<a href="${link(Math.max(0, offset - limit))}" rel="prev">Previous page</a>`
-      : undefined;
+    offset > 0 ? markup`<a href="${link(previousOffset)}" rel="prev">Previous page</a>` : undefined;
   const next =
     offset + shown < total ? markup`<a href="${link(offset + limit)}" rel="next">Next page</a>` : undefined;
   return markup`<nav class="pager" aria-label="${label}">

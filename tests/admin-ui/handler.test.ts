@@ -217,6 +217,9 @@ describe("pages", () => {
     const second = await client.get("/admin-ui/identities?offset=20");
     expect(second.text.match(/<tr>\n<th scope="row">/g)).toHaveLength(5);
     expect(second.text).toContain('rel="prev">Previous page</a>');
+    const beyond = await client.get("/admin-ui/identities?offset=100");
+    expect(beyond.text).toContain("Showing none of 25.");
+    expect(beyond.text).toContain('<a href="/admin-ui/identities?offset=20" rel="prev">Previous page</a>');
     const target = made[7] as string;
     const found = await client.get(`/admin-ui/identities?search=${target.slice(-8).toUpperCase()}`);
     expect(found.text).toContain("Showing 1 to 1 of 1.");
