@@ -10,34 +10,25 @@ import type { DeletionStanding, IdentityDeletionProcessDTO } from "./model.js";
 /**
  * The runtime's copy of its own deletion processes, whose owner is the Backbone. Every answer is read from the
  * storage, never from memory: another process serving the same identity may have changed it. Only `standing`,
- * which every mutating call asks, answers from a copy of the active process, dropped whenever the storage
- * tells of a change of the processes (by this process or another on the database) and read again then.
+ * which every mutating call asks, answers from a copy of the active process: read again after every change
+ * this process makes, and at least every `STANDING_MAX_AGE_MS`, so a change made by another process serving
+ * the identity is seen within that time. (Expiries need no read: the standing is judged at the clock's now.)
  */
 export class OwnDeletionStore implements Store {
   readonly processes: RecordCollection<IdentityDeletionProcessDTO>;
   readonly #context: RuntimeContext<unknown, IdentityDeletionEvents>;
-  /** The topic every change of the processes notifies. */
-  readonly #topic: string;
-  /** The active process as last read, until the storage tells of a change. */
-  #active: Promise<IdentityDeletionProcessDTO | undefined> | undefined;
-  readonly #unsubscribe: () => void;
+  /** Milliseconds on a monotonic clock, for the age of the copy (not the domain's time, which is the clock's). */
+  readonly #elapsedMs: () => number;
+  /** The active process as last read, and when. */
+  #active: { read: Promise<IdentityDeletionProcessDTO | undefined>; atMs: number } | undefined;
 
-  constructor(context: RuntimeContext<unknown, IdentityDeletionEvents>) {
+  constructor(context: RuntimeContext<unknown, IdentityDeletionEvents>, elapsedMs: () => number) {
     this.#context = context;
+    this.#elapsedMs = elapsedMs;
     this.processes = new RecordCollection<IdentityDeletionProcessDTO>(
       context.storage,
       `${context.address}/identityDeletionProcesses`,
     );
-    this.#topic = this.processes.name;
-    // `undefined`: the storage may have missed topics (a lost connection), so anything may have changed.
-    this.#unsubscribe = context.storage.subscribe((topic) => {
-      if (topic === this.#topic || topic === undefined) this.#active = undefined;
-    });
-  }
-
-  /** Stops listening to the storage's notifications. */
-  close(): void {
-    this.#unsubscribe();
   }
 
   get collections(): readonly string[] {
@@ -81,7 +72,7 @@ export class OwnDeletionStore implements Store {
           }
           return events.commit(
             tx,
-            [this.processes.put(process), { kind: "notify", topic: this.#topic }],
+            [this.processes.put(process)],
             [{ name: "transport.identityDeletionProcessStatusChanged", data: { ...process } }],
           );
         },
@@ -100,17 +91,21 @@ export class OwnDeletionStore implements Store {
   /** Where the own identity stands now: the active process (see the class) judged at the clock's now. */
   async standing(): Promise<DeletionStanding> {
     let active = this.#active;
-    if (active === undefined) {
-      active = this.activeProcess();
-      this.#active = active;
+    if (active === undefined || this.#elapsedMs() - active.atMs > STANDING_MAX_AGE_MS) {
+      const fresh = { read: this.activeProcess(), atMs: this.#elapsedMs() };
+      active = fresh;
+      this.#active = fresh;
       // A failed read is not kept: the next call reads again.
-      active.catch(() => {
-        if (this.#active === active) this.#active = undefined;
+      fresh.read.catch(() => {
+        if (this.#active === fresh) this.#active = undefined;
       });
     }
-    return standingOf(await active, this.#context.clock.now());
+    return standingOf(await active.read, this.#context.clock.now());
   }
 }
+
+/** How old the copy of the active process `standing` answers from may be. */
+const STANDING_MAX_AGE_MS = 1_000;
 
 /** How far a process has come: each decision (approval, rejection, cancellation) is taken once, in order. */
 function decisions(process: IdentityDeletionProcessDTO): number {

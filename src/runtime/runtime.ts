@@ -269,7 +269,7 @@ async function assembleRuntime(
           : undefined,
       ),
     };
-    const ownDeletion = new OwnDeletionStore(context);
+    const ownDeletion = new OwnDeletionStore(context, () => performance.now());
     const metadata = new IdentityMetadataStore(context);
     const relationships = new RelationshipStore(context);
     const requests = new RequestStore(context);
@@ -308,7 +308,6 @@ async function assembleRuntime(
       open.delete(address);
       await context.useCases.close();
       disconnect();
-      ownDeletion.close();
       await events.idle();
       events.clear();
       await releaseOwned();

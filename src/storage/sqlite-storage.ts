@@ -161,8 +161,8 @@ export function sqliteStorage(options: SqliteStorageOptions): StorageAdapter {
 class SqliteStorage implements StorageAdapter {
   private opening: Promise<Connection> | undefined;
   private closed = false;
-  /** The group transaction open on the connection now, if any: every read of this adapter waits for it. */
-  private running: Promise<unknown> | undefined;
+  /** Open while a group transaction holds uncommitted writes on the connection: every read waits for it. */
+  private running: Promise<void> | undefined;
   /** The writes waiting for the next group commit. */
   private readonly queue: QueuedWrite[] = [];
   /** The group commits under way, until the queue is empty. */
@@ -292,16 +292,12 @@ class SqliteStorage implements StorageAdapter {
   }
 
   private async writeGroup(group: readonly QueuedWrite[]): Promise<void> {
-    const running = this.groupCommit(group);
-    this.running = running;
     try {
-      await running;
+      await this.groupCommit(group);
     } catch (error) {
       // Nothing of the group was written: each of its calls fails alike.
       const failure = this.failure(error);
       for (const unit of group) unit.reject(failure);
-    } finally {
-      this.running = undefined;
     }
   }
 
@@ -324,6 +320,10 @@ class SqliteStorage implements StorageAdapter {
     }
     const { db } = connection;
     await this.now(connection, (c) => unlessBusy(() => c.db.exec("BEGIN IMMEDIATE")));
+    // From here until COMMIT or ROLLBACK the connection holds the group's uncommitted writes: reads wait.
+    // (Not before BEGIN: waiting for another process's lock, nothing is uncommitted yet.)
+    let finished!: () => void;
+    this.running = new Promise<void>((resolve) => (finished = resolve));
     const outcomes: { unit: QueuedWrite; value?: unknown; error?: unknown; topics: string[] }[] = [];
     try {
       connection.checkSchema();
@@ -353,6 +353,9 @@ class SqliteStorage implements StorageAdapter {
     } catch (error) {
       if (db.inTransaction) db.exec("ROLLBACK");
       throw error;
+    } finally {
+      this.running = undefined;
+      finished();
     }
     // Durable now: the calls resolve, and the subscribers hear what the group's units committed.
     this.subscribers.tell([...new Set(outcomes.flatMap((outcome) => outcome.topics))]);

@@ -418,6 +418,66 @@ async function withRuntime<T>(
   }
 }
 
+describePostgres("postgresStorage: one-statement upserts", () => {
+  test("two adapters upserting one slot with different peers at once leave the peer index as the record says", async () => {
+    const schema = freshSchema();
+    const [a, b] = [storageOn(schema), storageOn(schema)] as [StorageAdapter, StorageAdapter];
+    try {
+      const disagreements: number[] = [];
+      for (let round = 0; round < 60; round++) {
+        await Promise.all([
+          a.upsertBySlot("c", { id: `a${round}`, slot: "s", peers: [`a${round}`], data: "A" }),
+          b.upsertBySlot("c", { id: `b${round}`, slot: "s", peers: [`b${round}`], data: "B" }),
+        ]);
+        const [record] = await adminQuery<{ id: string; peers: string }>(
+          `SELECT id, peers FROM "${schema}".identity_runtime_records`,
+        );
+        const indexed = await adminQuery<{ peer: string }>(
+          `SELECT peer FROM "${schema}".identity_runtime_record_peers ORDER BY peer`,
+        );
+        if (JSON.stringify(indexed.map((row) => row.peer)) !== record?.peers) disagreements.push(round);
+      }
+      expect(disagreements).toStrictEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 60_000);
+
+  test("upserts outside transactions take one statement when the slot is new or keeps its peers", async () => {
+    const schema = freshSchema();
+    const pool = new Pool({ connectionString: databaseUrl() });
+    const statements: string[] = [];
+    const counting = {
+      connect: () => pool.connect(),
+      end: () => pool.end(),
+      on: (event: "error", listener: (error: Error) => void) => pool.on(event, listener),
+      query: ((text: string | { text: string }, values?: unknown[]) => {
+        statements.push(typeof text === "string" ? text : text.text);
+        return pool.query(text as string, values);
+      }) as typeof pool.query,
+    };
+    const storage = postgresStorage({ pool: counting, schema });
+    try {
+      await storage.list("warm-up");
+      statements.length = 0;
+      await storage.upsertBySlot("c", { id: "r1", slot: "s", peers: ["p"], data: "1" });
+      await storage.upsertBySlot("c", { id: "r2", slot: "s", peers: ["p"], data: "2" });
+      expect(statements).toHaveLength(2);
+      expect(statements.some((text) => /^\s*(BEGIN|COMMIT)/i.test(text))).toBe(false);
+      expect(await storage.getBySlot("c", "s")).toStrictEqual({
+        id: "r1",
+        slot: "s",
+        peers: ["p"],
+        data: "2",
+      });
+      expect((await storage.listByPeer("c", "p")).map((record) => record.id)).toStrictEqual(["r1"]);
+    } finally {
+      await storage.close();
+      await pool.end();
+    }
+  });
+});
+
 describePostgres("postgresStorage across processes", () => {
   test("a process killed with SIGKILL at random moments loses none of its acknowledged writes", async () => {
     const schema = freshSchema();

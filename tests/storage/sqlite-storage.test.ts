@@ -141,6 +141,67 @@ test("a runtime and its LocalBackbone reopen from their files with byte-for-byte
   }
 });
 
+describe("group commit", () => {
+  test("a write waiting for another process's lock holds no read up, and is written once the lock is free", async () => {
+    const filename = join(freshDirectory(), "locked.db");
+    const storage = sqliteStorage({ filename });
+    await storage.commit([{ kind: "put", collection: "c", record: { id: "before", data: "{}" } }]);
+    const holder = new Database(filename);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      let written = false;
+      const writing = storage.commit([{ kind: "put", collection: "c", record: { id: "after", data: "{}" } }]);
+      void writing.then(() => (written = true));
+      // Let the write begin waiting for the lock (it retries every few milliseconds).
+      await sleep(30);
+      // The read answers while the write still waits: it sees what was committed.
+      expect((await storage.list("c")).map((record) => record.id)).toStrictEqual(["before"]);
+      expect(written).toBe(false);
+      holder.exec("COMMIT");
+      await expect(writing).resolves.toStrictEqual([1]);
+      expect((await storage.list("c")).map((record) => record.id)).toStrictEqual(["before", "after"]);
+    } finally {
+      if (holder.inTransaction) holder.exec("ROLLBACK");
+      holder.close();
+      await storage.close();
+    }
+  });
+
+  test("writes made side by side are written together, each all or nothing: a taken slot fails only its own", async () => {
+    const storage = sqliteStorage({ filename: join(freshDirectory(), "group.db") });
+    try {
+      await storage.commit([
+        { kind: "put", collection: "c", record: { id: "holder", slot: "s", data: "{}" } },
+      ]);
+      const outcomes = await Promise.allSettled([
+        storage.commit([{ kind: "put", collection: "c", record: { id: "a", data: "{}" } }]),
+        storage.commit([
+          { kind: "put", collection: "c", record: { id: "b", data: "{}" } },
+          { kind: "put", collection: "c", record: { id: "thief", slot: "s", data: "{}" } },
+        ]),
+        storage.upsertBySlot("c", { id: "u", slot: "t", data: "{}" }),
+        storage.transaction(async (tx) =>
+          tx.commit([{ kind: "put", collection: "c", record: { id: "tx", data: "{}" } }]),
+        ),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toStrictEqual([
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      expect((await storage.list("c")).map((record) => record.id).sort()).toStrictEqual([
+        "a",
+        "holder",
+        "tx",
+        "u",
+      ]);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
 describe("a crash loses no acknowledged write", () => {
   const CHILD = join(__dirname, "crash-child.ts");
   const RUNS = 5;

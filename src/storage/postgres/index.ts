@@ -9,7 +9,8 @@ import type { PgPool, PgPoolClient, PgQueryable, PgResult } from "./driver.js";
 import { createSchema, tablesOf } from "./schema.js";
 import type { Tables } from "./schema.js";
 import { UpsertGroups } from "./upsert-groups.js";
-import { commitWithin, upsertIntoSlots } from "./writes.js";
+import { commitWithin, slotKey, upsertIntoSlot, upsertKeepingPeers } from "./writes.js";
+import type { SlotUpsert } from "./writes.js";
 import { NotificationListener } from "./listener.js";
 import { Subscribers } from "../subscribers.js";
 import type { TopicListener } from "../subscribers.js";
@@ -125,11 +126,7 @@ class PostgresStorage implements StorageAdapter {
   /** How long a scoped transaction waits for a lock, or sits idle holding its own: the query timeout. */
   readonly #lockLimitMs: number;
   /** The upserts outside transactions, written in groups. */
-  readonly #upserts = new UpsertGroups(async (upserts) => {
-    const pool = await this.#open();
-    // An upsert is idempotent: one whose connection was lost may be written again, committed or not.
-    return retrying(() => upsertIntoSlots(pool, this.#tables, upserts));
-  });
+  readonly #upserts = new UpsertGroups((upserts) => this.#upsertGroup(upserts));
 
   constructor(tables: Tables, source: PoolSource) {
     this.#tables = tables;
@@ -220,12 +217,17 @@ class PostgresStorage implements StorageAdapter {
           list: (collection) => statement(() => reads.list(collection)),
           listByPeer: (collection, peer) => statement(() => reads.listByPeer(collection, peer)),
           hasPeer: (collection, peer) => statement(() => reads.hasPeer(collection, peer)),
-          upsertBySlot: async (collection, record) => {
-            const [row] = await statement(() =>
-              upsertIntoSlots(client, this.#tables, [{ collection, record }]),
-            );
-            return stored(row as Record<string, unknown>);
-          },
+          upsertBySlot: async (collection, record) =>
+            stored(
+              await statement(async () => {
+                const upsert = { collection, record };
+                const kept = await upsertKeepingPeers(client, this.#tables, [upsert]);
+                return (
+                  kept.get(slotKey(collection, record.slot)) ??
+                  (await upsertIntoSlot(client, this.#tables, upsert))
+                );
+              }),
+            ),
           commit: (changes) => statement(() => commitWithin(client, this.#tables, changes)),
         };
         try {
@@ -275,6 +277,30 @@ class PostgresStorage implements StorageAdapter {
   }
 
   /** One statement on any pooled connection. Only reads come this way, so a lost connection is retried. */
+  /**
+   * A group of upserts: one statement for those of new slots or unchanged peers, outside any transaction; a
+   * transaction for those whose peers change, which rewrites their peer rows after locking their records.
+   */
+  async #upsertGroup(upserts: readonly SlotUpsert[]): Promise<Record<string, unknown>[]> {
+    const pool = await this.#open();
+    // An upsert is idempotent: one whose connection was lost may be written again, committed or not.
+    const written = await retrying(() => upsertKeepingPeers(pool, this.#tables, upserts));
+    const changing = upserts.filter((upsert) => !written.has(slotKey(upsert.collection, upsert.record.slot)));
+    if (changing.length > 0) {
+      const rows = await this.#transaction(async (client) => {
+        const rewritten: Record<string, unknown>[] = [];
+        for (const upsert of changing) rewritten.push(await upsertIntoSlot(client, this.#tables, upsert));
+        return rewritten;
+      });
+      changing.forEach((upsert, index) =>
+        written.set(slotKey(upsert.collection, upsert.record.slot), rows[index] as Record<string, unknown>),
+      );
+    }
+    return upserts.map(
+      (upsert) => written.get(slotKey(upsert.collection, upsert.record.slot)) as Record<string, unknown>,
+    );
+  }
+
   async #query(text: string, values?: readonly unknown[]): Promise<PgResult> {
     const pool = await this.#open();
     return retrying(() => pool.query(text, values));

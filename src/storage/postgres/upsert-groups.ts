@@ -49,7 +49,10 @@ export class UpsertGroups {
     }
   }
 
-  /** The oldest waiting upserts, no slot twice (a later upsert of a slot waits for the next group, in order). */
+  /**
+   * The oldest waiting upserts, no slot twice: a later upsert of a slot waits for a later group (which may be
+   * written beside this one: upserts made side by side have no order among them).
+   */
   #takeGroup(): Waiting[] {
     const group: Waiting[] = [];
     const slots = new Set<string>();
@@ -76,8 +79,9 @@ export class UpsertGroups {
         group[0]?.reject(error);
         return;
       }
-      // Which upsert failed the statement is not known: each is written alone, and fails alone.
-      await Promise.all(group.map((waiting) => this.#writeGroup([waiting])));
+      // Which upsert failed the statement is not known: each is written alone, and fails alone (one after the
+      // other, so that the pool stays free for everything else).
+      for (const waiting of group) await this.#writeGroup([waiting]);
     }
   }
 }

@@ -113,42 +113,54 @@ export interface SlotUpsert {
 }
 
 /**
- * Upserts records into their slots, so one round trip and (outside a transaction) one commit carry them all:
- * each is inserted, or replaces the data and peers of the record in its slot (which keeps its id), and the peer
- * index follows. Each upsert is applied by one statement, atomic however many processes write the slot at once
- * (the unique constraint arbitrates). The common cases (a new slot; a slot whose peers stay as they are) take
- * one light statement for the whole group; upserts that change a record's peers, a second one. No slot may
- * appear twice. Resolves to what is stored, in the order given.
+ * Upserts records into their slots in one statement, so one round trip and (outside a transaction) one commit
+ * carry them all, where that is safe in one statement: a new slot gets its record and its peer rows; a slot
+ * whose record keeps its peers gets the new data. A record whose peers change is left alone (its upsert is not
+ * in the answer): its peer rows must be rewritten after its row is locked, which `upsertIntoSlot` does in a
+ * transaction. Atomic however many processes write the slots at once (the unique constraint arbitrates). No
+ * slot may appear twice. Resolves to what is stored, by collection and slot.
  */
-export async function upsertIntoSlots(
+export async function upsertKeepingPeers(
   queryable: PgPreparingQueryable,
   tables: Tables,
   upserts: readonly SlotUpsert[],
-): Promise<Record<string, unknown>[]> {
-  const stored = new Map<string, Record<string, unknown>>();
-  const keep = (rows: readonly Record<string, unknown>[]): void => {
-    for (const row of rows) stored.set(slotKey(String(row.collection), String(row.slot)), row);
-  };
-  // A record whose peers change is left alone here (the WHERE of DO UPDATE) and returns no row.
-  keep((await queryable.query({ ...named(upsertKeepingPeers(tables)), values: columnsOf(upserts) })).rows);
-  const changingPeers = upserts.filter(
-    (upsert) => !stored.has(slotKey(upsert.collection, upsert.record.slot)),
-  );
-  if (changingPeers.length > 0) {
-    keep(
-      (await queryable.query({ ...named(upsertChangingPeers(tables)), values: columnsOf(changingPeers) }))
-        .rows,
-    );
-  }
-  return upserts.map((upsert) => {
-    const row = stored.get(slotKey(upsert.collection, upsert.record.slot));
-    if (row === undefined) throw new Error("INSERT … RETURNING returned no row for a slot");
-    return row;
+): Promise<Map<string, Record<string, unknown>>> {
+  const { rows } = await queryable.query({
+    ...named(upsertKeepingPeersText(tables)),
+    values: columnsOf(upserts),
   });
+  return new Map(rows.map((row) => [slotKey(String(row.collection), String(row.slot)), row]));
+}
+
+/** Where `upsertKeepingPeers` keeps the answer for an upsert. */
+export function slotKey(collection: string, slot: string): string {
+  return `${collection}\u0000${slot}`;
+}
+
+/**
+ * Inserts the record into its slot, or replaces the data and peers of the one there (keeping its id), in the
+ * caller's transaction: the upsert locks the record's row first, so the peer rows rewritten after it are the
+ * ones every other writer has committed (a single statement would not see those).
+ */
+export async function upsertIntoSlot(
+  client: PgPoolClient,
+  tables: Tables,
+  { collection, record }: SlotUpsert,
+): Promise<Record<string, unknown>> {
+  const { rows } = await client.query(
+    `INSERT INTO ${tables.records} (collection, id, slot, peers, data) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
+     RETURNING id, slot, peers, data`,
+    [collection, record.id, record.slot, peersText(record.peers), record.data],
+  );
+  const stored = rows[0];
+  if (stored === undefined) throw new Error("INSERT … RETURNING returned no row");
+  await rewritePeers(client, tables, collection, [{ id: String(stored.id), peers: record.peers }]);
+  return stored;
 }
 
 /** New slots get their record and peer rows; a slot whose record has the same peers gets the new data. */
-function upsertKeepingPeers(tables: Tables): string {
+function upsertKeepingPeersText(tables: Tables): string {
   return `WITH upserted AS (
        INSERT INTO ${tables.records} AS r (collection, id, slot, peers, data)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
@@ -164,29 +176,6 @@ function upsertKeepingPeers(tables: Tables): string {
      SELECT collection, id, slot, peers, data FROM upserted`;
 }
 
-/** Any slot: the record is written, its stale peer rows go, the new ones come. */
-function upsertChangingPeers(tables: Tables): string {
-  // The stale peer rows go, the new ones come (ON CONFLICT DO NOTHING keeps those already there): the two
-  // sub-statements never touch the same row. The records are locked by the upsert until the statement ends.
-  return `WITH upserted AS (
-       INSERT INTO ${tables.records} (collection, id, slot, peers, data)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-       ON CONFLICT (collection, slot) DO UPDATE SET peers = excluded.peers, data = excluded.data
-       RETURNING collection, id, slot, peers, data
-     ), wanted AS (
-       SELECT u.collection, u.id, p.peer
-         FROM upserted u, jsonb_array_elements_text(coalesce(u.peers, '[]')::jsonb) AS p(peer)
-     ), stale AS (
-       DELETE FROM ${tables.peerRows} r USING upserted u
-        WHERE r.collection = u.collection AND r.id = u.id
-          AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.collection = r.collection AND w.id = r.id AND w.peer = r.peer)
-     ), fresh AS (
-       INSERT INTO ${tables.peerRows} (collection, id, peer) SELECT collection, id, peer FROM wanted
-       ON CONFLICT DO NOTHING
-     )
-     SELECT collection, id, slot, peers, data FROM upserted`;
-}
-
 function columnsOf(upserts: readonly SlotUpsert[]): unknown[] {
   return [
     upserts.map((upsert) => upsert.collection),
@@ -195,10 +184,6 @@ function columnsOf(upserts: readonly SlotUpsert[]): unknown[] {
     upserts.map((upsert) => peersText(upsert.record.peers)),
     upserts.map((upsert) => upsert.record.data),
   ];
-}
-
-function slotKey(collection: string, slot: string): string {
-  return `${collection}\u0000${slot}`;
 }
 
 /**
