@@ -2,6 +2,7 @@
 // `identity-runtime serve`: the HTTP API on the embedded default, as a ready server.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 import { createAdminUiHandler } from "./admin-ui/handler.js";
 import { adminKeyProblem, createAdminHandler } from "./http/admin.js";
@@ -183,6 +184,88 @@ function parseOptions(args: string[]) {
   }
 }
 
+/**
+ * Serves `handler` until SIGTERM or SIGINT, then stops gracefully: no new connections and no keep-alive,
+ * requests in flight get `graceMs` to finish (then their connections are closed), `close` releases what the
+ * command opened, and the process exits 0 (1 when closing failed or took another grace period).
+ */
+function runUntilSignalled(options: {
+  handler: (request: IncomingMessage, response: ServerResponse) => void;
+  port: number;
+  host: string;
+  graceMs: number;
+  /** The fields of the "listening" log line, given the URL. */
+  listening: (url: string) => Record<string, unknown>;
+  /** Called at once on the signal, before the server waits for requests in flight. */
+  stopping: () => void;
+  close: () => Promise<void>;
+}): void {
+  const { handler, port, host, graceMs } = options;
+  let stopping = false;
+  const server = createServer(
+    // Timeouts are checked every second, so a slow client is cut off close to the time it is given.
+    {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request, response) => {
+      // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
+      if (stopping) response.setHeader("connection", "close");
+      // A request that came before the signal leaves its connection idle when done: close it then, not later.
+      response.once("finish", () => {
+        if (stopping) server.closeIdleConnections();
+      });
+      handler(request, response);
+    },
+  );
+  server.on("error", (error) => {
+    log("error", "could not listen", { error: messageOf(error) });
+    process.exit(1);
+  });
+  server.listen(port, host, () => {
+    const address = server.address();
+    const listening = typeof address === "object" && address !== null ? address.port : port;
+    log("info", "listening", options.listening(`http://${host}:${listening}`));
+  });
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down", { signal });
+    options.stopping();
+    server.close(() => {
+      options.close().then(
+        () => {
+          log("info", "stopped");
+          process.exit(0);
+        },
+        (error: unknown) => {
+          log("error", "could not close cleanly", { error: messageOf(error) });
+          process.exit(1);
+        },
+      );
+    });
+    server.closeIdleConnections();
+    // A client that keeps a request going (a trickled body) does not hold the shutdown up for longer.
+    setTimeout(() => {
+      log("warn", "closing connections still busy after the shutdown grace period", { graceMs });
+      server.closeAllConnections();
+      // A call stuck on a storage that stopped answering must not keep the process from stopping either.
+      setTimeout(
+        () => {
+          log("error", "could not close in time after the shutdown grace period; exiting anyway", {
+            graceMs,
+          });
+          process.exit(1);
+        },
+        Math.max(graceMs, 2_000),
+      ).unref();
+    }, graceMs).unref();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseOptions(args);
   if (values.help) {
@@ -247,80 +330,26 @@ async function serve(args: string[]): Promise<void> {
       ? admin(request, response)
       : api(request, response);
   };
-  let stopping = false;
-  const server = createServer(
-    // Timeouts are checked every second, so a slow client is cut off close to the time it is given.
-    {
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      headersTimeout: REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: 1_000,
-    },
-    (request, response) => {
-      // While shutting down, no connection is kept alive: clients reconnect elsewhere, and close() can finish.
-      if (stopping) response.setHeader("connection", "close");
-      // A request that came before the signal leaves its connection idle when done: close it then, not later.
-      response.once("finish", () => {
-        if (stopping) server.closeIdleConnections();
-      });
-      handler(request, response);
-    },
-  );
-  server.on("error", (error) => {
-    log("error", "could not listen", { error: messageOf(error) });
-    process.exit(1);
-  });
-  server.listen(port, values.host, () => {
-    const address = server.address();
-    const listening = typeof address === "object" && address !== null ? address.port : port;
-    log("info", "listening", {
-      url: `http://${values.host}:${listening}`,
+  runUntilSignalled({
+    handler,
+    port,
+    host: values.host,
+    graceMs,
+    listening: (url) => ({
+      url,
       identity: runtime.address,
       ...(values.identity === undefined ? {} : { name: values.identity }),
-    });
-  });
-
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log("info", "shutting down", { signal });
+    }),
     // Event streams end at once: they would never finish by themselves.
-    shutdown.abort();
-    // Stop accepting, let requests in flight finish, then close the webhooks, the runtime and the Backbone.
-    server.close(() => {
-      Promise.resolve(webhooks?.close())
-        .then(() => runtime.close())
-        .then(() => backbone.close())
-        .then(() => storage?.close())
-        .then(
-          () => {
-            log("info", "stopped");
-            process.exit(0);
-          },
-          (error: unknown) => {
-            log("error", "could not close cleanly", { error: messageOf(error) });
-            process.exit(1);
-          },
-        );
-    });
-    server.closeIdleConnections();
-    // A client that keeps a request going (a trickled body) does not hold the shutdown up for longer.
-    setTimeout(() => {
-      log("warn", "closing connections still busy after the shutdown grace period", { graceMs });
-      server.closeAllConnections();
-      // A call stuck on a storage that stopped answering must not keep the process from stopping either.
-      setTimeout(
-        () => {
-          log("error", "could not close in time after the shutdown grace period; exiting anyway", {
-            graceMs,
-          });
-          process.exit(1);
-        },
-        Math.max(graceMs, 2_000),
-      ).unref();
-    }, graceMs).unref();
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+    stopping: () => shutdown.abort(),
+    // Then the webhooks, the runtime and the Backbone, once the requests in flight have finished.
+    close: async () => {
+      await webhooks?.close();
+      await runtime.close();
+      await backbone.close();
+      await storage?.close();
+    },
+  });
 }
 
 /**
@@ -376,13 +405,8 @@ function adminServer(args: string[]): void {
     onResponse: logRequest,
   });
   const admin = createAdminHandler(backbone.admin, { adminKey, onResponse: logRequest });
-  const server = createServer(
-    {
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      headersTimeout: REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: 1_000,
-    },
-    (request, response) => {
+  runUntilSignalled({
+    handler: (request, response) => {
       const path = parseTarget(request.url)?.path ?? "/";
       if (path === "/") {
         response.writeHead(303, { location: "/admin-ui/" }).end();
@@ -390,38 +414,17 @@ function adminServer(args: string[]): void {
       }
       (/^\/admin(?:\/|$)/.test(path) ? admin : ui)(request, response);
     },
-  );
-  server.on("error", (error) => {
-    log("error", "could not listen", { error: messageOf(error) });
-    process.exit(1);
+    port,
+    host: values.host,
+    // Its requests are short reads and starts: a few seconds are plenty.
+    graceMs: 5_000,
+    listening: (url) => ({ url: `${url}/admin-ui/` }),
+    stopping: () => undefined,
+    close: async () => {
+      await backbone.close();
+      await storage?.close();
+    },
   });
-  server.listen(port, values.host, () => {
-    const address = server.address();
-    const listening = typeof address === "object" && address !== null ? address.port : port;
-    log("info", "listening", { url: `http://${values.host}:${listening}/admin-ui/` });
-  });
-  const stop = (signal: string) => {
-    log("info", "shutting down", { signal });
-    server.close(() => {
-      backbone
-        .close()
-        .then(() => storage?.close())
-        .then(
-          () => {
-            log("info", "stopped");
-            process.exit(0);
-          },
-          (error: unknown) => {
-            log("error", "could not close cleanly", { error: messageOf(error) });
-            process.exit(1);
-          },
-        );
-    });
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 5_000).unref();
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
 }
 
 const [command, ...rest] = process.argv.slice(2);
