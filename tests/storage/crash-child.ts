@@ -3,6 +3,7 @@
 // pause from 64 writers at once (so group commits are in flight when it dies), printing `ack <i>` once each
 // upsert has resolved Ok: the parent checks that none of those is lost.
 import { createRuntime, LocalBackbone, sqliteStorage } from "../../src/index.js";
+import { upsertForever } from "./upsert-forever.js";
 
 const [filename, first] = process.argv.slice(2);
 if (filename === undefined || first === undefined) throw new Error("usage: crash-child.ts <file> <first i>");
@@ -12,20 +13,4 @@ const storage = sqliteStorage({ filename });
 const runtime = await createRuntime({ backbone: new LocalBackbone({ storage }), storage });
 process.stdout.write(`address ${runtime.address}\n`);
 
-const WRITERS = 64;
-let next = Number(first);
-await Promise.all(
-  Array.from({ length: WRITERS }, async () => {
-    for (;;) {
-      const i = next++;
-      const result = await runtime.identityMetadata.upsertIdentityMetadata({
-        reference: runtime.address,
-        key: `k${i}`,
-        value: { i },
-      });
-      if (result.err) throw new Error(result.val.message);
-      // Pipes are written synchronously on Linux: the line is out before the next write starts.
-      process.stdout.write(`ack ${i}\n`);
-    }
-  }),
-);
+await upsertForever(runtime, Number(first), (i) => ({ key: `k${i}`, value: { i } }));

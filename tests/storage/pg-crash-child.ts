@@ -3,6 +3,7 @@
 // upserts IdentityMetadata without pause from 64 writers at once (so groups of upserts are in flight when it
 // dies), printing `ack <i>` once each upsert has resolved Ok: the parent checks that none of those is lost.
 import { createRuntime, LocalBackbone, postgresStorage } from "../../src/index.js";
+import { upsertForever } from "./upsert-forever.js";
 
 const [schema, address, run] = process.argv.slice(2);
 const connectionString = process.env["DATABASE_URL"];
@@ -17,20 +18,4 @@ const runtime = await createRuntime({
 });
 process.stdout.write("ready\n");
 
-const WRITERS = 64;
-let next = 0;
-await Promise.all(
-  Array.from({ length: WRITERS }, async () => {
-    for (;;) {
-      const i = next++;
-      const result = await runtime.identityMetadata.upsertIdentityMetadata({
-        reference: runtime.address,
-        key: `run${run}-k${i}`,
-        value: { run: Number(run), i },
-      });
-      if (result.err) throw new Error(result.val.message);
-      // Pipes are written synchronously on Linux: the line is out before the next write starts.
-      process.stdout.write(`ack ${i}\n`);
-    }
-  }),
-);
+await upsertForever(runtime, 0, (i) => ({ key: `run${run}-k${i}`, value: { run: Number(run), i } }));
