@@ -199,7 +199,8 @@ function withoutSecrets(url: string): string {
  * Delivers the runtime's events to webhook targets as the enmeshed Connector's webhooks module does (a POST of
  * `{ trigger, data }`), but from the runtime's durable journal: at least once and in order per target, with
  * retries and backoff while a target fails, and, on SQLite or PostgreSQL, after a crash or restart too. A new
- * target gets the events from its first start on; a target no longer configured stops holding events back.
+ * target gets the events from the opening of the runtime it first starts with (what the runtime took from the
+ * Backbone on opening included); a target no longer configured stops holding events back.
  * Needs a runtime created with `eventJournal`.
  * @example
  * const runtime = await createRuntime({ backbone, storage, eventJournal: true });
@@ -226,10 +227,10 @@ export async function startWebhooks(
     if (consumer.startsWith(CURSOR_PREFIX) && !configured.has(consumer))
       (await journal.dropCursor({ consumer })).unwrap();
   }
-  const { seq: head } = (await journal.head()).unwrap();
+  // A new target starts with what happened since the runtime opened, its catch-up included.
   for (const target of targets) {
     if ((await journal.cursor({ consumer: target.consumer })).unwrap() === undefined)
-      (await journal.advance({ consumer: target.consumer, seq: head })).unwrap();
+      (await journal.advance({ consumer: target.consumer, seq: journal.openedAt })).unwrap();
   }
   const pumps = targets.map((target) => new TargetPump(journal, target, options));
   const stopWatching = journal.watch(() => {

@@ -104,6 +104,11 @@ export type JournaledEvent = {
  */
 export interface RuntimeEventJournal {
   /**
+   * The last seq when this runtime opened, before it took what the Backbone held for it: the events after it
+   * happened while this runtime runs (its catch-up included). Where a new consumer starts.
+   */
+  readonly openedAt: number;
+  /**
    * The events after seq `after`, oldest first: at most `limit` (default 100, at most 1,000), and `through`,
    * the seq to read after next. Seqs without an event (pruned, or forgotten with a decomposed peer) are
    * passed over; the reader has caught up when `through` is `head().seq`.

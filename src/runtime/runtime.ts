@@ -288,6 +288,8 @@ async function assembleRuntime(
     const send = messageSender(context, { store: messages, relationships });
 
     // Catch up with what the Backbone decided while this runtime was not connected.
+    // Where the journal stood before this runtime catches up: what comes after happened while it runs.
+    const journalOpenedAt = journal === undefined ? 0 : (await journal.head()).seq;
     const processes = await backbone.getIdentityDeletionProcesses(address);
     if (processes.err) throw new Error(`identity-runtime: ${processes.val.toString()}`);
     await ownDeletion.replaceAll(processes.val);
@@ -325,7 +327,7 @@ async function assembleRuntime(
       messages: messagesFacade(context, { store: messages, send }),
       requests: requestsFacade(context, { store: requests, send, relationships }),
       events: { on: (name, listener) => events.on(name, listener) },
-      ...(journal === undefined ? {} : { journal: journalFacade(context, journal) }),
+      ...(journal === undefined ? {} : { journal: journalFacade(context, journal, journalOpenedAt) }),
       sync: () =>
         context.useCases.run(NO_REQUEST, undefined, async () => {
           await backbone.handOverWaiting(address);
@@ -475,9 +477,14 @@ const readRequest = requestSchema({
 const MAX_JOURNAL_PAGE = 1_000;
 
 /** `runtime.journal`: the journal's reads and cursors as Results, like every other call of the runtime. */
-function journalFacade(context: RuntimeContext, journal: EventJournal): RuntimeEventJournal {
+function journalFacade(
+  context: RuntimeContext,
+  journal: EventJournal,
+  openedAt: number,
+): RuntimeEventJournal {
   const { useCases } = context;
   return {
+    openedAt,
     read: (request) =>
       useCases.run(readRequest, request, async ({ after, limit }) => {
         const page = await journal.read(after, Math.min(limit ?? 100, MAX_JOURNAL_PAGE));

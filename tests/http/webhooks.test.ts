@@ -1,5 +1,10 @@
 // Webhooks from the durable event journal: shape, order, retries while a target is down, restarts.
-import { startWebhooks, verifyWebhookSignature, webhooksConfigProblems } from "../../src/index";
+import {
+  createRuntime,
+  startWebhooks,
+  verifyWebhookSignature,
+  webhooksConfigProblems,
+} from "../../src/index";
 import type { Runtime, StorageAdapter, Webhooks, WebhooksConfig } from "../../src/index";
 import { ok, testStorage, worldPerTest } from "../support";
 import { startReceiver } from "./receiver";
@@ -238,4 +243,23 @@ test("a pump whose cursor another server dropped stops, instead of delivering th
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(crm.received.map((hook) => hook.headers["x-event-seq"])).toStrictEqual(["3", "4"]);
   expect(errors.join("\n")).toMatch(/cursor webhook:crm was dropped/);
+});
+
+test("a new target gets what the runtime took from the Backbone on opening: a message that came while it was closed", async () => {
+  const target = await receiver();
+  const { storage, dispose } = testStorage();
+  cleanups.push(dispose);
+  const { a, b, relateAndSend } = await relatedWithMessages(storage, 0);
+  await relateAndSend();
+  const address = a.address;
+  await a.close();
+  // While `a` is closed, the message waits for it on the Backbone.
+  ok(await b.messages.sendMessage({ recipients: [address], content: { while: "closed" } }));
+  const reopened = await createRuntime({ backbone: w.backbone, storage, address, eventJournal: true });
+  cleanups.push(() => reopened.close());
+  await webhooks(reopened, {
+    webhooks: [{ triggers: ["transport.messageReceived"], target: { url: target.url } }],
+  });
+  const [delivered] = await target.waitFor(1);
+  expect((delivered?.payload.data as { content: unknown }).content).toStrictEqual({ while: "closed" });
 });
